@@ -1,0 +1,318 @@
+//! The liquidation protocol (the Liquidate phase): find accounts below
+//! maintenance margin, close them with market orders into the book, charge
+//! the penalty to the insurance fund and settle any bad debt.
+//!
+//! Each tick runs up to `max_rounds` rounds. A round takes the candidates
+//! from the trigger index at the current marks, checks each exactly, and
+//! closes those below maintenance: an isolated position on its own, or every
+//! position of a cross-margin account. The fills move the last trade price
+//! and so the mark; the next round looks again at the new marks. This is the
+//! cascade: forced sales lower the price, which forces more sales.
+//!
+//! The penalty is `penalty × closed notional`, paid from what the closed
+//! pool has left (never from an isolated account's free collateral). If the
+//! pool ends below zero, that is bad debt: the insurance fund pays it, and
+//! what the fund cannot pay is recorded as uncovered. [`Backstop`] is the
+//! hook where auto-deleveraging and socialised loss will take over the
+//! uncovered part.
+
+use crate::book::{Fill, Order, OrderKind};
+use crate::error::ParamError;
+use crate::exchange::{TakerFee, execute, fee};
+use crate::ledger::{Ledger, MarginMode};
+use crate::market::Markets;
+use crate::sequencer::OrderQueue;
+use crate::sim::Clock;
+use crate::triggers::{Triggers, below_maintenance, terms_of};
+use crate::units::{AccountId, Lots, MarketId, Micros, Ppm, Price, Side};
+use bevy_ecs::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// What pays bad debt once the insurance fund is empty.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backstop {
+    /// Nothing: the rest is recorded as uncovered bad debt.
+    #[default]
+    InsuranceFundOnly,
+}
+
+/// Parameters of the liquidation protocol.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtocolParams {
+    /// Penalty on the notional closed by a liquidation (ppm), paid to the
+    /// insurance fund.
+    pub penalty: Ppm,
+    /// Liquidation rounds per tick, at least 1.
+    pub max_rounds: u32,
+    /// Insurance fund at the start, micros.
+    pub insurance_fund: Micros,
+    /// What pays bad debt beyond the fund.
+    #[serde(default)]
+    pub backstop: Backstop,
+}
+
+impl Default for ProtocolParams {
+    fn default() -> ProtocolParams {
+        ProtocolParams {
+            penalty: Ppm(10_000),
+            max_rounds: 10,
+            insurance_fund: Micros(1_000_000_000_000),
+            backstop: Backstop::default(),
+        }
+    }
+}
+
+impl ProtocolParams {
+    /// Checks the parameters.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        if !(0..=1_000_000).contains(&self.penalty.0) {
+            return Err(ParamError::invalid("penalty", "must be between 0 and 1,000,000 ppm"));
+        }
+        if self.max_rounds == 0 {
+            return Err(ParamError::invalid("max_rounds", "must be at least 1"));
+        }
+        if self.insurance_fund.0 < 0 {
+            return Err(ParamError::invalid("insurance_fund", "must be non-negative"));
+        }
+        Ok(())
+    }
+}
+
+/// The protocol's parameters, as a resource.
+#[derive(Resource, Clone, Debug)]
+pub struct Protocol(pub ProtocolParams);
+
+/// One closed (or partly closed) position.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiquidationEvent {
+    /// Tick.
+    pub tick: u64,
+    /// Round within the tick, from 0.
+    pub round: u32,
+    /// The account.
+    pub account: AccountId,
+    /// The market.
+    pub market: MarketId,
+    /// Side of the position closed (buy = a long).
+    pub side: Side,
+    /// Lots closed.
+    pub qty: Lots,
+    /// Lots the book could not absorb.
+    pub unfilled: Lots,
+    /// Mark price that triggered it.
+    pub trigger_price: Price,
+    /// The position's liquidation price before the close.
+    pub liquidation_price: Option<Price>,
+    /// The position's bankruptcy price before the close.
+    pub bankruptcy_price: Option<Price>,
+    /// Average fill price, ticks (fractional).
+    pub fill_price: f64,
+    /// Penalty paid to the insurance fund.
+    pub penalty: Micros,
+    /// Bad debt created.
+    pub bad_debt: Micros,
+    /// Part of it the insurance fund paid.
+    pub covered: Micros,
+    /// Part it could not pay.
+    pub uncovered: Micros,
+}
+
+/// Per-market liquidation totals of one tick.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LiquidationTotals {
+    /// Positions closed.
+    pub count: u64,
+    /// Notional of longs closed, micros.
+    pub long_notional: Micros,
+    /// Notional of shorts closed, micros.
+    pub short_notional: Micros,
+    /// Bad debt created, micros.
+    pub bad_debt: Micros,
+}
+
+/// This tick's liquidations, read by the recorder.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct TickLiquidations {
+    /// Events, in execution order.
+    pub events: Vec<LiquidationEvent>,
+    /// Rounds that closed at least one position.
+    pub rounds: u32,
+    /// Totals per market.
+    pub totals: Vec<LiquidationTotals>,
+}
+
+/// Pays `amount` of bad debt for `account`: the insurance fund first, then
+/// the backstop. Returns (covered, uncovered).
+pub fn cover_bad_debt(ledger: &mut Ledger, backstop: Backstop, account: AccountId, amount: Micros) -> (Micros, Micros) {
+    let covered = Micros(amount.0.min(ledger.insurance_fund.0.max(0)));
+    ledger.insurance_fund -= covered;
+    ledger.covered_bad_debt += covered;
+    let uncovered = amount - covered;
+    match backstop {
+        // Auto-deleveraging and socialised loss will reduce `uncovered` here.
+        Backstop::InsuranceFundOnly => ledger.uncovered_bad_debt += uncovered,
+    }
+    ledger.account_mut(account).collateral += amount;
+    (covered, uncovered)
+}
+
+/// Liquidate-phase system.
+#[allow(clippy::too_many_arguments, reason = "a system's parameters are its resource accesses")]
+pub fn liquidate(
+    clock: Res<Clock>,
+    protocol: Res<Protocol>,
+    mut markets: ResMut<Markets>,
+    mut ledger: ResMut<Ledger>,
+    mut triggers: ResMut<Triggers>,
+    mut queue: ResMut<OrderQueue>,
+    mut log: ResMut<TickLiquidations>,
+) {
+    let n_markets = markets.0.len();
+    log.events.clear();
+    log.rounds = 0;
+    log.totals.clear();
+    log.totals.resize(n_markets, LiquidationTotals::default());
+    let mut candidates: Vec<AccountId> = Vec::new();
+    for round in 0..protocol.0.max_rounds {
+        candidates.clear();
+        for m in 0..n_markets {
+            triggers.candidates(MarketId(u16::try_from(m).expect("market id fits")), &markets, &mut candidates);
+        }
+        candidates.extend(triggers.multi_market());
+        let mut seen = BTreeSet::new();
+        candidates.retain(|a| seen.insert(*a));
+        let mut closed_any = false;
+        for &account in &candidates {
+            let Some(market) = below_maintenance(account, &ledger, &markets) else { continue };
+            let ctx = Ctx { tick: clock.tick, round, protocol: &protocol.0 };
+            liquidate_account(ctx, account, market, &mut markets, &mut ledger, &mut triggers, &mut queue, &mut log);
+            closed_any = true;
+        }
+        if !closed_any {
+            break;
+        }
+        log.rounds += 1;
+        for m in &mut markets.0 {
+            m.update_mark(clock.tick);
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    tick: u64,
+    round: u32,
+    protocol: &'a ProtocolParams,
+}
+
+#[allow(clippy::too_many_arguments, reason = "the liquidation touches every part of the exchange")]
+fn liquidate_account(
+    ctx: Ctx<'_>,
+    account: AccountId,
+    market: MarketId,
+    markets: &mut Markets,
+    ledger: &mut Ledger,
+    triggers: &mut Triggers,
+    queue: &mut OrderQueue,
+    log: &mut TickLiquidations,
+) {
+    let acct = ledger.account(account);
+    let mode = acct.mode;
+    let targets: Vec<MarketId> = match mode {
+        MarginMode::Isolated => vec![market],
+        MarginMode::Cross => acct.positions.iter().map(|p| p.market).collect(),
+    };
+    let free_before = acct.collateral;
+    ledger.account_mut(account).liquidated_at.get_or_insert(ctx.tick);
+    let mut fills: Vec<Fill> = Vec::new();
+    let first_event = log.events.len();
+    let mut due = Micros(0);
+    for m in targets {
+        markets.get_mut(m).book.cancel_all(account);
+        let acct = ledger.account(account);
+        let terms = |id: MarketId| terms_of(markets, id);
+        let price_of = |id: MarketId| markets.get(id).mark;
+        let Some(line) = acct.margin_line(m, &terms, &price_of) else { continue };
+        let (liquidation_price, bankruptcy_price) = (line.liquidation_price(), line.bankruptcy_price());
+        let qty = acct.qty(m);
+        let side = if qty.0 > 0 { Side::Buy } else { Side::Sell };
+        let order = Order {
+            id: queue.next_order_id(),
+            account,
+            side: side.opposite(),
+            qty: Lots(qty.0.abs()),
+            kind: OrderKind::Market,
+        };
+        fills.clear();
+        let ex = execute(markets, ledger, triggers, m, order, TakerFee::Waived, &mut fills);
+        let mk = markets.get(m);
+        let notional: Micros = fills.iter().map(|f| mk.notional(f.qty, f.price)).sum();
+        let lots: i64 = fills.iter().map(|f| f.qty.0).sum();
+        let fill_price = if lots > 0 {
+            fills.iter().map(|f| f.qty.0 as f64 * f.price.0 as f64).sum::<f64>() / lots as f64
+        } else {
+            f64::NAN
+        };
+        due += fee(notional, ctx.protocol.penalty);
+        let totals = &mut log.totals[m.idx()];
+        totals.count += 1;
+        match side {
+            Side::Buy => totals.long_notional += notional,
+            Side::Sell => totals.short_notional += notional,
+        }
+        log.events.push(LiquidationEvent {
+            tick: ctx.tick,
+            round: ctx.round,
+            account,
+            market: m,
+            side,
+            qty: ex.filled,
+            unfilled: ex.cancelled,
+            trigger_price: mk.mark,
+            liquidation_price,
+            bankruptcy_price,
+            fill_price,
+            penalty: Micros(0),
+            bad_debt: Micros(0),
+            covered: Micros(0),
+            uncovered: Micros(0),
+        });
+    }
+    // What is left of the closed pool pays the penalty; a negative pool is
+    // bad debt.
+    let acct = ledger.account(account);
+    let (pool, closed) = match mode {
+        MarginMode::Isolated => match acct.position(market) {
+            None => (acct.collateral - free_before, true),
+            Some(p) => (p.margin, false),
+        },
+        MarginMode::Cross => (acct.collateral, acct.positions.is_empty()),
+    };
+    let penalty = Micros(due.0.min(pool.0.max(0)));
+    let acct = ledger.account_mut(account);
+    match (mode, closed) {
+        (MarginMode::Isolated, false) => {
+            let p = acct.positions.iter_mut().find(|p| p.market == market).expect("position still open");
+            p.margin -= penalty;
+        }
+        _ => acct.collateral -= penalty,
+    }
+    ledger.insurance_fund += penalty;
+    let bad_debt = if closed { Micros((penalty.0 - pool.0).max(0)) } else { Micros(0) };
+    let (covered, uncovered) = if bad_debt.0 > 0 {
+        cover_bad_debt(ledger, ctx.protocol.backstop, account, bad_debt)
+    } else {
+        (Micros(0), Micros(0))
+    };
+    if let Some(ev) = log.events.get_mut(first_event) {
+        ev.penalty = penalty;
+        ev.bad_debt = bad_debt;
+        ev.covered = covered;
+        ev.uncovered = uncovered;
+        log.totals[ev.market.idx()].bad_debt += bad_debt;
+    }
+    triggers.rekey(account, ledger, markets);
+}

@@ -1,0 +1,271 @@
+//! The liquidation trigger index: every liquidatable position keyed by its
+//! exact liquidation price, per market and side, so that finding the
+//! positions a price move puts under water costs O(log n + k) for k
+//! candidates rather than a scan of every position. It also keeps the
+//! liquidation heatmap: the notional that would be force-closed in each
+//! price bucket.
+//!
+//! # Funding drift
+//!
+//! Funding settles lazily (see [`crate::market`]), so a key computed when
+//! the funding index was `F_k` drifts as the index moves on. A long's true
+//! threshold rises by at most `ΔF / (tick_value × (1 − r_max))` ticks and a
+//! short's by at most `ΔF / tick_value`, so queries widen their range by
+//! that slack, computed from the lowest and highest funding index at which
+//! any current key was set. Candidates are then checked exactly. When the
+//! slack grows past a bound, the market's keys are recomputed at the current
+//! funding index; this happens once per many funding intervals.
+//!
+//! Cross-margin accounts with positions in more than one market are kept
+//! apart and checked in full every round: their trigger in one market moves
+//! with the prices of the others.
+
+use crate::ledger::{AccountKind, Ledger, MarginMode, MarketTerms};
+use crate::market::Markets;
+use crate::units::{AccountId, Lots, MarketId, Micros, PPM, Price, Side, div_ceil, narrow};
+use bevy_ecs::prelude::Resource;
+use smallvec::SmallVec;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One key of one position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Key {
+    market: MarketId,
+    side: Side,
+    price: Price,
+    notional: Micros,
+}
+
+/// The trigger index of one market.
+#[derive(Clone, Debug, Default)]
+pub struct MarketTriggers {
+    longs: BTreeSet<(Price, AccountId)>,
+    shorts: BTreeSet<(Price, AccountId)>,
+    /// Notional liquidated at each price bucket: (longs, shorts), micros.
+    heat: BTreeMap<i64, (i64, i64)>,
+    bucket_ticks: i64,
+    funding_lo: Micros,
+    funding_hi: Micros,
+}
+
+impl MarketTriggers {
+    /// Number of keyed positions.
+    pub fn len(&self) -> usize {
+        self.longs.len() + self.shorts.len()
+    }
+
+    /// Whether no position is keyed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The heatmap: (bucket lower price, long notional, short notional) for
+    /// every non-empty bucket, in price order.
+    pub fn heatmap(&self) -> impl Iterator<Item = (Price, Micros, Micros)> + '_ {
+        self.heat.iter().map(move |(b, (l, s))| (Price(b * self.bucket_ticks), Micros(*l), Micros(*s)))
+    }
+
+    /// Width of a heatmap bucket, ticks.
+    pub fn bucket_ticks(&self) -> i64 {
+        self.bucket_ticks
+    }
+
+    fn bucket(&self, p: Price) -> i64 {
+        p.0.div_euclid(self.bucket_ticks)
+    }
+
+    fn add_heat(&mut self, key: Key, sign: i64) {
+        let b = self.bucket(key.price);
+        let e = self.heat.entry(b).or_default();
+        match key.side {
+            Side::Buy => e.0 += sign * key.notional.0,
+            Side::Sell => e.1 += sign * key.notional.0,
+        }
+        if *e == (0, 0) {
+            self.heat.remove(&b);
+        }
+    }
+
+    /// Total long (or short) notional keyed at trigger prices in
+    /// `[lo, hi]`, micros: what a move through that range would force-close.
+    pub fn notional_between(&self, side: Side, lo: Price, hi: Price) -> Micros {
+        let (blo, bhi) = (self.bucket(lo), self.bucket(hi));
+        Micros(self.heat.range(blo..=bhi).map(|(_, (l, s))| if side == Side::Buy { *l } else { *s }).sum())
+    }
+}
+
+/// The trigger index of every market.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct Triggers {
+    /// Per market.
+    pub markets: Vec<MarketTriggers>,
+    keys: Vec<SmallVec<[Key; 1]>>,
+    multi: BTreeSet<AccountId>,
+}
+
+impl Triggers {
+    /// An empty index for `n_markets` markets with heatmap buckets of
+    /// `bucket_ticks` ticks in each.
+    pub fn new(bucket_ticks: &[i64]) -> Triggers {
+        Triggers {
+            markets: bucket_ticks
+                .iter()
+                .map(|b| MarketTriggers { bucket_ticks: (*b).max(1), ..MarketTriggers::default() })
+                .collect(),
+            keys: Vec::new(),
+            multi: BTreeSet::new(),
+        }
+    }
+
+    /// Bytes used by the index structures per keyed position, estimated from
+    /// their element sizes (B-tree nodes hold up to 11 entries; this counts
+    /// the entries, which dominate).
+    pub fn approx_bytes_per_key() -> usize {
+        size_of::<(Price, AccountId)>() + size_of::<SmallVec<[Key; 1]>>()
+    }
+
+    /// Recomputes the keys of `account` from its current state.
+    pub fn rekey(&mut self, account: AccountId, ledger: &Ledger, markets: &Markets) {
+        let i = account.idx();
+        if self.keys.len() <= i {
+            self.keys.resize(i + 1, SmallVec::new());
+        }
+        for old in std::mem::take(&mut self.keys[i]) {
+            let mt = &mut self.markets[old.market.idx()];
+            match old.side {
+                Side::Buy => mt.longs.remove(&(old.price, account)),
+                Side::Sell => mt.shorts.remove(&(old.price, account)),
+            };
+            mt.add_heat(old, -1);
+        }
+        self.multi.remove(&account);
+        let acct = ledger.account(account);
+        if acct.kind == AccountKind::System || acct.positions.is_empty() {
+            return;
+        }
+        if acct.mode == MarginMode::Cross && acct.positions.len() > 1 {
+            self.multi.insert(account);
+            return;
+        }
+        let terms = |m: MarketId| terms_of(markets, m);
+        let price_of = |m: MarketId| markets.get(m).mark;
+        let mut new_keys = SmallVec::new();
+        for pos in &acct.positions {
+            let line = acct.margin_line(pos.market, &terms, &price_of).expect("position exists");
+            let Some(price) = line.liquidation_price() else { continue };
+            let market = markets.get(pos.market);
+            let side = if pos.qty.0 > 0 { Side::Buy } else { Side::Sell };
+            let key = Key { market: pos.market, side, price, notional: market.notional(pos.qty, price) };
+            let mt = &mut self.markets[pos.market.idx()];
+            if mt.is_empty() {
+                mt.funding_lo = market.funding_index;
+                mt.funding_hi = market.funding_index;
+            }
+            match side {
+                Side::Buy => mt.longs.insert((price, account)),
+                Side::Sell => mt.shorts.insert((price, account)),
+            };
+            mt.add_heat(key, 1);
+            mt.funding_lo = mt.funding_lo.min(market.funding_index);
+            mt.funding_hi = mt.funding_hi.max(market.funding_index);
+            new_keys.push(key);
+        }
+        self.keys[i] = new_keys;
+    }
+
+    /// Accounts whose positions in `market` may be liquidatable at the
+    /// market's current mark, most under water first: longs keyed at or
+    /// above the mark (less the funding slack), then shorts keyed at or
+    /// below it (plus the slack). Callers check each exactly.
+    pub fn candidates(&self, market: MarketId, markets: &Markets, out: &mut Vec<AccountId>) {
+        let m = markets.get(market);
+        let mt = &self.markets[market.idx()];
+        let (slack_long, slack_short) =
+            slack(mt, m.funding_index, m.params.tick_value, m.tiers.max_maintenance_rate().0);
+        let mark = m.mark;
+        out.extend(mt.longs.range((Price(mark.0 - slack_long), AccountId(0))..).rev().map(|(_, a)| *a));
+        out.extend(mt.shorts.range(..=(Price(mark.0 + slack_short), AccountId(u32::MAX))).map(|(_, a)| *a));
+    }
+
+    /// Cross-margin accounts with positions in several markets.
+    pub fn multi_market(&self) -> impl Iterator<Item = AccountId> + '_ {
+        self.multi.iter().copied()
+    }
+
+    /// Recomputes every key of `market` at the current funding index if the
+    /// funding slack has grown past `max(8 ticks, mark / 1000)`.
+    pub fn refresh_if_drifted(&mut self, market: MarketId, ledger: &Ledger, markets: &Markets) {
+        let m = markets.get(market);
+        let mt = &self.markets[market.idx()];
+        let (a, b) = slack(mt, m.funding_index, m.params.tick_value, m.tiers.max_maintenance_rate().0);
+        if a + b <= (m.mark.0 / 1000).max(8) {
+            return;
+        }
+        let accounts: BTreeSet<AccountId> = mt.longs.iter().chain(mt.shorts.iter()).map(|(_, a)| *a).collect();
+        let mt = &mut self.markets[market.idx()];
+        mt.funding_lo = m.funding_index;
+        mt.funding_hi = m.funding_index;
+        for account in accounts {
+            self.rekey(account, ledger, markets);
+        }
+    }
+}
+
+/// Ticks by which long and short keys may lag their true thresholds.
+fn slack(mt: &MarketTriggers, funding: Micros, tick_value: Micros, max_mm_rate: i64) -> (i64, i64) {
+    if mt.is_empty() {
+        return (0, 0);
+    }
+    let up = i128::from((funding.0 - mt.funding_lo.0).max(0));
+    let down = i128::from((mt.funding_hi.0 - funding.0).max(0));
+    let v = i128::from(tick_value.0);
+    let long = div_ceil(up * i128::from(PPM), v * i128::from(PPM - max_mm_rate));
+    let short = div_ceil(down, v);
+    (narrow(long), narrow(short))
+}
+
+/// The ledger's view of market `m`.
+pub fn terms_of(markets: &Markets, m: MarketId) -> MarketTerms<'_> {
+    let market = markets.get(m);
+    MarketTerms { tick_value: market.params.tick_value, funding_index: market.funding_index, tiers: &market.tiers }
+}
+
+/// Whether `account` is below maintenance margin at current marks: per
+/// position under isolated margin (returns the first such market), on the
+/// whole account under cross margin (returns `MarketId` of its first
+/// position).
+pub fn below_maintenance(account: AccountId, ledger: &Ledger, markets: &Markets) -> Option<MarketId> {
+    let acct = ledger.account(account);
+    if acct.kind == AccountKind::System {
+        return None;
+    }
+    let terms = |m: MarketId| terms_of(markets, m);
+    let price_of = |m: MarketId| markets.get(m).mark;
+    match acct.mode {
+        MarginMode::Isolated => acct.positions.iter().find_map(|p| {
+            let line = acct.margin_line(p.market, &terms, &price_of)?;
+            line.is_liquidatable(markets.get(p.market).mark).then_some(p.market)
+        }),
+        MarginMode::Cross => {
+            let equity = acct.equity(&terms, &price_of);
+            let mm: i128 = acct
+                .positions
+                .iter()
+                .map(|p| {
+                    let m = markets.get(p.market);
+                    m.tiers.maintenance_scaled(i128::from(m.notional(p.qty, m.mark).0))
+                })
+                .sum();
+            (equity * i128::from(PPM) < mm).then(|| acct.positions[0].market)
+        }
+    }
+}
+
+/// Signed size helper for callers that only need the side.
+pub fn side_of(qty: Lots) -> Option<Side> {
+    match qty.0.signum() {
+        1 => Some(Side::Buy),
+        -1 => Some(Side::Sell),
+        _ => None,
+    }
+}
