@@ -294,10 +294,10 @@ impl Book {
     /// Checks the book's internal consistency: sides do not cross, level
     /// totals equal their orders, and the order index matches the levels.
     pub fn check_invariants(&self) -> Result<(), String> {
-        if let (Some(b), Some(a)) = (self.best_bid(), self.best_ask()) {
-            if b >= a {
-                return Err(format!("book crossed: bid {b} >= ask {a}"));
-            }
+        if let (Some(b), Some(a)) = (self.best_bid(), self.best_ask())
+            && b >= a
+        {
+            return Err(format!("book crossed: bid {b} >= ask {a}"));
         }
         let mut n = 0;
         for (side, book) in [(Side::Buy, &self.bids), (Side::Sell, &self.asks)] {

@@ -6,7 +6,7 @@
 //! whose position changed.
 
 use crate::book::{Execution, Fill, Order};
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, TradeLeg};
 use crate::market::Markets;
 use crate::triggers::{Triggers, terms_of};
 use crate::units::{AccountId, Lots, MarketId, Micros, PPM, Ppm, div_ceil, narrow};
@@ -50,8 +50,9 @@ pub fn execute(
         };
         let terms = terms_of(markets, market);
         let before = ledger.account(fill.maker).qty(market).0.max(0) + ledger.account(fill.taker).qty(market).0.max(0);
-        ledger.apply_trade(fill.maker, market, terms, fill.taker_side.opposite(), fill.qty, fill.price, maker_fee);
-        ledger.apply_trade(fill.taker, market, terms, fill.taker_side, fill.qty, fill.price, taker_fee);
+        let leg = |side, fee| TradeLeg { side, qty: fill.qty, price: fill.price, fee };
+        ledger.apply_trade(fill.maker, market, terms, leg(fill.taker_side.opposite(), maker_fee));
+        ledger.apply_trade(fill.taker, market, terms, leg(fill.taker_side, taker_fee));
         let after = ledger.account(fill.maker).qty(market).0.max(0) + ledger.account(fill.taker).qty(market).0.max(0);
         let m = markets.get_mut(market);
         m.open_interest += Lots(after - before);

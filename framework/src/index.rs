@@ -18,7 +18,7 @@
 
 use crate::error::ParamError;
 use crate::rng::SimRng;
-use crate::units::Price;
+use crate::units::{Price, round_to_i64};
 use rand_distr::{Distribution, Poisson, StandardNormal};
 use serde::{Deserialize, Serialize};
 
@@ -180,7 +180,7 @@ impl IndexState {
                 let dt = self.dt_years;
                 let mut d = (drift - 0.5 * volatility * volatility) * dt + volatility * dt.sqrt() * z;
                 if let (Some(poisson), Some(j)) = (&self.poisson, jumps) {
-                    let n = poisson.sample(&mut self.rng) as u64;
+                    let n = round_to_i64(poisson.sample(&mut self.rng));
                     for _ in 0..n {
                         let zj: f64 = StandardNormal.sample(&mut self.rng);
                         d += j.mean + j.stdev * zj;
@@ -201,8 +201,8 @@ impl IndexState {
                 self.log_price += (1.0 - s.drop).ln() / s.over_ticks as f64;
             }
         }
-        let rounded = self.log_price.exp().round();
-        self.price = Price(if rounded.is_finite() { (rounded as i64).max(1) } else { 1 });
+        let rounded = self.log_price.exp();
+        self.price = Price(if rounded.is_finite() { round_to_i64(rounded).max(1) } else { 1 });
     }
 
     /// Sum of the log moves of all shocks up to and including `tick`.

@@ -185,6 +185,19 @@ pub struct Ledger {
     pub external_in: Micros,
 }
 
+/// One account's side of a trade.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TradeLeg {
+    /// Buy or sell.
+    pub side: Side,
+    /// Lots, positive.
+    pub qty: Lots,
+    /// Trade price.
+    pub price: Price,
+    /// Fee paid to the fee pool, micros (negative: a rebate received).
+    pub fee: Micros,
+}
+
 /// What an account is opened with.
 #[derive(Clone, Debug)]
 pub struct AccountSpec {
@@ -251,20 +264,11 @@ impl Ledger {
         &mut self.accounts[id.idx()]
     }
 
-    /// Applies one side of a trade to `account`: `side` and `qty` lots at
-    /// `price` in `market`, with `fee` micros paid to the fee pool (negative
-    /// for a rebate). Settles accrued funding first, realises PnL on the
-    /// closed part, and moves isolated margin in and out.
-    pub fn apply_trade(
-        &mut self,
-        account: AccountId,
-        market: MarketId,
-        terms: MarketTerms<'_>,
-        side: Side,
-        qty: Lots,
-        price: Price,
-        fee: Micros,
-    ) {
+    /// Applies one side of a trade to `account` in `market`. Settles accrued
+    /// funding first, realises PnL on the closed part, and moves isolated
+    /// margin in and out.
+    pub fn apply_trade(&mut self, account: AccountId, market: MarketId, terms: MarketTerms<'_>, leg: TradeLeg) {
+        let TradeLeg { side, qty, price, fee } = leg;
         let acct = &mut self.accounts[account.idx()];
         acct.collateral -= fee;
         acct.fees_paid += fee;
@@ -379,8 +383,9 @@ mod tests {
 
     fn trade(l: &mut Ledger, t: &MarginTiers, buyer: AccountId, seller: AccountId, qty: i64, price: i64) {
         let terms = MarketTerms { tick_value: Micros(1), funding_index: Micros(0), tiers: t };
-        l.apply_trade(buyer, MarketId(0), terms, Side::Buy, Lots(qty), Price(price), Micros(0));
-        l.apply_trade(seller, MarketId(0), terms, Side::Sell, Lots(qty), Price(price), Micros(0));
+        let leg = |side| TradeLeg { side, qty: Lots(qty), price: Price(price), fee: Micros(0) };
+        l.apply_trade(buyer, MarketId(0), terms, leg(Side::Buy));
+        l.apply_trade(seller, MarketId(0), terms, leg(Side::Sell));
     }
 
     #[test]

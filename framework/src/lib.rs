@@ -17,6 +17,7 @@ pub mod liquidation;
 pub mod liquidity;
 pub mod margin;
 pub mod market;
+pub mod presets;
 pub mod recorder;
 pub mod rng;
 pub mod sequencer;

@@ -188,8 +188,8 @@ pub fn liquidate(
         for &account in &candidates {
             let Some(market) = below_maintenance(account, &ledger, &markets) else { continue };
             let ctx = Ctx { tick: clock.tick, round, protocol: &protocol.0 };
-            liquidate_account(ctx, account, market, &mut markets, &mut ledger, &mut triggers, &mut queue, &mut log);
-            closed_any = true;
+            closed_any |=
+                liquidate_account(ctx, account, market, &mut markets, &mut ledger, &mut triggers, &mut queue, &mut log);
         }
         if !closed_any {
             break;
@@ -208,6 +208,10 @@ struct Ctx<'a> {
     protocol: &'a ProtocolParams,
 }
 
+/// Closes what the book can absorb of `account`'s liquidated positions and
+/// settles penalty and bad debt. Returns whether anything traded; a book
+/// with nothing on the other side leaves the position for the next round or
+/// tick, and records nothing.
 #[allow(clippy::too_many_arguments, reason = "the liquidation touches every part of the exchange")]
 fn liquidate_account(
     ctx: Ctx<'_>,
@@ -218,7 +222,7 @@ fn liquidate_account(
     triggers: &mut Triggers,
     queue: &mut OrderQueue,
     log: &mut TickLiquidations,
-) {
+) -> bool {
     let acct = ledger.account(account);
     let mode = acct.mode;
     let targets: Vec<MarketId> = match mode {
@@ -226,7 +230,6 @@ fn liquidate_account(
         MarginMode::Cross => acct.positions.iter().map(|p| p.market).collect(),
     };
     let free_before = acct.collateral;
-    ledger.account_mut(account).liquidated_at.get_or_insert(ctx.tick);
     let mut fills: Vec<Fill> = Vec::new();
     let first_event = log.events.len();
     let mut due = Micros(0);
@@ -248,6 +251,9 @@ fn liquidate_account(
         };
         fills.clear();
         let ex = execute(markets, ledger, triggers, m, order, TakerFee::Waived, &mut fills);
+        if ex.filled.0 == 0 {
+            continue;
+        }
         let mk = markets.get(m);
         let notional: Micros = fills.iter().map(|f| mk.notional(f.qty, f.price)).sum();
         let lots: i64 = fills.iter().map(|f| f.qty.0).sum();
@@ -281,6 +287,10 @@ fn liquidate_account(
             uncovered: Micros(0),
         });
     }
+    if log.events.len() == first_event {
+        return false;
+    }
+    ledger.account_mut(account).liquidated_at.get_or_insert(ctx.tick);
     // What is left of the closed pool pays the penalty; a negative pool is
     // bad debt.
     let acct = ledger.account(account);
@@ -315,4 +325,5 @@ fn liquidate_account(
         log.totals[ev.market.idx()].bad_debt += bad_debt;
     }
     triggers.rekey(account, ledger, markets);
+    true
 }

@@ -19,7 +19,7 @@ use crate::market::Markets;
 use crate::sequencer::OrderQueue;
 use crate::sim::Clock;
 use crate::triggers::Triggers;
-use crate::units::{AccountId, Lots, MarketId, Micros, Price, Side};
+use crate::units::{AccountId, Lots, MarketId, Micros, Price, Side, round_to_i64};
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -85,8 +85,8 @@ impl DepthProfile {
         let mut out = Vec::with_capacity(2 * self.levels as usize);
         for k in 0..self.levels {
             let offset = self.half_spread_ticks + i64::from(k) * self.spacing_ticks;
-            let lots = (self.lots_at_best as f64 * self.growth.powi(i32::try_from(k).unwrap_or(i32::MAX))).round();
-            let lots = Lots((lots as i64).max(1));
+            let lots = self.lots_at_best as f64 * self.growth.powi(i32::try_from(k).unwrap_or(i32::MAX));
+            let lots = Lots(round_to_i64(lots).max(1));
             if self.lots_at_best == 0 {
                 continue;
             }
@@ -140,7 +140,7 @@ pub fn refresh_depth(
     for (i, provider) in liquidity.providers.iter().enumerate() {
         let market = MarketId(u16::try_from(i).expect("fewer than 65,536 markets"));
         let every = markets.get(market).params.depth.refresh_ticks;
-        if every > 0 && clock.tick > 0 && clock.tick % every == 0 {
+        if every > 0 && clock.tick > 0 && clock.tick.is_multiple_of(every) {
             lay_depth(market, *provider, &mut markets, &mut ledger, &mut triggers, &mut queue);
         }
     }

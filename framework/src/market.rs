@@ -30,7 +30,7 @@ use crate::index::{IndexParams, IndexState};
 use crate::liquidity::DepthProfile;
 use crate::margin::{MarginTiers, TierParams};
 use crate::rng::SimRng;
-use crate::units::{Lots, MarketId, Micros, PPM, Ppm, Price, Side, div_floor, narrow};
+use crate::units::{Lots, MarketId, Micros, PPM, Ppm, Price, Side, div_floor, narrow, round_to_i64};
 use bevy_ecs::prelude::Resource;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -337,7 +337,7 @@ impl Market {
             let ask = self.book.impact_price(Side::Buy, lots).unwrap_or(index.0 as f64);
             let ix = index.0 as f64;
             let premium = ((bid - ix).max(0.0) - (ix - ask).max(0.0)) / ix;
-            self.premium_sum += (premium * PPM as f64).round() as i64;
+            self.premium_sum += round_to_i64(premium * PPM as f64);
             self.premium_samples += 1;
         }
     }
@@ -351,7 +351,7 @@ impl Market {
     /// Returns true if funding was charged this tick.
     pub fn apply_funding(&mut self, tick: u64) -> bool {
         let f = &self.params.funding;
-        if f.interval_ticks == 0 || tick == 0 || tick % f.interval_ticks != 0 || self.premium_samples == 0 {
+        if f.interval_ticks == 0 || tick == 0 || !tick.is_multiple_of(f.interval_ticks) || self.premium_samples == 0 {
             return false;
         }
         let premium = self.premium_sum.div_euclid(self.premium_samples);

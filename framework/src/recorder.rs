@@ -155,7 +155,7 @@ pub fn record(
         t.bad_debt.push(totals.bad_debt.0);
         t.insurance_fund.push(ledger.insurance_fund.0);
         t.uncovered_bad_debt.push(ledger.uncovered_bad_debt.0);
-        if rec.every > 0 && clock.tick % rec.every == 0 {
+        if rec.every > 0 && clock.tick.is_multiple_of(rec.every) {
             for (price, long, short) in triggers.markets[m.id.idx()].heatmap() {
                 rec.h.tick.push(clock.tick);
                 rec.h.market.push(m.params.name.clone());
@@ -394,7 +394,7 @@ fn summarise(t: &TickCols, ledger: &Ledger, rejected_orders: u64) -> RunSummary 
     RunSummary {
         ticks: t.tick.last().map_or(0, |x| x + 1),
         max_drawdown: best_dd,
-        trough_tick: rows.get(0).map_or(0, |_| t.tick[trough]),
+        trough_tick: rows.first().map_or(0, |_| t.tick[trough]),
         half_recovery_ticks,
         n_liquidations: t.liquidations.iter().sum(),
         liquidated_notional: q(per_tick.values().sum()),

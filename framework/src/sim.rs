@@ -9,7 +9,7 @@
 //! nondeterminism.
 
 use crate::error::{ExportError, ParamError};
-use crate::ledger::{AccountKind, AccountSpec, Ledger, MarginMode};
+use crate::ledger::{AccountKind, AccountSpec, Ledger, MarginMode, TradeLeg};
 use crate::liquidation::{Protocol, ProtocolParams, TickLiquidations, liquidate};
 use crate::liquidity::{Liquidity, lay_depth, refresh_depth};
 use crate::market::{Market, MarketParams, Markets};
@@ -245,8 +245,9 @@ impl Simulation {
                 let mut markets = world.resource_mut::<Markets>();
                 let terms = terms_of(&markets, market);
                 let before = ledger.account(account).qty(market).0.max(0) + ledger.account(cp).qty(market).0.max(0);
-                ledger.apply_trade(account, market, terms, side, Lots(qty.0.abs()), entry, Micros(0));
-                ledger.apply_trade(cp, market, terms, side.opposite(), Lots(qty.0.abs()), entry, Micros(0));
+                let leg = |side| TradeLeg { side, qty: Lots(qty.0.abs()), price: entry, fee: Micros(0) };
+                ledger.apply_trade(account, market, terms, leg(side));
+                ledger.apply_trade(cp, market, terms, leg(side.opposite()));
                 let after = ledger.account(account).qty(market).0.max(0) + ledger.account(cp).qty(market).0.max(0);
                 markets.get_mut(market).open_interest += Lots(after - before);
                 triggers.rekey(account, &ledger, &markets);

@@ -162,18 +162,26 @@ impl Side {
 /// tick cannot overflow; a result that does not fit in `i64` would mean more
 /// than nine trillion quote units in one place, which no valid
 /// configuration produces.
-pub(crate) fn narrow(x: i128) -> i64 {
+pub fn narrow(x: i128) -> i64 {
     i64::try_from(x).expect("monetary amount exceeds i64 micro-units")
 }
 
+/// Rounds a float to the nearest `i64`, saturating at the ends of the
+/// range (NaN gives 0). Floats appear only in stochastic draws and reports;
+/// this is the one place they become integers.
+#[allow(clippy::cast_possible_truncation, reason = "saturating float-to-int conversion is the intent")]
+pub fn round_to_i64(x: f64) -> i64 {
+    x.round() as i64
+}
+
 /// Floor division of `i128`s (rounds toward negative infinity).
-pub(crate) fn div_floor(a: i128, b: i128) -> i128 {
+pub fn div_floor(a: i128, b: i128) -> i128 {
     let q = a / b;
     if (a % b != 0) && ((a < 0) != (b < 0)) { q - 1 } else { q }
 }
 
 /// Ceiling division of `i128`s (rounds toward positive infinity).
-pub(crate) fn div_ceil(a: i128, b: i128) -> i128 {
+pub fn div_ceil(a: i128, b: i128) -> i128 {
     -div_floor(-a, b)
 }
 

@@ -1,1 +1,8 @@
-//! x
+//! Integration tests of the framework, as one test binary.
+
+mod common;
+mod conservation;
+mod crn;
+mod determinism;
+mod params;
+mod scenario;

@@ -1,0 +1,100 @@
+//! Properties under random order flow: the book never crosses and total
+//! value (every account, the insurance fund, fees, bad debt) is conserved
+//! exactly after every tick.
+
+use super::common::*;
+use cascade_framework::book::OrderKind;
+use cascade_framework::index::IndexProcess;
+use cascade_framework::ledger::MarginMode;
+use cascade_framework::market::{FeeParams, FundingParams, MarkMethod};
+use cascade_framework::sequencer::{OrderQueue, Priority};
+use cascade_framework::{Lots, MarketId, Ppm, Price, Side, Simulation};
+use proptest::prelude::*;
+
+#[derive(Clone, Debug)]
+enum Flow {
+    Limit { trader: usize, buy: bool, offset: i64, qty: i64 },
+    Ioc { trader: usize, buy: bool, offset: i64, qty: i64 },
+    Market { trader: usize, buy: bool, qty: i64 },
+    CancelAll { trader: usize },
+}
+
+fn flow() -> impl Strategy<Value = Flow> {
+    let t = 0..6_usize;
+    prop_oneof![
+        4 => (t.clone(), any::<bool>(), -30..30_i64, 1..40_i64).prop_map(|(trader, buy, offset, qty)| Flow::Limit { trader, buy, offset, qty }),
+        2 => (t.clone(), any::<bool>(), -30..30_i64, 1..40_i64).prop_map(|(trader, buy, offset, qty)| Flow::Ioc { trader, buy, offset, qty }),
+        2 => (t.clone(), any::<bool>(), 1..60_i64).prop_map(|(trader, buy, qty)| Flow::Market { trader, buy, qty }),
+        1 => t.prop_map(|trader| Flow::CancelAll { trader }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn value_is_conserved_and_the_book_never_crosses(
+        ticks in proptest::collection::vec(proptest::collection::vec(flow(), 0..12), 1..30),
+        collateral in proptest::collection::vec(200..20_000_i64, 6),
+        seeded in proptest::collection::vec((-30..30_i64, 900..1_100_i64, 50..5_000_i64, any::<bool>()), 0..12),
+        volatility in 0.0..3.0_f64,
+        fee_bps in 0..20_i64,
+        funding_every in 0..4_u64,
+        mark_kind in 0..3_u8,
+    ) {
+        let mut params = hand_params(5_000);
+        let market = &mut params.markets[0];
+        market.index.process = IndexProcess::Gbm { drift: 0.0, volatility, jumps: None };
+        market.fees = FeeParams { maker: Ppm(fee_bps * 50), taker: Ppm(fee_bps * 100) };
+        market.funding = FundingParams { interval_ticks: funding_every, ..FundingParams::default() };
+        market.mark = match mark_kind { 0 => MarkMethod::Index, 1 => MarkMethod::LastTrade, _ => MarkMethod::Median { basis_window: 5 } };
+        market.depth.levels = 5;
+        market.depth.lots_at_best = 10;
+        market.depth.refresh_ticks = 3;
+        market.depth.provider_collateral = cascade_framework::Micros(1_000_000_000);
+        params.tick_seconds = 3_600.0;
+        let mut sim = Simulation::new(params).unwrap();
+        let m = MarketId(0);
+        let traders: Vec<_> = collateral.iter().enumerate()
+            .map(|(i, c)| trader(&mut sim, &format!("t{i}"), if i % 2 == 0 { MarginMode::Cross } else { MarginMode::Isolated }, *c))
+            .collect();
+        // Leveraged positions seeded against the system counterparty.
+        for (i, (qty, entry, c, cross)) in seeded.iter().enumerate() {
+            let mode = if *cross { MarginMode::Cross } else { MarginMode::Isolated };
+            let t = trader(&mut sim, &format!("lev{i}"), mode, *c);
+            sim.seed_position(t, m, Lots(*qty), Price(*entry)).unwrap();
+        }
+        assert_conserved(&sim);
+        for actions in ticks {
+            {
+                let mut q = sim.world_mut().resource_mut::<OrderQueue>();
+                for a in actions {
+                    let mark = 1_000;
+                    match a {
+                        Flow::Limit { trader, buy, offset, qty } => {
+                            let side = if buy { Side::Buy } else { Side::Sell };
+                            q.place(Priority::NORMAL, traders[trader], m, side, Lots(qty), OrderKind::Limit { price: Price(mark + offset) });
+                        }
+                        Flow::Ioc { trader, buy, offset, qty } => {
+                            let side = if buy { Side::Buy } else { Side::Sell };
+                            q.place(Priority::FAST, traders[trader], m, side, Lots(qty), OrderKind::Ioc { price: Price(mark + offset) });
+                        }
+                        Flow::Market { trader, buy, qty } => {
+                            let side = if buy { Side::Buy } else { Side::Sell };
+                            q.place(Priority::NORMAL, traders[trader], m, side, Lots(qty), OrderKind::Market);
+                        }
+                        Flow::CancelAll { trader } => q.cancel_all(Priority::NORMAL, traders[trader], m),
+                    }
+                }
+            }
+            sim.step();
+            assert_conserved(&sim);
+            let market = sim.markets().get(m);
+            prop_assert!(market.book.check_invariants().is_ok(), "{:?}", market.book.check_invariants());
+            let oi: i64 = sim.ledger().accounts.iter().map(|a| a.qty(m).0.max(0)).sum();
+            prop_assert_eq!(market.open_interest.0, oi);
+            let net: i64 = sim.ledger().accounts.iter().map(|a| a.qty(m).0).sum();
+            prop_assert_eq!(net, 0);
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Three (four) traders with hand-computed liquidation prices, one shock,
+//! and exactly the expected liquidations, rounds and bad debt.
+//!
+//! Market: 1 micro per tick-lot, maintenance 5%, penalty 1%, mark = last
+//! trade. Each trader is long 10 lots from 1,000 under cross margin with
+//! collateral C, so equity(P) = C − 10,000 + 10 P and it is liquidatable
+//! when equity < 0.05 × 10 P, i.e. when 9.5 P < 10,000 − C:
+//!
+//! | trader | C     | liquidation price |
+//! |--------|-------|-------------------|
+//! | A      | 690   | 979 (P < 980)     |
+//! | B      | 737   | 975               |
+//! | C      | 879   | 960               |
+//! | D      | 1,900 | 852               |
+//!
+//! A bidder rests 10 lots at each of 999, 989, 979, 969, 959 and 20 at 800.
+//! At tick 1 a seller sells 25 at market: 10@999, 10@989, 5@979, so the mark
+//! is 979 and the cascade runs:
+//!
+//! - round 0: A (979 ≥ 979) sells 5@979, 5@969: avg 974, loss 260, pool 430,
+//!   penalty ⌈97.4⌉ = 98. Mark 969.
+//! - round 1: B sells 5@969, 5@959: avg 964, loss 360, pool 377, penalty 97.
+//!   Mark 959.
+//! - round 2: C sells 5@959, 5@800: loss 1,205, pool −326: bad debt 326, no
+//!   penalty. Mark 800.
+//! - round 3: D sells 10@800: loss 2,000, pool −100: bad debt 100.
+//!
+//! The fund starts at 100, gains 98 + 97 = 295, pays 295 of C's 326 (31
+//! uncovered) and none of D's 100 (100 uncovered).
+
+use super::common::*;
+use cascade_framework::book::OrderKind;
+use cascade_framework::ledger::MarginMode;
+use cascade_framework::sequencer::{OrderQueue, Priority};
+use cascade_framework::{Lots, MarketId, Micros, Price, Side, Simulation};
+
+#[test]
+fn one_shock_gives_exactly_the_expected_cascade() {
+    let mut sim = Simulation::new(hand_params(100)).unwrap();
+    let m = MarketId(0);
+    let a = trader(&mut sim, "A", MarginMode::Cross, 690);
+    let b = trader(&mut sim, "B", MarginMode::Cross, 737);
+    let c = trader(&mut sim, "C", MarginMode::Cross, 879);
+    let d = trader(&mut sim, "D", MarginMode::Cross, 1_900);
+    for t in [a, b, c, d] {
+        sim.seed_position(t, m, Lots(10), Price(1_000)).unwrap();
+    }
+    let bidder = trader(&mut sim, "bidder", MarginMode::Cross, 1_000_000_000);
+    let seller = trader(&mut sim, "seller", MarginMode::Cross, 1_000_000_000);
+    {
+        let mut q = sim.world_mut().resource_mut::<OrderQueue>();
+        for (p, n) in [(999, 10), (989, 10), (979, 10), (969, 10), (959, 10), (800, 20)] {
+            q.place(Priority::NORMAL, bidder, m, Side::Buy, Lots(n), OrderKind::Limit { price: Price(p) });
+        }
+    }
+    sim.step();
+    assert_conserved(&sim);
+    assert_eq!(sim.ledger().account(a).liquidated_at, None);
+    sim.world_mut().resource_mut::<OrderQueue>().place(
+        Priority::NORMAL,
+        seller,
+        m,
+        Side::Sell,
+        Lots(25),
+        OrderKind::Market,
+    );
+    sim.step();
+    assert_conserved(&sim);
+
+    let l = sim.ledger();
+    for t in [a, b, c, d] {
+        assert_eq!(l.account(t).liquidated_at, Some(1));
+        assert!(l.account(t).positions.is_empty());
+    }
+    assert_eq!(l.account(a).collateral, Micros(430 - 98));
+    assert_eq!(l.account(b).collateral, Micros(377 - 97));
+    assert_eq!(l.account(c).collateral, Micros(0));
+    assert_eq!(l.account(d).collateral, Micros(0));
+    assert_eq!(l.insurance_fund, Micros(0));
+    assert_eq!(l.covered_bad_debt, Micros(295));
+    assert_eq!(l.uncovered_bad_debt, Micros(131));
+    assert_eq!(sim.markets().get(m).mark, Price(800));
+
+    let out = sim.finish().unwrap();
+    let ev = out.events;
+    let col_i64 = |name: &str| -> Vec<i64> { ev.column(name).unwrap().i64().unwrap().into_no_null_iter().collect() };
+    let rounds: Vec<u32> = ev.column("round").unwrap().u32().unwrap().into_no_null_iter().collect();
+    let accounts: Vec<u32> = ev.column("account").unwrap().u32().unwrap().into_no_null_iter().collect();
+    assert_eq!(rounds, vec![0, 1, 2, 3]);
+    assert_eq!(accounts, vec![a.0, b.0, c.0, d.0]);
+    assert_eq!(col_i64("trigger_price"), vec![979, 969, 959, 800]);
+    assert_eq!(col_i64("liquidation_price"), vec![979, 975, 960, 852]);
+    assert_eq!(col_i64("penalty"), vec![98, 97, 0, 0]);
+    assert_eq!(col_i64("bad_debt"), vec![0, 0, 326, 100]);
+    assert_eq!(col_i64("covered"), vec![0, 0, 295, 0]);
+    assert_eq!(col_i64("uncovered"), vec![0, 0, 31, 100]);
+    let fills: Vec<f64> = ev.column("fill_price").unwrap().f64().unwrap().into_no_null_iter().collect();
+    assert_eq!(fills, vec![974.0, 964.0, 879.5, 800.0]);
+    assert_eq!(out.summary.max_rounds, 4);
+    assert_eq!(out.summary.n_liquidations, 4);
+    let ticks = out.ticks;
+    let liq: Vec<u64> = ticks.column("liquidations").unwrap().u64().unwrap().into_no_null_iter().collect();
+    assert_eq!(liq, vec![0, 4]);
+}
+
+#[test]
+fn an_isolated_liquidation_never_touches_free_collateral() {
+    // Long 10 from 1,000 with 1,000 of isolated margin (10x) and 5,000 free.
+    // Liquidatable when 1,000 − 10,000 + 10 P < 0.5 P: P < 947.4, L = 947.
+    let mut sim = Simulation::new(hand_params(0)).unwrap();
+    let m = MarketId(0);
+    let t = trader(&mut sim, "T", MarginMode::Isolated, 6_000);
+    sim.seed_position(t, m, Lots(10), Price(1_000)).unwrap();
+    assert_eq!(sim.ledger().account(t).collateral, Micros(5_000));
+    let bidder = trader(&mut sim, "bidder", MarginMode::Cross, 1_000_000_000);
+    let seller = trader(&mut sim, "seller", MarginMode::Cross, 1_000_000_000);
+    {
+        let mut q = sim.world_mut().resource_mut::<OrderQueue>();
+        q.place(Priority::NORMAL, bidder, m, Side::Buy, Lots(1), OrderKind::Limit { price: Price(940) });
+        q.place(Priority::NORMAL, bidder, m, Side::Buy, Lots(10), OrderKind::Limit { price: Price(850) });
+    }
+    sim.step();
+    sim.world_mut().resource_mut::<OrderQueue>().place(
+        Priority::NORMAL,
+        seller,
+        m,
+        Side::Sell,
+        Lots(1),
+        OrderKind::Market,
+    );
+    sim.step();
+    assert_conserved(&sim);
+    // Sold 10 at 850: loss 1,500 on 1,000 of margin: bad debt 500, fund
+    // empty, so all of it is uncovered; the free 5,000 is untouched.
+    let l = sim.ledger();
+    assert_eq!(l.account(t).liquidated_at, Some(1));
+    assert_eq!(l.account(t).collateral, Micros(5_000));
+    assert_eq!(l.uncovered_bad_debt, Micros(500));
+}
