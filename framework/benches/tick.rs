@@ -1,1 +1,83 @@
-fn main() {}
+//! Cost of one tick as open positions grow: 10k, 100k and 1M leveraged
+//! positions in the BTC-like preset market (GBM index, background depth,
+//! funding every 480 ticks), where only positions near the price are
+//! liquidated. A flat ns-per-tick across sizes is the "cost follows
+//! activity" invariant. The bench also prints the heap bytes per position,
+//! measured with a counting allocator, and the liquidations per tick seen
+//! while measuring.
+//!
+//! ```text
+//! cargo bench -p cascade-framework --bench tick
+//! ```
+
+#![allow(unsafe_code, reason = "a counting global allocator must implement the unsafe GlobalAlloc trait")]
+
+use cascade_framework::presets::{btc_market, seed_leveraged};
+use cascade_framework::recorder::RecordingParams;
+use cascade_framework::{MarketId, SimParams, Simulation};
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::time::Duration;
+
+/// Counts live heap bytes.
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: every call forwards to the system allocator unchanged; the
+// counter is only arithmetic.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+fn params() -> SimParams {
+    SimParams {
+        seed: 2024,
+        tick_seconds: 1.0,
+        markets: vec![btc_market("BTC-PERP", vec![])],
+        protocol: Default::default(),
+        // The heatmap sample is O(buckets); keep it in, as a run would.
+        recording: RecordingParams::default(),
+    }
+}
+
+fn bench_ticks(c: &mut Criterion) {
+    let mut group = c.benchmark_group("tick");
+    group.sample_size(20).measurement_time(Duration::from_secs(8)).warm_up_time(Duration::from_secs(2));
+    for n in [10_000_u32, 100_000, 1_000_000] {
+        let mut sim = Simulation::new(params()).expect("preset is valid");
+        let before = LIVE.load(Ordering::Relaxed);
+        seed_leveraged(&mut sim, MarketId(0), n);
+        let after = LIVE.load(Ordering::Relaxed);
+        let per_position = (after - before) as f64 / f64::from(n);
+        let liq_before = sim.ledger().accounts.iter().filter(|a| a.liquidated_at.is_some()).count();
+        let tick_before = sim.tick();
+        group.bench_function(format!("{n}_positions"), |b| b.iter(|| black_box(&mut sim).step()));
+        let liquidated = sim.ledger().accounts.iter().filter(|a| a.liquidated_at.is_some()).count() - liq_before;
+        let ticks = sim.tick() - tick_before;
+        eprintln!(
+            "{n} positions: {per_position:.0} heap bytes per position; {liquidated} accounts liquidated over {ticks} ticks ({:.2} per tick)",
+            liquidated as f64 / ticks as f64
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_ticks);
+criterion_main!(benches);
