@@ -248,6 +248,19 @@ impl Ledger {
         id
     }
 
+    /// Deposits `amount` from outside into `account`: into its position's
+    /// margin in `market` under isolated margin (the free collateral if it
+    /// has none there), into its collateral under cross margin.
+    pub fn deposit(&mut self, account: AccountId, market: MarketId, amount: Micros) {
+        self.external_in += amount;
+        let acct = &mut self.accounts[account.idx()];
+        acct.deposited += amount;
+        match acct.positions.iter_mut().find(|p| p.market == market) {
+            Some(p) if acct.mode == MarginMode::Isolated => p.margin += amount,
+            _ => acct.collateral += amount,
+        }
+    }
+
     /// Adds `amount` to the insurance fund from outside.
     pub fn fund_insurance(&mut self, amount: Micros) {
         self.insurance_fund += amount;

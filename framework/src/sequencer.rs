@@ -20,7 +20,7 @@ use crate::ledger::{AccountKind, Ledger, MarginMode};
 use crate::market::Markets;
 use crate::rng::SimRng;
 use crate::triggers::{Triggers, terms_of};
-use crate::units::{AccountId, Lots, MarketId, Side, div_ceil, narrow};
+use crate::units::{AccountId, Lots, MarketId, Micros, Side, div_ceil, narrow};
 use bevy_ecs::prelude::*;
 use rand::Rng;
 
@@ -62,6 +62,14 @@ pub enum Action {
     CancelAll {
         /// Market.
         market: MarketId,
+    },
+    /// Deposit cash from outside the exchange: into the position's margin
+    /// in `market` under isolated margin, into the collateral under cross.
+    Deposit {
+        /// Market whose position the deposit backs.
+        market: MarketId,
+        /// Amount, micros, positive.
+        amount: Micros,
     },
 }
 
@@ -126,6 +134,12 @@ impl OrderQueue {
     /// Queues a cancel of all the account's orders in `market`.
     pub fn cancel_all(&mut self, priority: Priority, account: AccountId, market: MarketId) {
         self.push(priority, account, Action::CancelAll { market });
+    }
+
+    /// Queues a deposit of `amount` from outside the exchange (a margin top-up
+    /// from the agent's reserve).
+    pub fn deposit(&mut self, priority: Priority, account: AccountId, market: MarketId, amount: Micros) {
+        self.push(priority, account, Action::Deposit { market, amount });
     }
 
     /// Number of queued actions.
@@ -221,6 +235,12 @@ pub fn match_orders(
             }
             Action::CancelAll { market } => {
                 markets.get_mut(market).book.cancel_all(account);
+            }
+            Action::Deposit { market, amount } => {
+                if amount.0 > 0 {
+                    ledger.deposit(account, market, amount);
+                    triggers.rekey(account, &ledger, &markets);
+                }
             }
         }
     }

@@ -10,7 +10,9 @@
 
 use crate::error::{ExportError, ParamError};
 use crate::ledger::{AccountKind, AccountSpec, Ledger, MarginMode, TradeLeg};
-use crate::liquidation::{Protocol, ProtocolParams, TickLiquidations, liquidate};
+use crate::liquidation::{
+    LiquidationPreview, Protocol, ProtocolParams, TickLiquidations, liquidate, preview_liquidations,
+};
 use crate::liquidity::{Liquidity, lay_depth, refresh_depth};
 use crate::market::{Market, MarketParams, Markets};
 use crate::recorder::{Recorder, RecordingParams, RunOutput, record};
@@ -41,9 +43,19 @@ pub enum Phase {
     Record,
 }
 
+/// The n-th group of systems added to a phase with
+/// [`Simulation::add_systems`]; each group runs after the one before it, so
+/// populations added one after another never form an ambiguous pair.
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Slot(pub Phase, pub u32);
+
 /// The label of the tick schedule.
 #[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Tick;
+
+/// The framework's own systems within a phase.
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FrameworkSystems(pub Phase);
 
 /// The current tick.
 #[derive(Resource, Clone, Copy, Debug, Default, PartialEq)]
@@ -100,6 +112,7 @@ pub struct Simulation {
     world: World,
     schedule: Schedule,
     seed_counterparty: AccountId,
+    slots: Vec<(Phase, u32)>,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -162,8 +175,9 @@ impl Simulation {
         world.insert_resource(Liquidity { providers });
         world.insert_resource(Protocol(params.protocol.clone()));
         world.insert_resource(TickLiquidations::default());
+        world.insert_resource(LiquidationPreview::default());
         world.insert_resource(Recorder::new(&params.recording));
-        Ok(Simulation { world, schedule: tick_schedule(), seed_counterparty })
+        Ok(Simulation { world, schedule: tick_schedule(), seed_counterparty, slots: Vec::new() })
     }
 
     /// The world, for reading resources and components.
@@ -182,13 +196,37 @@ impl Simulation {
     }
 
     /// Adds systems to a phase. Systems added by one call run in the given
-    /// order, after systems added earlier to the same phase.
+    /// order, after every system added earlier to the same phase. In
+    /// Exogenous, Observe and Decide they run after the framework's own
+    /// systems of the phase (so they see the moved index and fresh views);
+    /// in Match, Settle, Liquidate and Record, before them.
     pub fn add_systems<M>(
         &mut self,
         phase: Phase,
         systems: impl IntoScheduleConfigs<bevy_ecs::system::ScheduleSystem, M>,
     ) -> &mut Self {
-        self.schedule.add_systems(systems.in_set(phase));
+        let n = match self.slots.iter_mut().find(|(p, _)| *p == phase) {
+            Some((_, n)) => {
+                *n += 1;
+                *n
+            }
+            None => {
+                self.slots.push((phase, 0));
+                0
+            }
+        };
+        let slot = Slot(phase, n);
+        let framework = FrameworkSystems(phase);
+        let configs = match phase {
+            Phase::Exogenous | Phase::Observe | Phase::Decide => slot.in_set(phase).after(framework),
+            _ => slot.in_set(phase).before(framework),
+        };
+        if n == 0 {
+            self.schedule.configure_sets(configs);
+        } else {
+            self.schedule.configure_sets(configs.after(Slot(phase, n - 1)));
+        }
+        self.schedule.add_systems(systems.chain().in_set(slot));
         self
     }
 
@@ -299,12 +337,17 @@ fn tick_schedule() -> Schedule {
         (Phase::Exogenous, Phase::Observe, Phase::Decide, Phase::Match, Phase::Settle, Phase::Liquidate, Phase::Record)
             .chain(),
     );
-    schedule.add_systems((advance_index, refresh_depth).chain().in_set(Phase::Exogenous));
-    schedule.add_systems(observe.in_set(Phase::Observe));
-    schedule.add_systems(match_orders.in_set(Phase::Match));
-    schedule.add_systems(settle.in_set(Phase::Settle));
-    schedule.add_systems(liquidate.in_set(Phase::Liquidate));
-    schedule.add_systems(record.in_set(Phase::Record));
+    for phase in
+        [Phase::Exogenous, Phase::Observe, Phase::Decide, Phase::Match, Phase::Settle, Phase::Liquidate, Phase::Record]
+    {
+        schedule.configure_sets(FrameworkSystems(phase).in_set(phase));
+    }
+    schedule.add_systems((advance_index, refresh_depth).chain().in_set(FrameworkSystems(Phase::Exogenous)));
+    schedule.add_systems((observe, preview_liquidations).chain().in_set(FrameworkSystems(Phase::Observe)));
+    schedule.add_systems(match_orders.in_set(FrameworkSystems(Phase::Match)));
+    schedule.add_systems(settle.in_set(FrameworkSystems(Phase::Settle)));
+    schedule.add_systems(liquidate.in_set(FrameworkSystems(Phase::Liquidate)));
+    schedule.add_systems(record.in_set(FrameworkSystems(Phase::Record)));
     schedule
 }
 

@@ -17,6 +17,7 @@ enum Flow {
     Ioc { trader: usize, buy: bool, offset: i64, qty: i64 },
     Market { trader: usize, buy: bool, qty: i64 },
     CancelAll { trader: usize },
+    Deposit { trader: usize, amount: i64 },
 }
 
 fn flow() -> impl Strategy<Value = Flow> {
@@ -25,7 +26,8 @@ fn flow() -> impl Strategy<Value = Flow> {
         4 => (t.clone(), any::<bool>(), -30..30_i64, 1..40_i64).prop_map(|(trader, buy, offset, qty)| Flow::Limit { trader, buy, offset, qty }),
         2 => (t.clone(), any::<bool>(), -30..30_i64, 1..40_i64).prop_map(|(trader, buy, offset, qty)| Flow::Ioc { trader, buy, offset, qty }),
         2 => (t.clone(), any::<bool>(), 1..60_i64).prop_map(|(trader, buy, qty)| Flow::Market { trader, buy, qty }),
-        1 => t.prop_map(|trader| Flow::CancelAll { trader }),
+        1 => t.clone().prop_map(|trader| Flow::CancelAll { trader }),
+        1 => (t, 1..500_i64).prop_map(|(trader, amount)| Flow::Deposit { trader, amount }),
     ]
 }
 
@@ -84,6 +86,7 @@ proptest! {
                             q.place(Priority::NORMAL, traders[trader], m, side, Lots(qty), OrderKind::Market);
                         }
                         Flow::CancelAll { trader } => q.cancel_all(Priority::NORMAL, traders[trader], m),
+                        Flow::Deposit { trader, amount } => q.deposit(Priority::NORMAL, traders[trader], m, cascade_framework::Micros(amount)),
                     }
                 }
             }
