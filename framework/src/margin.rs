@@ -123,6 +123,11 @@ impl MarginTiers {
         Micros(narrow(div_ceil(n * self.tier(n).im_rate, i128::from(PPM))))
     }
 
+    /// The smallest maintenance rate in the table (the first tier's).
+    pub fn min_maintenance_rate(&self) -> Ppm {
+        Ppm(self.tiers.first().map_or(0, |t| narrow(t.mm_rate)))
+    }
+
     /// The largest maintenance rate in the table, which bounds how far a
     /// liquidation price can move per unit of equity.
     pub fn max_maintenance_rate(&self) -> Ppm {

@@ -1,13 +1,15 @@
 //! Deterministic sequencing of each tick's orders (the Match phase).
 //!
 //! Agents queue actions during Decide. At Match the queue is put in a
-//! canonical order (priority class, account, submission number), each action
-//! draws a tie-break from the sequencer's own seeded stream, and the actions
-//! execute in (priority class, tie-break) order. A lower class goes first:
-//! giving an agent class a lower number is giving it a latency edge, which
-//! is how a front-runner gets ahead of the flow it front-runs. Within a
-//! class the order is a seeded shuffle, the same for the same seed whatever
-//! order the systems happened to queue in.
+//! canonical order (priority class, account, submission number), each
+//! account draws one tie-break per class from the sequencer's own seeded
+//! stream, and the actions execute in (priority class, tie-break,
+//! submission number) order: accounts are shuffled, and an account's own
+//! actions keep their order (a deposit queued before an order lands first).
+//! A lower class goes first: giving an agent class a lower number is giving
+//! it a latency edge, which is how a front-runner gets ahead of the flow it
+//! front-runs. Within a class the order is a seeded shuffle, the same for
+//! the same seed whatever order the systems happened to queue in.
 //!
 //! An order that would raise a trader's exposure is checked against initial
 //! margin at its limit price (the mark for a market order) before it
@@ -156,10 +158,21 @@ impl OrderQueue {
     fn drain_sequenced(&mut self) -> Vec<(AccountId, Action)> {
         let mut q = std::mem::take(&mut self.pending);
         q.sort_by_key(|x| (x.priority, x.account, x.seq));
-        let mut keyed: Vec<(Priority, u64, Queued)> =
-            q.into_iter().map(|x| (x.priority, self.rng.next_u64(), x)).collect();
-        keyed.sort_by_key(|(p, r, _)| (*p, *r));
-        keyed.into_iter().map(|(_, _, x)| (x.account, x.action)).collect()
+        // One draw per (class, account) in canonical order: accounts are
+        // shuffled within their class, and each account's own actions keep
+        // the order it queued them in.
+        let mut keyed: Vec<(Priority, u64, u64, Queued)> = Vec::with_capacity(q.len());
+        let mut last: Option<(Priority, AccountId, u64)> = None;
+        for x in q {
+            let key = match last {
+                Some((p, a, k)) if p == x.priority && a == x.account => k,
+                _ => self.rng.next_u64(),
+            };
+            last = Some((x.priority, x.account, key));
+            keyed.push((x.priority, key, x.seq, x));
+        }
+        keyed.sort_by_key(|(p, k, s, _)| (*p, *k, *s));
+        keyed.into_iter().map(|(_, _, _, x)| (x.account, x.action)).collect()
     }
 }
 

@@ -7,14 +7,27 @@
 //!
 //! # Funding drift
 //!
-//! Funding settles lazily (see [`crate::market`]), so a key computed when
-//! the funding index was `F_k` drifts as the index moves on. A long's true
-//! threshold rises by at most `ΔF / (tick_value × (1 − r_max))` ticks and a
-//! short's by at most `ΔF / tick_value`, so queries widen their range by
-//! that slack, computed from the lowest and highest funding index at which
-//! any current key was set. Candidates are then checked exactly. When the
-//! slack grows past a bound, the market's keys are recomputed at the current
-//! funding index; this happens once per many funding intervals.
+//! Funding settles lazily (see [`crate::market`]): as the market's funding
+//! index `F` moves, every position's true liquidation price moves with it,
+//! without the position being touched. A long's threshold `P*` (set when the
+//! funding index was `F_k`) moves by `ΔF × 1e6 / (v (1e6 − r))` ticks for a
+//! maintenance rate `r` (`v` the tick value), a short's by
+//! `ΔF × 1e6 / (v (1e6 + r))`. Keys therefore store the threshold with the
+//! funding index already taken out, in exact integers:
+//!
+//! ```text
+//! long:  K = P* × v × (1e6 − r_max) − 1e6 × F_k      liquidatable if K ≥ mark × v × (1e6 − r_max) − 1e6 × F
+//! short: K = P* × v × (1e6 + r_max) − 1e6 × F_k      liquidatable if K ≤ mark × v × (1e6 + r_max) − 1e6 × F
+//! ```
+//!
+//! which is exact for positions whose tier has the table's largest rate
+//! `r_max` and never misses one with a smaller rate while `F` has not fallen
+//! below the highest `F_k` of any key. When it has, the queries widen by the
+//! bounded error `(spread of rates) × (F_hi − F)`; candidates are always
+//! checked exactly. For a flat tier table the keys are exact whatever
+//! funding does. If the widening ever exceeds `mark / 1000` ticks, the
+//! market's keys are recomputed (rare: it needs funding to reverse by that
+//! much on a multi-tier table).
 //!
 //! Cross-margin accounts with positions in more than one market are kept
 //! apart and checked in full every round: their trigger in one market moves
@@ -22,7 +35,7 @@
 
 use crate::ledger::{AccountKind, Ledger, MarginMode, MarketTerms};
 use crate::market::Markets;
-use crate::units::{AccountId, Lots, MarketId, Micros, PPM, Price, Side, div_ceil, narrow};
+use crate::units::{AccountId, Lots, MarketId, Micros, PPM, Price, Side, div_ceil};
 use bevy_ecs::prelude::Resource;
 use smallvec::SmallVec;
 use std::collections::{BTreeMap, BTreeSet};
@@ -32,19 +45,22 @@ use std::collections::{BTreeMap, BTreeSet};
 struct Key {
     market: MarketId,
     side: Side,
+    /// Liquidation price when keyed (for the heatmap).
     price: Price,
+    /// Funding-adjusted key (see the module docs).
+    adjusted: i128,
     notional: Micros,
 }
 
 /// The trigger index of one market.
 #[derive(Clone, Debug, Default)]
 pub struct MarketTriggers {
-    longs: BTreeSet<(Price, AccountId)>,
-    shorts: BTreeSet<(Price, AccountId)>,
+    longs: BTreeSet<(i128, AccountId)>,
+    shorts: BTreeSet<(i128, AccountId)>,
     /// Notional liquidated at each price bucket: (longs, shorts), micros.
     heat: BTreeMap<i64, (i64, i64)>,
     bucket_ticks: i64,
-    funding_lo: Micros,
+    /// Highest funding index at which a current key was set.
     funding_hi: Micros,
 }
 
@@ -133,8 +149,8 @@ impl Triggers {
         for old in std::mem::take(&mut self.keys[i]) {
             let mt = &mut self.markets[old.market.idx()];
             match old.side {
-                Side::Buy => mt.longs.remove(&(old.price, account)),
-                Side::Sell => mt.shorts.remove(&(old.price, account)),
+                Side::Buy => mt.longs.remove(&(old.adjusted, account)),
+                Side::Sell => mt.shorts.remove(&(old.adjusted, account)),
             };
             mt.add_heat(old, -1);
         }
@@ -155,18 +171,17 @@ impl Triggers {
             let Some(price) = line.liquidation_price() else { continue };
             let market = markets.get(pos.market);
             let side = if pos.qty.0 > 0 { Side::Buy } else { Side::Sell };
-            let key = Key { market: pos.market, side, price, notional: market.notional(pos.qty, price) };
+            let adjusted = Scale::of(market).adjust(side, price, market.funding_index);
+            let key = Key { market: pos.market, side, price, adjusted, notional: market.notional(pos.qty, price) };
             let mt = &mut self.markets[pos.market.idx()];
             if mt.is_empty() {
-                mt.funding_lo = market.funding_index;
                 mt.funding_hi = market.funding_index;
             }
             match side {
-                Side::Buy => mt.longs.insert((price, account)),
-                Side::Sell => mt.shorts.insert((price, account)),
+                Side::Buy => mt.longs.insert((adjusted, account)),
+                Side::Sell => mt.shorts.insert((adjusted, account)),
             };
             mt.add_heat(key, 1);
-            mt.funding_lo = mt.funding_lo.min(market.funding_index);
             mt.funding_hi = mt.funding_hi.max(market.funding_index);
             new_keys.push(key);
         }
@@ -180,11 +195,12 @@ impl Triggers {
     pub fn candidates(&self, market: MarketId, markets: &Markets, out: &mut Vec<AccountId>) {
         let m = markets.get(market);
         let mt = &self.markets[market.idx()];
-        let (slack_long, slack_short) =
-            slack(mt, m.funding_index, m.params.tick_value, m.tiers.max_maintenance_rate().0);
-        let mark = m.mark;
-        out.extend(mt.longs.range((Price(mark.0 - slack_long), AccountId(0))..).rev().map(|(_, a)| *a));
-        out.extend(mt.shorts.range(..=(Price(mark.0 + slack_short), AccountId(u32::MAX))).map(|(_, a)| *a));
+        let scale = Scale::of(m);
+        let (slack_long, slack_short) = scale.slack(mt.funding_hi, m.funding_index);
+        let long_from = scale.adjust(Side::Buy, m.mark, m.funding_index) - slack_long;
+        let short_to = scale.adjust(Side::Sell, m.mark, m.funding_index) + slack_short;
+        out.extend(mt.longs.range((long_from, AccountId(0))..).rev().map(|(_, a)| *a));
+        out.extend(mt.shorts.range(..=(short_to, AccountId(u32::MAX))).map(|(_, a)| *a));
     }
 
     /// Cross-margin accounts with positions in several markets.
@@ -193,17 +209,21 @@ impl Triggers {
     }
 
     /// Recomputes every key of `market` at the current funding index if the
-    /// funding slack has grown past `max(8 ticks, mark / 1000)`.
+    /// query widening has grown past `max(8, mark / 1000)` ticks.
     pub fn refresh_if_drifted(&mut self, market: MarketId, ledger: &Ledger, markets: &Markets) {
         let m = markets.get(market);
         let mt = &self.markets[market.idx()];
-        let (a, b) = slack(mt, m.funding_index, m.params.tick_value, m.tiers.max_maintenance_rate().0);
-        if a + b <= (m.mark.0 / 1000).max(8) {
+        if mt.is_empty() {
+            return;
+        }
+        let scale = Scale::of(m);
+        let (a, _) = scale.slack(mt.funding_hi, m.funding_index);
+        let bound = (m.mark.0 / 1000).max(8);
+        if a <= i128::from(bound) * scale.long_per_tick {
             return;
         }
         let accounts: BTreeSet<AccountId> = mt.longs.iter().chain(mt.shorts.iter()).map(|(_, a)| *a).collect();
         let mt = &mut self.markets[market.idx()];
-        mt.funding_lo = m.funding_index;
         mt.funding_hi = m.funding_index;
         for account in accounts {
             self.rekey(account, ledger, markets);
@@ -211,17 +231,44 @@ impl Triggers {
     }
 }
 
-/// Ticks by which long and short keys may lag their true thresholds.
-fn slack(mt: &MarketTriggers, funding: Micros, tick_value: Micros, max_mm_rate: i64) -> (i64, i64) {
-    if mt.is_empty() {
-        return (0, 0);
+/// The exact integer scale of a market's funding-adjusted keys.
+#[derive(Clone, Copy, Debug)]
+struct Scale {
+    /// `v × (1e6 − r_max)`: one tick of a long key.
+    long_per_tick: i128,
+    /// `v × (1e6 + r_max)`: one tick of a short key.
+    short_per_tick: i128,
+    r_min: i128,
+    r_max: i128,
+}
+
+impl Scale {
+    fn of(m: &crate::market::Market) -> Scale {
+        let v = i128::from(m.params.tick_value.0);
+        let (r_min, r_max) =
+            (i128::from(m.tiers.min_maintenance_rate().0), i128::from(m.tiers.max_maintenance_rate().0));
+        let ppm = i128::from(PPM);
+        Scale { long_per_tick: v * (ppm - r_max), short_per_tick: v * (ppm + r_max), r_min, r_max }
     }
-    let up = i128::from((funding.0 - mt.funding_lo.0).max(0));
-    let down = i128::from((mt.funding_hi.0 - funding.0).max(0));
-    let v = i128::from(tick_value.0);
-    let long = div_ceil(up * i128::from(PPM), v * i128::from(PPM - max_mm_rate));
-    let short = div_ceil(down, v);
-    (narrow(long), narrow(short))
+
+    fn adjust(self, side: Side, price: Price, funding: Micros) -> i128 {
+        let per_tick = if side == Side::Buy { self.long_per_tick } else { self.short_per_tick };
+        i128::from(price.0) * per_tick - i128::from(PPM) * i128::from(funding.0)
+    }
+
+    /// Widening of the long and short queries, in key units.
+    fn slack(self, funding_hi: Micros, funding: Micros) -> (i128, i128) {
+        let fall = i128::from((funding_hi.0 - funding.0).max(0));
+        if fall == 0 || self.r_max == self.r_min {
+            return (0, 0);
+        }
+        let ppm = i128::from(PPM);
+        // 1e6 × (1 − (1e6 − r_max) / (1e6 − r_min)) × fall, and
+        // 1e6 × ((1e6 + r_max) / (1e6 + r_min) − 1) × fall, rounded up.
+        let long = div_ceil(ppm * (self.r_max - self.r_min) * fall, ppm - self.r_min);
+        let short = div_ceil(ppm * (self.r_max - self.r_min) * fall, ppm + self.r_min);
+        (long, short)
+    }
 }
 
 /// The ledger's view of market `m`.

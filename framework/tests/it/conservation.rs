@@ -6,8 +6,10 @@ use super::common::*;
 use cascade_framework::book::OrderKind;
 use cascade_framework::index::IndexProcess;
 use cascade_framework::ledger::MarginMode;
+use cascade_framework::liquidation::TickLiquidations;
 use cascade_framework::market::{FeeParams, FundingParams, MarkMethod};
 use cascade_framework::sequencer::{OrderQueue, Priority};
+use cascade_framework::triggers::below_maintenance;
 use cascade_framework::{Lots, MarketId, Ppm, Price, Side, Simulation};
 use proptest::prelude::*;
 
@@ -43,9 +45,23 @@ proptest! {
         fee_bps in 0..20_i64,
         funding_every in 0..4_u64,
         mark_kind in 0..3_u8,
+        tiered in any::<bool>(),
     ) {
-        let mut params = hand_params(5_000);
+        // Prices near 1,000 ticks, 1,000 micros per tick-lot: funding of
+        // 0.01% is 100 micros per lot, so it moves liquidation prices.
+        let scale = 1_000_i64;
+        let mut params = hand_params(5_000 * scale);
         let market = &mut params.markets[0];
+        market.tick_value = cascade_framework::Micros(scale);
+        if tiered {
+            use cascade_framework::margin::TierParams;
+            use cascade_framework::Micros;
+            market.tiers = vec![
+                TierParams { notional_floor: Micros(0), maintenance_rate: Ppm(20_000), initial_rate: Ppm(50_000) },
+                TierParams { notional_floor: Micros(5_000_000), maintenance_rate: Ppm(40_000), initial_rate: Ppm(80_000) },
+                TierParams { notional_floor: Micros(15_000_000), maintenance_rate: Ppm(80_000), initial_rate: Ppm(150_000) },
+            ];
+        }
         market.index.process = IndexProcess::Gbm { drift: 0.0, volatility, jumps: None };
         market.fees = FeeParams { maker: Ppm(fee_bps * 50), taker: Ppm(fee_bps * 100) };
         market.funding = FundingParams { interval_ticks: funding_every, ..FundingParams::default() };
@@ -53,17 +69,17 @@ proptest! {
         market.depth.levels = 5;
         market.depth.lots_at_best = 10;
         market.depth.refresh_ticks = 3;
-        market.depth.provider_collateral = cascade_framework::Micros(1_000_000_000);
+        market.depth.provider_collateral = cascade_framework::Micros(1_000_000_000 * scale);
         params.tick_seconds = 3_600.0;
         let mut sim = Simulation::new(params).unwrap();
         let m = MarketId(0);
         let traders: Vec<_> = collateral.iter().enumerate()
-            .map(|(i, c)| trader(&mut sim, &format!("t{i}"), if i % 2 == 0 { MarginMode::Cross } else { MarginMode::Isolated }, *c))
+            .map(|(i, c)| trader(&mut sim, &format!("t{i}"), if i % 2 == 0 { MarginMode::Cross } else { MarginMode::Isolated }, *c * scale))
             .collect();
         // Leveraged positions seeded against the system counterparty.
         for (i, (qty, entry, c, cross)) in seeded.iter().enumerate() {
             let mode = if *cross { MarginMode::Cross } else { MarginMode::Isolated };
-            let t = trader(&mut sim, &format!("lev{i}"), mode, *c);
+            let t = trader(&mut sim, &format!("lev{i}"), mode, *c * scale);
             sim.seed_position(t, m, Lots(*qty), Price(*entry)).unwrap();
         }
         assert_conserved(&sim);
@@ -98,6 +114,19 @@ proptest! {
             prop_assert_eq!(market.open_interest.0, oi);
             let net: i64 = sim.ledger().accounts.iter().map(|a| a.qty(m).0).sum();
             prop_assert_eq!(net, 0);
+            // The trigger index misses no one: after the Liquidate phase, an
+            // account still below maintenance is one the book could not
+            // absorb (its opposite side is empty) or one left when the round
+            // limit was hit.
+            let rounds_hit = sim.world().resource::<TickLiquidations>().rounds >= 10;
+            for (i, acct) in sim.ledger().accounts.iter().enumerate() {
+                let id = cascade_framework::AccountId(u32::try_from(i).unwrap());
+                if below_maintenance(id, sim.ledger(), sim.markets()).is_some() {
+                    let q = acct.qty(m).0;
+                    let opposite_empty = if q > 0 { market.book.best_bid().is_none() } else { market.book.best_ask().is_none() };
+                    prop_assert!(opposite_empty || rounds_hit, "account {i} below maintenance with a book to sell into");
+                }
+            }
         }
     }
 }
