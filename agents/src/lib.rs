@@ -1,9 +1,197 @@
 //! Agent populations for Cascade Lab: leveraged traders, market makers,
-//! front-running predators, noise and fundamental traders. Each population
-//! is a component with its parameters plus the systems that run it in the
-//! framework's phases.
+//! front-running predators, noise traders and fundamental (value) traders.
 //!
-//! Re-exports the framework so that a population crate needs one
-//! dependency.
+//! Each population is a component holding its parameters and state, plus
+//! the systems that run it; its decision rule is written, with units, in the
+//! doc comment of its module. A population implements [`Population`]:
+//! `install` opens its agents' accounts, spawns them, and adds its systems to
+//! the framework's phases the first time a population of its kind is
+//! installed. Users add their own populations the same way, without
+//! touching the framework (see `examples/custom_agent.rs`):
+//!
+//! ```
+//! use cascade_agents::{Agent, Population, install_once, spawn_agent};
+//! use cascade_agents::framework::{ParamError, Phase, Simulation, Micros, MarketId};
+//! use cascade_agents::framework::ledger::MarginMode;
+//! use bevy_ecs::prelude::*;
+//!
+//! /// Does nothing, politely.
+//! #[derive(Component)]
+//! struct Idle;
+//!
+//! struct Idlers(u32);
+//!
+//! impl Population for Idlers {
+//!     fn name(&self) -> &str { "idlers" }
+//!     fn install(&self, sim: &mut Simulation) -> Result<(), ParamError> {
+//!         for i in 0..self.0 {
+//!             let agent = spawn_agent(sim, self.name(), "idle", i, MarketId(0), MarginMode::Cross, 1, Micros(1_000_000));
+//!             sim.world_mut().spawn((agent, Idle));
+//!         }
+//!         install_once(sim, "idle", |sim| {
+//!             sim.add_systems(Phase::Decide, |q: Query<&Agent, With<Idle>>| { let _ = q.iter().count(); });
+//!         });
+//!         Ok(())
+//!     }
+//! }
+//!
+//! let mut sim = Simulation::new(cascade_agents::framework::presets::flash_crash(1))?;
+//! Idlers(3).install(&mut sim)?;
+//! sim.run(5);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod alarms;
+pub mod dist;
+pub mod fundamental;
+pub mod leveraged;
+pub mod maker;
+pub mod noise;
+pub mod predator;
 
 pub use cascade_framework as framework;
+pub use dist::Dist;
+
+use bevy_ecs::prelude::*;
+use cascade_framework::ledger::{AccountKind, AccountSpec, MarginMode};
+use cascade_framework::market::Markets;
+use cascade_framework::rng::{SimRng, StreamKey, population_id};
+use cascade_framework::{AccountId, AgentId, MarketId, Micros, ParamError, Phase, Price, Simulation};
+use std::collections::VecDeque;
+
+/// A population that can be put into a simulation.
+pub trait Population {
+    /// The population's name: written on every agent row and used, with
+    /// the agent's index, to key its random stream.
+    fn name(&self) -> &str;
+
+    /// Opens the agents' accounts, spawns them and adds the population's
+    /// systems (once per kind, see [`install_once`]).
+    fn install(&self, sim: &mut Simulation) -> Result<(), ParamError>;
+}
+
+/// Identity of an agent, common to every population.
+#[derive(Component, Debug)]
+pub struct Agent {
+    /// Stable id: population and index.
+    pub id: AgentId,
+    /// Its margin account.
+    pub account: AccountId,
+    /// The market it trades.
+    pub market: MarketId,
+    /// Its own random stream.
+    pub rng: SimRng,
+}
+
+/// Opens an account for agent `index` of `population` and returns its
+/// [`Agent`] component (not yet spawned).
+#[allow(clippy::too_many_arguments, reason = "each argument is a distinct part of the account")]
+pub fn spawn_agent(
+    sim: &mut Simulation,
+    population: &str,
+    strategy: &str,
+    index: u32,
+    market: MarketId,
+    mode: MarginMode,
+    leverage: u32,
+    collateral: Micros,
+) -> Agent {
+    let id = AgentId { population: population_id(population), index };
+    let account = sim.open_account(AccountSpec {
+        kind: AccountKind::Trader,
+        mode,
+        owner: Some(id),
+        population: population.to_owned(),
+        strategy: strategy.to_owned(),
+        leverage,
+        collateral,
+    });
+    let rng = sim.seed().stream(StreamKey::Agent(id));
+    Agent { id, account, market, rng }
+}
+
+#[derive(Resource, Default)]
+struct Installed(Vec<&'static str>);
+
+/// Runs `add` (which adds a kind's systems) unless systems of `kind` were
+/// already added to this simulation, so that two populations of one kind
+/// share one set of systems.
+pub fn install_once(sim: &mut Simulation, kind: &'static str, add: impl FnOnce(&mut Simulation)) {
+    let world = sim.world_mut();
+    world.init_resource::<Installed>();
+    let mut installed = world.resource_mut::<Installed>();
+    if installed.0.contains(&kind) {
+        return;
+    }
+    installed.0.push(kind);
+    add(sim);
+}
+
+/// Recent marks of every market, for agents that look back (trend
+/// followers, momentum traders).
+#[derive(Resource, Debug, Default)]
+pub struct PriceHistory {
+    marks: Vec<VecDeque<Price>>,
+}
+
+/// Marks kept per market.
+const HISTORY: usize = 1_024;
+
+impl PriceHistory {
+    /// Log return of `market`'s mark over the last `lookback` ticks, if that
+    /// much history exists.
+    pub fn log_return(&self, market: MarketId, lookback: usize) -> Option<f64> {
+        let marks = self.marks.get(market.idx())?;
+        if lookback == 0 || marks.len() <= lookback {
+            return None;
+        }
+        let now = marks.back()?.0 as f64;
+        let then = marks[marks.len() - 1 - lookback].0 as f64;
+        Some((now / then).ln())
+    }
+}
+
+fn record_history(markets: Res<Markets>, mut history: ResMut<PriceHistory>) {
+    history.marks.resize_with(markets.0.len(), VecDeque::new);
+    for (m, marks) in markets.0.iter().zip(history.marks.iter_mut()) {
+        marks.push_back(m.mark);
+        if marks.len() > HISTORY {
+            marks.pop_front();
+        }
+    }
+}
+
+/// Makes [`PriceHistory`] available, updated in Observe.
+pub fn use_price_history(sim: &mut Simulation) {
+    install_once(sim, "price_history", |sim| {
+        sim.world_mut().init_resource::<PriceHistory>();
+        sim.add_systems(Phase::Observe, record_history);
+    });
+}
+
+/// Checks that a probability is in [0, 1].
+pub fn check_probability(field: &str, p: f64) -> Result<(), ParamError> {
+    if (0.0..=1.0).contains(&p) {
+        Ok(())
+    } else {
+        Err(ParamError::invalid(field, format!("{p} is not a probability in [0, 1]")))
+    }
+}
+
+/// Checks that a value is finite and non-negative.
+pub fn check_non_negative(field: &str, x: f64) -> Result<(), ParamError> {
+    if x.is_finite() && x >= 0.0 {
+        Ok(())
+    } else {
+        Err(ParamError::invalid(field, format!("{x} must be non-negative")))
+    }
+}
+
+/// Checks that a market index exists.
+pub fn check_market(sim: &Simulation, field: &str, market: MarketId) -> Result<(), ParamError> {
+    if market.idx() < sim.markets().0.len() {
+        Ok(())
+    } else {
+        Err(ParamError::invalid(field, format!("no market {} (there are {})", market.0, sim.markets().0.len())))
+    }
+}

@@ -191,7 +191,7 @@ pub struct MarketView {
     pub bid_depth: Lots,
     /// Lots on the ask side within the depth band.
     pub ask_depth: Lots,
-    /// Standard deviation of per-tick log returns of the mark over the
+    /// Root mean square of per-tick log returns of the mark over the
     /// volatility window.
     pub realised_vol: f64,
     /// Open interest, lots (sum of long positions).
@@ -386,16 +386,19 @@ impl Market {
     }
 }
 
-/// Sample standard deviation of log returns of `prices`.
+/// Realised volatility of `prices`: the root mean square of their per-tick
+/// log returns. No mean is taken out, so a steady slide counts as
+/// volatility, as it does for a trader watching the screen.
 fn realised_vol(prices: &VecDeque<Price>) -> f64 {
-    if prices.len() < 3 {
+    if prices.len() < 2 {
         return 0.0;
     }
-    let rets: Vec<f64> =
-        prices.iter().zip(prices.iter().skip(1)).map(|(a, b)| (b.0 as f64 / a.0 as f64).ln()).collect();
-    let n = rets.len() as f64;
-    let mean = rets.iter().sum::<f64>() / n;
-    (rets.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+    let (sum_sq, n) = prices
+        .iter()
+        .zip(prices.iter().skip(1))
+        .map(|(a, b)| (b.0 as f64 / a.0 as f64).ln())
+        .fold((0.0, 0.0), |(s, n), r| (s + r * r, n + 1.0));
+    (sum_sq / n).sqrt()
 }
 
 /// All markets, indexed by [`MarketId`].

@@ -1,0 +1,497 @@
+//! Leveraged traders: the positions whose forced closing is the cascade.
+//!
+//! # Opening (at install, tick 0)
+//!
+//! Each trader `i` draws from its own stream: a side (long with probability
+//! `long_fraction`), a leverage `ℓ ~ leverage` (rounded, at least 1, capped
+//! at the tier's maximum `1e6 / initial_rate`), a size `q ~ size_lots`
+//! (lots, rounded, at least 1) and an entry
+//! `p₀ = index₀ × (1 + ε), ε ~ entry_offset` (ticks). It deposits the
+//! initial margin `⌈q × p₀ × tick_value / ℓ⌉` (micros) and opens `q` lots at
+//! `p₀` against the rest of the market. An entry that would already be
+//! below maintenance is redrawn (up to 32 times, then `p₀ = index₀`).
+//!
+//! # Optional behaviours
+//!
+//! - **Stop-loss** (a share `stop_loss.probability` of traders): a long
+//!   stops at `S = ⌊p₀ (1 − d) / R⌋ × R`, a short at `⌈p₀ (1 + d) / R⌉ × R`,
+//!   with `d ~ stop_loss.distance` (fraction) and `R = round_to_ticks`: stops
+//!   cluster on round-number supports. When the mark crosses `S` the trader
+//!   closes with a market order.
+//! - **Top-up**: when the mark comes within `within` (fraction) of the
+//!   liquidation price `L` (`mark ≤ L (1 + within)` for a long), with
+//!   probability `probability` the trader deposits `amount × initial margin`
+//!   from a reserve of `reserve × initial margin`, once per crossing.
+//! - **Re-entry**: `delay_ticks` after being liquidated, with probability
+//!   `probability`, the trader deposits a fresh initial margin and opens the
+//!   same side and size again at market, at most `max_times` times.
+//! - **Trend following**: a trader left flat by its stop or by a
+//!   liquidation enters with probability
+//!   `probability` per tick in the direction of the mark's log return over
+//!   `lookback_ticks` when its magnitude exceeds `threshold`.
+//!
+//! Stops and top-ups are price alarms ([`crate::alarms`]): a tick costs
+//! nothing for traders whose levels the price has not crossed.
+
+use crate::alarms::{AlarmKind, PriceAlarms};
+use crate::{
+    Agent, Dist, Population, PriceHistory, check_market, check_non_negative, check_probability, install_once,
+    spawn_agent, use_price_history,
+};
+use bevy_ecs::prelude::*;
+use cascade_framework::book::OrderKind;
+use cascade_framework::ledger::{Ledger, MarginMode};
+use cascade_framework::liquidation::TickLiquidations;
+use cascade_framework::margin::MarginLine;
+use cascade_framework::market::Markets;
+use cascade_framework::sequencer::{OrderQueue, Priority};
+use cascade_framework::sim::Clock;
+use cascade_framework::triggers::terms_of;
+use cascade_framework::units::{div_ceil, narrow, round_to_i64};
+use cascade_framework::{AccountId, Lots, MarketId, Micros, ParamError, Phase, Price, Side, Simulation};
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// Stop-losses at round-number supports.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StopLoss {
+    /// Share of traders who set one, in [0, 1].
+    pub probability: f64,
+    /// Distance from entry to stop, fraction of the entry price.
+    pub distance: Dist,
+    /// Stops are rounded away from the price to a multiple of this many
+    /// ticks (the "support" grid), at least 1.
+    pub round_to_ticks: i64,
+}
+
+/// Margin top-ups from a reserve.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopUp {
+    /// Act when the mark is within this fraction of the liquidation price.
+    pub within: f64,
+    /// Probability of topping up when the alarm fires, in [0, 1].
+    pub probability: f64,
+    /// Each top-up, as a multiple of the initial margin.
+    pub amount: f64,
+    /// The reserve, as a multiple of the initial margin.
+    pub reserve: f64,
+}
+
+/// Re-entry after liquidation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reentry {
+    /// Ticks to wait after the liquidation.
+    pub delay_ticks: u64,
+    /// Probability of re-entering once the delay has passed, in [0, 1].
+    pub probability: f64,
+    /// Most re-entries per trader.
+    pub max_times: u32,
+}
+
+/// Trend following when flat.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Trend {
+    /// Ticks of the return window, at least 1.
+    pub lookback_ticks: u32,
+    /// Absolute log return that counts as a trend.
+    pub threshold: f64,
+    /// Probability per tick of entering while the trend holds, in [0, 1].
+    pub probability: f64,
+}
+
+/// A population of leveraged traders.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeveragedParams {
+    /// Population name.
+    pub name: String,
+    /// Number of traders.
+    pub count: u32,
+    /// Market traded.
+    #[serde(default)]
+    pub market: MarketId,
+    /// Probability that a trader is long, in [0, 1].
+    pub long_fraction: f64,
+    /// Leverage (times).
+    pub leverage: Dist,
+    /// Position size, lots.
+    pub size_lots: Dist,
+    /// Entry relative to the index, fraction.
+    pub entry_offset: Dist,
+    /// Margin mode of the accounts.
+    #[serde(default)]
+    pub margin_mode: MarginMode,
+    /// Stop-losses; none when absent.
+    #[serde(default)]
+    pub stop_loss: Option<StopLoss>,
+    /// Top-ups; none when absent.
+    #[serde(default)]
+    pub top_up: Option<TopUp>,
+    /// Re-entry; none when absent.
+    #[serde(default)]
+    pub reentry: Option<Reentry>,
+    /// Trend following; none when absent.
+    #[serde(default)]
+    pub trend: Option<Trend>,
+}
+
+impl LeveragedParams {
+    /// Plain leveraged holders with the given leverage and size
+    /// distributions: 70% long, entries 0.3% around the index.
+    pub fn holders(name: &str, count: u32, leverage: Dist, size_lots: Dist) -> LeveragedParams {
+        LeveragedParams {
+            name: name.to_owned(),
+            count,
+            market: MarketId(0),
+            long_fraction: 0.7,
+            leverage,
+            size_lots,
+            entry_offset: Dist::Normal { mean: 0.0, stdev: 0.003 },
+            margin_mode: MarginMode::Isolated,
+            stop_loss: None,
+            top_up: None,
+            reentry: None,
+            trend: None,
+        }
+    }
+
+    /// Checks the parameters.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        check_probability("long_fraction", self.long_fraction)?;
+        self.leverage.validate("leverage")?;
+        self.size_lots.validate("size_lots")?;
+        self.entry_offset.validate("entry_offset")?;
+        if let Some(s) = &self.stop_loss {
+            check_probability("stop_loss.probability", s.probability)?;
+            s.distance.validate("stop_loss.distance")?;
+            if s.round_to_ticks < 1 {
+                return Err(ParamError::invalid("stop_loss.round_to_ticks", "must be at least 1"));
+            }
+        }
+        if let Some(t) = &self.top_up {
+            check_non_negative("top_up.within", t.within)?;
+            check_probability("top_up.probability", t.probability)?;
+            check_non_negative("top_up.amount", t.amount)?;
+            check_non_negative("top_up.reserve", t.reserve)?;
+        }
+        if let Some(r) = &self.reentry {
+            check_probability("reentry.probability", r.probability)?;
+        }
+        if let Some(t) = &self.trend {
+            check_probability("trend.probability", t.probability)?;
+            check_non_negative("trend.threshold", t.threshold)?;
+            if t.lookback_ticks == 0 {
+                return Err(ParamError::invalid("trend.lookback_ticks", "must be at least 1"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A leveraged trader's state.
+#[derive(Component, Debug)]
+pub struct LeveragedTrader {
+    /// Long (true) or short.
+    pub long: bool,
+    /// Leverage, times.
+    pub leverage: u32,
+    /// Size, lots.
+    pub lots: i64,
+    /// Initial margin of the first position, micros.
+    pub initial_margin: Micros,
+    /// Reserve left for top-ups, micros.
+    pub reserve: Micros,
+    /// Stop distance, if this trader uses stops.
+    pub stop_distance: Option<f64>,
+    /// Current stop level.
+    pub stop: Option<Price>,
+    /// Current top-up alarm level.
+    pub top_up_at: Option<Price>,
+    /// Re-entries so far.
+    pub reentries: u32,
+    behaviour: Arc<LeveragedParams>,
+}
+
+/// The population's shared bookkeeping.
+#[derive(Resource, Debug, Default)]
+pub struct LeveragedBook {
+    alarms: PriceAlarms,
+    owners: BTreeMap<AccountId, Entity>,
+    reentry_due: BTreeMap<u64, Vec<Entity>>,
+    flat_trend: BTreeSet<Entity>,
+    rearm: Vec<Entity>,
+}
+
+impl Population for LeveragedParams {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn install(&self, sim: &mut Simulation) -> Result<(), ParamError> {
+        self.validate()?;
+        check_market(sim, "market", self.market)?;
+        use_price_history(sim);
+        install_once(sim, "leveraged", |sim| {
+            sim.world_mut().init_resource::<LeveragedBook>();
+            sim.add_systems(Phase::Decide, decide);
+        });
+        let behaviour = Arc::new(self.clone());
+        let market = self.market;
+        let m = sim.markets().get(market);
+        let (centre, tick_value, tiers) = (m.index.price, m.params.tick_value, m.tiers.clone());
+        for index in 0..self.count {
+            // The first draws fix the trader's type; the agent's stream then
+            // continues for its decisions.
+            let mut rng = sim.seed().stream(cascade_framework::rng::StreamKey::Agent(cascade_framework::AgentId {
+                population: cascade_framework::rng::population_id(&self.name),
+                index,
+            }));
+            let long = rng.random_bool(self.long_fraction);
+            let lots = round_to_i64(self.size_lots.sample(&mut rng)).max(1);
+            let mut leverage = round_to_i64(self.leverage.sample(&mut rng)).clamp(1, 1_000);
+            let qty = Lots(if long { lots } else { -lots });
+            let (entry, margin) = (0..32)
+                .map(|_| Price(round_to_i64(centre.0 as f64 * (1.0 + self.entry_offset.sample(&mut rng))).max(1)))
+                .chain(std::iter::once(centre))
+                .map(|entry| {
+                    let notional = Micros(narrow(i128::from(lots) * i128::from(entry.0) * i128::from(tick_value.0)));
+                    // The tier's initial rate caps the leverage.
+                    let max_leverage = (notional.0 / tiers.initial(notional).0.max(1)).max(1);
+                    let lev = leverage.min(max_leverage);
+                    (entry, Micros(narrow(div_ceil(i128::from(notional.0), i128::from(lev)))), lev)
+                })
+                .find(|(entry, margin, _)| {
+                    let cost = i128::from(qty.0) * i128::from(entry.0) * i128::from(tick_value.0);
+                    let line = MarginLine { base: i128::from(margin.0) - cost, qty, tick_value, tiers: &tiers };
+                    !line.is_liquidatable(centre)
+                })
+                .map(|(e, m, lev)| {
+                    leverage = lev;
+                    (e, m)
+                })
+                .expect("an entry at the current price with initial margin is never under water");
+            let stop_distance = self
+                .stop_loss
+                .as_ref()
+                .filter(|s| rng.random_bool(s.probability))
+                .map(|s| s.distance.sample(&mut rng).max(0.0));
+            let reserve = self.top_up.as_ref().map_or(0, |t| round_to_i64(t.reserve * margin.0 as f64));
+            let leverage_u32 = u32::try_from(leverage).expect("clamped to 1..=1000");
+            let mut agent = spawn_agent(
+                sim,
+                &self.name,
+                &format!("{leverage}x"),
+                index,
+                market,
+                self.margin_mode,
+                leverage_u32,
+                margin,
+            );
+            agent.rng = rng;
+            sim.seed_position(agent.account, market, qty, entry)?;
+            let account = agent.account;
+            let trader = LeveragedTrader {
+                long,
+                leverage: leverage_u32,
+                lots,
+                initial_margin: margin,
+                reserve: Micros(reserve),
+                stop_distance,
+                stop: None,
+                top_up_at: None,
+                reentries: 0,
+                behaviour: behaviour.clone(),
+            };
+            let entity = sim.world_mut().spawn((agent, trader)).id();
+            let mut book = sim.world_mut().resource_mut::<LeveragedBook>();
+            if self.reentry.is_some() || self.trend.is_some() {
+                book.owners.insert(account, entity);
+            }
+            book.rearm.push(entity);
+        }
+        Ok(())
+    }
+}
+
+/// Clears a trader's alarms and sets them again from its current position.
+fn arm(
+    entity: Entity,
+    agent: &Agent,
+    trader: &mut LeveragedTrader,
+    book: &mut LeveragedBook,
+    ledger: &Ledger,
+    markets: &Markets,
+) {
+    let m = agent.market;
+    if let Some(s) = trader.stop.take() {
+        book.alarms.clear(m, s, entity, AlarmKind::StopLoss);
+    }
+    if let Some(t) = trader.top_up_at.take() {
+        book.alarms.clear(m, t, entity, AlarmKind::TopUp);
+    }
+    let acct = ledger.account(agent.account);
+    let Some(pos) = acct.position(m) else { return };
+    let tick_value = markets.get(m).params.tick_value;
+    let long = pos.qty.0 > 0;
+    if let (Some(d), Some(s)) = (trader.stop_distance, &trader.behaviour.stop_loss) {
+        let entry = pos.cost.0 as f64 / (pos.qty.0 as f64 * tick_value.0 as f64);
+        let r = s.round_to_ticks as f64;
+        let level = if long { (entry * (1.0 - d) / r).floor() * r } else { (entry * (1.0 + d) / r).ceil() * r };
+        let level = Price(round_to_i64(level).max(1));
+        if long {
+            book.alarms.set_below(m, level, entity, AlarmKind::StopLoss);
+        } else {
+            book.alarms.set_above(m, level, entity, AlarmKind::StopLoss);
+        }
+        trader.stop = Some(level);
+    }
+    if let Some(t) = &trader.behaviour.top_up
+        && trader.reserve.0 > 0
+    {
+        let terms = |id: MarketId| terms_of(markets, id);
+        let price_of = |id: MarketId| markets.get(id).mark;
+        if let Some(l) = acct.margin_line(m, &terms, &price_of).and_then(|line| line.liquidation_price()) {
+            let level = if long { l.0 as f64 * (1.0 + t.within) } else { l.0 as f64 * (1.0 - t.within) };
+            let level = Price(round_to_i64(level).max(1));
+            if long {
+                book.alarms.set_below(m, level, entity, AlarmKind::TopUp);
+            } else {
+                book.alarms.set_above(m, level, entity, AlarmKind::TopUp);
+            }
+            trader.top_up_at = Some(level);
+        }
+    }
+}
+
+/// Queues a fresh position: deposit the initial margin at the current mark
+/// (plus 2% for slippage), then buy or sell `lots` at market.
+fn enter(agent: &Agent, trader: &LeveragedTrader, long: bool, markets: &Markets, queue: &mut OrderQueue) {
+    let m = markets.get(agent.market);
+    let notional = m.notional(Lots(trader.lots), m.mark);
+    let fee = cascade_framework::exchange::fee(notional, m.params.fees.taker);
+    let margin = div_ceil(i128::from(notional.0) * 102, 100 * i128::from(trader.leverage));
+    let initial = i128::from(m.tiers.initial(notional).0) * 102 / 100;
+    queue.deposit(Priority::NORMAL, agent.account, agent.market, Micros(narrow(margin.max(initial)) + fee.0));
+    let side = if long { Side::Buy } else { Side::Sell };
+    queue.place(Priority::NORMAL, agent.account, agent.market, side, Lots(trader.lots), OrderKind::Market);
+}
+
+/// Decide-phase system of every leveraged population.
+#[allow(clippy::too_many_arguments, reason = "a system's parameters are its resource accesses")]
+fn decide(
+    clock: Res<Clock>,
+    markets: Res<Markets>,
+    ledger: Res<Ledger>,
+    liquidations: Res<TickLiquidations>,
+    history: Res<PriceHistory>,
+    mut queue: ResMut<OrderQueue>,
+    mut book: ResMut<LeveragedBook>,
+    mut traders: Query<(&mut Agent, &mut LeveragedTrader)>,
+) {
+    let book = &mut *book;
+    // Alarms set at install or after last tick's entries and top-ups.
+    for entity in std::mem::take(&mut book.rearm) {
+        if let Ok((agent, mut trader)) = traders.get_mut(entity) {
+            arm(entity, &agent, &mut trader, book, &ledger, &markets);
+        }
+    }
+    // Last tick's liquidations: schedule re-entries, note who is flat.
+    for ev in &liquidations.events {
+        let Some(&entity) = book.owners.get(&ev.account) else { continue };
+        let Ok((agent, mut trader)) = traders.get_mut(entity) else { continue };
+        if ledger.account(agent.account).position(agent.market).is_some() {
+            continue;
+        }
+        for (level, kind) in [(trader.stop.take(), AlarmKind::StopLoss), (trader.top_up_at.take(), AlarmKind::TopUp)] {
+            if let Some(level) = level {
+                book.alarms.clear(agent.market, level, entity, kind);
+            }
+        }
+        let b = trader.behaviour.clone();
+        if let Some(r) = &b.reentry
+            && trader.reentries < r.max_times
+        {
+            book.reentry_due.entry(clock.tick + r.delay_ticks.max(1)).or_default().push(entity);
+        }
+        if b.trend.is_some() {
+            book.flat_trend.insert(entity);
+        }
+    }
+    for m in &markets.0 {
+        for (_, entity, kind) in book.alarms.fire(m.id, m.mark) {
+            let Ok((mut agent, mut trader)) = traders.get_mut(entity) else { continue };
+            let qty = ledger.account(agent.account).qty(agent.market);
+            if qty.0 == 0 {
+                continue;
+            }
+            match kind {
+                AlarmKind::StopLoss => {
+                    trader.stop = None;
+                    let side = if qty.0 > 0 { Side::Sell } else { Side::Buy };
+                    queue.place(
+                        Priority::NORMAL,
+                        agent.account,
+                        agent.market,
+                        side,
+                        Lots(qty.0.abs()),
+                        OrderKind::Market,
+                    );
+                    if trader.behaviour.trend.is_some() {
+                        book.flat_trend.insert(entity);
+                    }
+                }
+                AlarmKind::TopUp => {
+                    trader.top_up_at = None;
+                    let t = trader.behaviour.top_up.clone().expect("only armed with a top-up rule");
+                    if agent.rng.random_bool(t.probability) {
+                        let amount =
+                            Micros(round_to_i64(t.amount * trader.initial_margin.0 as f64).min(trader.reserve.0));
+                        if amount.0 > 0 {
+                            trader.reserve -= amount;
+                            queue.deposit(Priority::NORMAL, agent.account, agent.market, amount);
+                        }
+                    }
+                    book.rearm.push(entity);
+                }
+            }
+        }
+    }
+    // Re-entries due now.
+    let due = book.reentry_due.remove(&clock.tick).unwrap_or_default();
+    for entity in due {
+        let Ok((mut agent, mut trader)) = traders.get_mut(entity) else { continue };
+        let r = trader.behaviour.reentry.clone().expect("only scheduled with a re-entry rule");
+        if ledger.account(agent.account).position(agent.market).is_some() {
+            continue;
+        }
+        if agent.rng.random_bool(r.probability) {
+            trader.reentries += 1;
+            enter(&agent, &trader, trader.long, &markets, &mut queue);
+            book.flat_trend.remove(&entity);
+            book.rearm.push(entity);
+        } else if trader.reentries < r.max_times {
+            book.reentry_due.entry(clock.tick + r.delay_ticks.max(1)).or_default().push(entity);
+        }
+    }
+    // Flat trend followers.
+    if !book.flat_trend.is_empty() {
+        let flat: Vec<Entity> = book.flat_trend.iter().copied().collect();
+        for entity in flat {
+            let Ok((mut agent, trader)) = traders.get_mut(entity) else { continue };
+            let t = trader.behaviour.trend.clone().expect("only listed with a trend rule");
+            let Some(ret) = history.log_return(agent.market, t.lookback_ticks as usize) else { continue };
+            if ret.abs() <= t.threshold || !agent.rng.random_bool(t.probability) {
+                continue;
+            }
+            enter(&agent, &trader, ret > 0.0, &markets, &mut queue);
+            book.flat_trend.remove(&entity);
+            book.rearm.push(entity);
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! Market makers: quote a depth profile around the mark, skewed by
+//! inventory, and pull back under stress.
+//!
+//! Every `requote_ticks` ticks a maker cancels its quotes and, unless it
+//! withdraws, lays `levels` bids and asks. With `σ` the realised volatility
+//! of the mark (standard deviation of per-tick log returns over the market's
+//! window), `s = σ / vol_ref` the stress, `I` the inventory (lots, signed)
+//! and `Ī = inventory_limit` (lots):
+//!
+//! ```text
+//! centre      = mark − skew_ticks_per_lot × I                      (ticks)
+//! half spread = half_spread_ticks × (1 + widen × s)                (ticks)
+//! level k     = centre ∓ (half spread + k × spacing_ticks)         (ticks)
+//! size        = lots_per_level × max(0, 1 − pull × s)
+//!                              × max(0, 1 − |I| / Ī)  on the side that adds to |I|
+//! ```
+//!
+//! rounded to whole lots (levels of zero lots are not placed). The maker
+//! withdraws entirely (quotes nothing) when `s ≥ withdraw_at` or
+//! `|I| ≥ Ī`, except that it keeps quoting the side that reduces its
+//! inventory. A maker with `react = false` ignores `σ`: its spread and
+//! size stay at their base values whatever happens. Capital is the
+//! account's collateral; the exchange rejects quotes it cannot margin.
+
+use crate::{Agent, Population, check_market, check_non_negative, install_once, spawn_agent};
+use bevy_ecs::prelude::*;
+use cascade_framework::book::OrderKind;
+use cascade_framework::ledger::{Ledger, MarginMode};
+use cascade_framework::market::Markets;
+use cascade_framework::sequencer::{OrderQueue, Priority};
+use cascade_framework::sim::Clock;
+use cascade_framework::units::round_to_i64;
+use cascade_framework::{Lots, MarketId, Micros, ParamError, Phase, Price, Side, Simulation};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// A population of market makers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MakerParams {
+    /// Population name.
+    pub name: String,
+    /// Number of makers.
+    pub count: u32,
+    /// Market quoted.
+    #[serde(default)]
+    pub market: MarketId,
+    /// Collateral of each maker, micros.
+    pub capital: Micros,
+    /// Levels per side.
+    pub levels: u32,
+    /// Ticks between levels, at least 1.
+    pub spacing_ticks: i64,
+    /// Base half spread, ticks, at least 1.
+    pub half_spread_ticks: i64,
+    /// Base size per level, lots.
+    pub lots_per_level: i64,
+    /// Centre shift per lot of inventory, ticks.
+    pub skew_ticks_per_lot: f64,
+    /// Inventory at which the maker stops adding, lots.
+    pub inventory_limit: i64,
+    /// Whether the maker reacts to volatility.
+    pub react: bool,
+    /// Volatility (per-tick log-return stdev) that counts as stress 1.
+    pub vol_ref: f64,
+    /// Spread widening per unit of stress.
+    pub widen: f64,
+    /// Depth pulled per unit of stress (fraction).
+    pub pull: f64,
+    /// Stress at which the maker withdraws.
+    pub withdraw_at: f64,
+    /// Ticks between requotes, at least 1.
+    pub requote_ticks: u64,
+}
+
+impl MakerParams {
+    /// Reactive makers with sensible defaults for the BTC-like preset.
+    pub fn preset(name: &str, count: u32, react: bool) -> MakerParams {
+        MakerParams {
+            name: name.to_owned(),
+            count,
+            market: MarketId(0),
+            capital: Micros(5_000_000_000_000),
+            levels: 10,
+            spacing_ticks: 20,
+            half_spread_ticks: 10,
+            lots_per_level: 200,
+            skew_ticks_per_lot: 0.05,
+            inventory_limit: 20_000,
+            react,
+            vol_ref: 0.000_2,
+            widen: 1.0,
+            pull: 0.3,
+            withdraw_at: 6.0,
+            requote_ticks: 1,
+        }
+    }
+
+    /// Checks the parameters.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        if self.capital.0 < 0 {
+            return Err(ParamError::invalid("capital", "must be non-negative"));
+        }
+        if self.spacing_ticks < 1 || self.half_spread_ticks < 1 {
+            return Err(ParamError::invalid("spacing_ticks", "spacing and half spread must be at least 1 tick"));
+        }
+        if self.lots_per_level < 0 || self.inventory_limit < 1 {
+            return Err(ParamError::invalid("inventory_limit", "sizes must be non-negative and the limit at least 1"));
+        }
+        for (f, x) in [
+            ("skew_ticks_per_lot", self.skew_ticks_per_lot),
+            ("widen", self.widen),
+            ("pull", self.pull),
+            ("withdraw_at", self.withdraw_at),
+        ] {
+            check_non_negative(f, x)?;
+        }
+        if !(self.vol_ref.is_finite() && self.vol_ref > 0.0) {
+            return Err(ParamError::invalid("vol_ref", "must be positive"));
+        }
+        if self.requote_ticks == 0 {
+            return Err(ParamError::invalid("requote_ticks", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// The quotes of a maker with inventory `inventory` when the mark is
+    /// `mark` and realised volatility `vol`: (side, price, lots).
+    pub fn quotes(&self, mark: Price, vol: f64, inventory: Lots) -> Vec<(Side, Price, Lots)> {
+        let stress = if self.react { vol / self.vol_ref } else { 0.0 };
+        let inv = inventory.0 as f64;
+        let limit = self.inventory_limit as f64;
+        let over = inv.abs() >= limit;
+        let withdraw = stress >= self.withdraw_at && self.react;
+        let centre = mark.0 as f64 - self.skew_ticks_per_lot * inv;
+        let half = self.half_spread_ticks as f64 * (1.0 + self.widen * stress);
+        let base = self.lots_per_level as f64 * (1.0 - self.pull * stress).max(0.0);
+        let mut out = Vec::new();
+        for side in [Side::Buy, Side::Sell] {
+            let adds = (side == Side::Buy && inv >= 0.0) || (side == Side::Sell && inv <= 0.0);
+            if adds && (over || withdraw) {
+                continue;
+            }
+            let size = if adds {
+                base * (1.0 - inv.abs() / limit).max(0.0)
+            } else {
+                base.max(self.lots_per_level as f64 * 0.5)
+            };
+            let lots = round_to_i64(size);
+            if lots <= 0 {
+                continue;
+            }
+            for k in 0..self.levels {
+                let offset = half + f64::from(k) * self.spacing_ticks as f64;
+                let p = match side {
+                    Side::Buy => (centre - offset).floor(),
+                    Side::Sell => (centre + offset).ceil(),
+                };
+                let p = round_to_i64(p);
+                if p > 0 {
+                    out.push((side, Price(p), Lots(lots)));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A market maker.
+#[derive(Component, Debug)]
+pub struct MarketMaker {
+    params: Arc<MakerParams>,
+}
+
+impl Population for MakerParams {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn install(&self, sim: &mut Simulation) -> Result<(), ParamError> {
+        self.validate()?;
+        check_market(sim, "market", self.market)?;
+        install_once(sim, "market_maker", |sim| {
+            sim.add_systems(Phase::Decide, decide);
+        });
+        let params = Arc::new(self.clone());
+        let strategy = if self.react { "reactive" } else { "steady" };
+        for index in 0..self.count {
+            let agent = spawn_agent(sim, &self.name, strategy, index, self.market, MarginMode::Cross, 1, self.capital);
+            sim.world_mut().spawn((agent, MarketMaker { params: params.clone() }));
+        }
+        Ok(())
+    }
+}
+
+fn decide(
+    clock: Res<Clock>,
+    markets: Res<Markets>,
+    ledger: Res<Ledger>,
+    mut queue: ResMut<OrderQueue>,
+    makers: Query<(&Agent, &MarketMaker)>,
+) {
+    for (agent, maker) in &makers {
+        let p = &maker.params;
+        if !clock.tick.is_multiple_of(p.requote_ticks) {
+            continue;
+        }
+        let m = markets.get(agent.market);
+        let inventory = ledger.account(agent.account).qty(agent.market);
+        queue.cancel_all(Priority::NORMAL, agent.account, agent.market);
+        for (side, price, lots) in p.quotes(m.view.mark, m.view.realised_vol, inventory) {
+            queue.place(Priority::NORMAL, agent.account, agent.market, side, lots, OrderKind::Limit { price });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stress_widens_thins_and_finally_withdraws() {
+        let p = MakerParams { levels: 1, ..MakerParams::preset("mm", 1, true) };
+        let calm = p.quotes(Price(10_000), 0.0, Lots(0));
+        assert_eq!(calm, vec![(Side::Buy, Price(9_990), Lots(200)), (Side::Sell, Price(10_010), Lots(200))]);
+        // Stress 2: half spread 10 × 3 = 30, size 200 × (1 − 0.6) = 80.
+        let stressed = p.quotes(Price(10_000), 0.000_4, Lots(0));
+        assert_eq!(stressed, vec![(Side::Buy, Price(9_970), Lots(80)), (Side::Sell, Price(10_030), Lots(80))]);
+        assert!(p.quotes(Price(10_000), 0.002, Lots(0)).is_empty());
+        let steady = MakerParams { react: false, ..p.clone() };
+        assert_eq!(steady.quotes(Price(10_000), 0.002, Lots(0)), calm);
+    }
+
+    #[test]
+    fn inventory_skews_and_caps_the_adding_side() {
+        let p = MakerParams { levels: 1, ..MakerParams::preset("mm", 1, true) };
+        // Long 10,000 lots: centre 10,000 − 500 = 9,500; bids halved.
+        let q = p.quotes(Price(10_000), 0.0, Lots(10_000));
+        assert_eq!(q, vec![(Side::Buy, Price(9_490), Lots(100)), (Side::Sell, Price(9_510), Lots(200))]);
+        // At the limit only the reducing side is quoted.
+        let q = p.quotes(Price(10_000), 0.0, Lots(20_000));
+        assert_eq!(q.len(), 1);
+        assert_eq!(q[0].0, Side::Sell);
+    }
+}

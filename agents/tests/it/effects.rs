@@ -1,0 +1,141 @@
+//! Each intended effect, shown by two runs on the same seed (common random
+//! numbers) that differ only in the behaviour under test.
+
+use super::common::*;
+use cascade_agents::Dist;
+use cascade_agents::framework::Micros;
+use cascade_agents::framework::market::MarkMethod;
+use cascade_agents::fundamental::FundamentalParams;
+use cascade_agents::leveraged::LeveragedParams;
+use cascade_agents::maker::MakerParams;
+use cascade_agents::noise::NoiseParams;
+use cascade_agents::predator::{PredatorParams, Strategy};
+use polars::prelude::*;
+
+fn leveraged(leverage: f64) -> LeveragedParams {
+    LeveragedParams::holders("leveraged", 2_000, Dist::fixed(leverage), Dist::Lognormal { median: 20.0, sigma: 0.8 })
+}
+
+fn noise() -> NoiseParams {
+    NoiseParams {
+        name: "noise".into(),
+        count: 50,
+        market: Default::default(),
+        capital: Micros(100_000_000_000),
+        rate: 0.2,
+        size_median: 5.0,
+        size_sigma: 0.7,
+    }
+}
+
+#[test]
+fn stressed_makers_widen_the_spread_and_pull_depth() {
+    let run_with = |react: bool| {
+        let mut p = crash_params(11, 0.08);
+        // Makers are the only liquidity, so their behaviour is the book's.
+        p.markets[0].depth.levels = 0;
+        let makers = MakerParams { vol_ref: 0.001, ..MakerParams::preset("makers", 5, react) };
+        run(p, &[&leveraged(20.0), &noise(), &makers], 200)
+    };
+    let (reactive, steady) = (run_with(true), run_with(false));
+    let window = (100, 140);
+    let spread_r = mean_between(&reactive.ticks, "spread", window.0, window.1);
+    let spread_s = mean_between(&steady.ticks, "spread", window.0, window.1);
+    let depth_r = mean_between(&reactive.ticks, "bid_depth", window.0, window.1);
+    let depth_s = mean_between(&steady.ticks, "bid_depth", window.0, window.1);
+    assert!(spread_r > 1.5 * spread_s, "spread: reactive {spread_r:.1} vs steady {spread_s:.1} ticks");
+    assert!(depth_r < 0.8 * depth_s, "bid depth: reactive {depth_r:.0} vs steady {depth_s:.0} lots");
+    // Before the shock they quote alike.
+    let calm_r = mean_between(&reactive.ticks, "spread", 10, 90);
+    let calm_s = mean_between(&steady.ticks, "spread", 10, 90);
+    assert!((calm_r - calm_s).abs() < 0.25 * calm_s, "calm spreads {calm_r:.1} vs {calm_s:.1}");
+}
+
+fn predator_pnl(out: &cascade_agents::framework::recorder::RunOutput) -> f64 {
+    let a = &out.agents;
+    let pop = a.column("population").unwrap().str().unwrap();
+    let pnl = a.column("pnl").unwrap().i64().unwrap();
+    pop.iter().zip(pnl.iter()).filter(|(p, _)| *p == Some("predators")).map(|(_, x)| x.unwrap() as f64).sum()
+}
+
+#[test]
+fn a_hunting_predator_profits_from_a_dense_cluster_and_not_without_one() {
+    let run_with = |leverage: f64| {
+        // A quiet market (no shock, no drift) whose mark follows trades.
+        let mut p = crash_params(5, 0.0);
+        p.markets[0].mark = MarkMethod::LastTrade;
+        p.markets[0].index.process =
+            cascade_agents::framework::index::IndexProcess::Gbm { drift: 0.0, volatility: 0.05, jumps: None };
+        let mut crowd = leveraged(leverage);
+        crowd.long_fraction = 1.0;
+        crowd.entry_offset = Dist::Normal { mean: 0.0, stdev: 0.000_5 };
+        let hunter = PredatorParams {
+            max_distance: 0.03,
+            max_position: 60_000,
+            capital: Micros(20_000_000_000_000),
+            ..PredatorParams::preset("predators", 1, Strategy::Hunt)
+        };
+        run(p, &[&crowd, &hunter], 60)
+    };
+    // 50x longs liquidate about 1.6% below entry: a dense cluster in reach.
+    let with_cluster = predator_pnl(&run_with(50.0));
+    // 5x longs liquidate about 19.6% below: nothing within 3%.
+    let without = predator_pnl(&run_with(5.0));
+    assert!(with_cluster > 0.0, "hunting a dense cluster earned {with_cluster} micros");
+    assert!(without <= 0.0, "hunting with no cluster earned {without} micros");
+}
+
+#[test]
+fn fundamental_traders_end_the_crash_earlier_and_higher() {
+    let run_with = |count: u32| {
+        let mut p = crash_params(21, 0.08);
+        p.markets[0].depth.lots_at_best = 30;
+        let value = FundamentalParams::preset("value", count);
+        run(p, &[&leveraged(25.0), &noise(), &value], 260)
+    };
+    let (with, without) = (run_with(30), run_with(0));
+    let low = |out: &cascade_agents::framework::recorder::RunOutput| {
+        col(&out.ticks, "last_trade").into_iter().flatten().fold(f64::INFINITY, f64::min)
+    };
+    // The crash is over once trades are back within 1% of the index.
+    let end = |out: &cascade_agents::framework::recorder::RunOutput| {
+        let t = col(&out.ticks, "tick");
+        let last = col(&out.ticks, "last_trade");
+        let index = col(&out.ticks, "index");
+        (0..t.len())
+            .filter(|&i| match (last[i], index[i]) {
+                (Some(l), Some(x)) => l < 0.99 * x,
+                _ => false,
+            })
+            .map(|i| t[i].unwrap())
+            .fold(0.0, f64::max)
+    };
+    assert!(low(&with) > low(&without), "low with value traders {} vs without {}", low(&with), low(&without));
+    assert!(
+        end(&with) < end(&without),
+        "crash ended at tick {} with value traders vs {} without",
+        end(&with),
+        end(&without)
+    );
+}
+
+#[test]
+fn higher_leverage_liquidates_more_notional_under_the_same_shock() {
+    let liquidated =
+        |leverage: f64| run(crash_params(3, 0.06), &[&leveraged(leverage), &noise()], 160).summary.liquidated_notional;
+    let (low, mid, high) = (liquidated(5.0), liquidated(20.0), liquidated(50.0));
+    assert!(low < mid && mid < high, "liquidated notional at 5x {low}, 20x {mid}, 50x {high}");
+    assert!(high > 0.0);
+}
+
+#[test]
+fn the_leverage_draw_does_not_move_other_draws() {
+    // Common random numbers: the same seed gives the same sides and sizes
+    // whatever the leverage.
+    let sizes = |leverage: f64| {
+        let out = run(crash_params(3, 0.0), &[&leveraged(leverage)], 1);
+        let a = out.agents.filter(&out.agents.column("population").unwrap().str().unwrap().equal("leveraged")).unwrap();
+        a.column("open_qty").unwrap().i64().unwrap().into_no_null_iter().collect::<Vec<_>>()
+    };
+    assert_eq!(sizes(5.0), sizes(50.0));
+}
