@@ -197,8 +197,10 @@ impl Triggers {
         let mt = &self.markets[market.idx()];
         let scale = Scale::of(m);
         let (slack_long, slack_short) = scale.slack(mt.funding_hi, m.funding_index);
-        let long_from = scale.adjust(Side::Buy, m.mark, m.funding_index) - slack_long;
-        let short_to = scale.adjust(Side::Sell, m.mark, m.funding_index) + slack_short;
+        // One more tick each way: a key is a whole tick, and the threshold
+        // it rounds moves by fractions of a tick as funding accrues.
+        let long_from = scale.adjust(Side::Buy, m.mark, m.funding_index) - slack_long - scale.long_per_tick;
+        let short_to = scale.adjust(Side::Sell, m.mark, m.funding_index) + slack_short + scale.short_per_tick;
         out.extend(mt.longs.range((long_from, AccountId(0))..).rev().map(|(_, a)| *a));
         out.extend(mt.shorts.range(..=(short_to, AccountId(u32::MAX))).map(|(_, a)| *a));
     }

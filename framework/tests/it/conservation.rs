@@ -34,7 +34,7 @@ fn flow() -> impl Strategy<Value = Flow> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     #[test]
     fn value_is_conserved_and_the_book_never_crosses(
