@@ -21,7 +21,10 @@
 //! - **Top-up**: when the mark comes within `within` (fraction) of the
 //!   liquidation price `L` (`mark ≤ L (1 + within)` for a long), with
 //!   probability `probability` the trader deposits `amount × initial margin`
-//!   from a reserve of `reserve × initial margin`, once per crossing.
+//!   from a reserve of `reserve × initial margin`. It decides once per
+//!   alarm: after a top-up the alarm is set again at the new, farther
+//!   liquidation price; after a refusal it is not set again until the
+//!   trader's next entry.
 //! - **Re-entry**: `delay_ticks` after being liquidated, with probability
 //!   `probability`, the trader deposits a fresh initial margin and opens the
 //!   same side and size again at market, at most `max_times` times.
@@ -319,6 +322,21 @@ impl Population for LeveragedParams {
     }
 }
 
+/// The stop of a position entered at `entry` (ticks): `d` (fraction) away
+/// from it, rounded away from the price to a multiple of `round_to` ticks.
+pub fn stop_level(entry: f64, long: bool, d: f64, round_to: i64) -> Price {
+    let r = round_to as f64;
+    let level = if long { (entry * (1.0 - d) / r).floor() * r } else { (entry * (1.0 + d) / r).ceil() * r };
+    Price(round_to_i64(level).max(1))
+}
+
+/// The price at which a trader with liquidation price `liquidation`
+/// considers a top-up: `within` (fraction) before it.
+pub fn top_up_level(liquidation: Price, long: bool, within: f64) -> Price {
+    let l = liquidation.0 as f64;
+    Price(round_to_i64(if long { l * (1.0 + within) } else { l * (1.0 - within) }).max(1))
+}
+
 /// Clears a trader's alarms and sets them again from its current position.
 fn arm(
     entity: Entity,
@@ -341,9 +359,7 @@ fn arm(
     let long = pos.qty.0 > 0;
     if let (Some(d), Some(s)) = (trader.stop_distance, &trader.behaviour.stop_loss) {
         let entry = pos.cost.0 as f64 / (pos.qty.0 as f64 * tick_value.0 as f64);
-        let r = s.round_to_ticks as f64;
-        let level = if long { (entry * (1.0 - d) / r).floor() * r } else { (entry * (1.0 + d) / r).ceil() * r };
-        let level = Price(round_to_i64(level).max(1));
+        let level = stop_level(entry, long, d, s.round_to_ticks);
         if long {
             book.alarms.set_below(m, level, entity, AlarmKind::StopLoss);
         } else {
@@ -357,8 +373,7 @@ fn arm(
         let terms = |id: MarketId| terms_of(markets, id);
         let price_of = |id: MarketId| markets.get(id).mark;
         if let Some(l) = acct.margin_line(m, &terms, &price_of).and_then(|line| line.liquidation_price()) {
-            let level = if long { l.0 as f64 * (1.0 + t.within) } else { l.0 as f64 * (1.0 - t.within) };
-            let level = Price(round_to_i64(level).max(1));
+            let level = top_up_level(l, long, t.within);
             if long {
                 book.alarms.set_below(m, level, entity, AlarmKind::TopUp);
             } else {
@@ -449,15 +464,18 @@ fn decide(
                 AlarmKind::TopUp => {
                     trader.top_up_at = None;
                     let t = trader.behaviour.top_up.clone().expect("only armed with a top-up rule");
+                    // One decision per alarm: a trader who declines stays
+                    // unarmed until its next entry; one who tops up is
+                    // armed again at its new, farther liquidation price.
                     if agent.rng.random_bool(t.probability) {
                         let amount =
                             Micros(round_to_i64(t.amount * trader.initial_margin.0 as f64).min(trader.reserve.0));
                         if amount.0 > 0 {
                             trader.reserve -= amount;
                             queue.deposit(Priority::NORMAL, agent.account, agent.market, amount);
+                            book.rearm.push(entity);
                         }
                     }
-                    book.rearm.push(entity);
                 }
             }
         }
@@ -493,5 +511,57 @@ fn decide(
             book.flat_trend.remove(&entity);
             book.rearm.push(entity);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cascade_framework::presets::flash_crash;
+
+    #[test]
+    fn stops_sit_on_round_numbers_away_from_the_price() {
+        // Long from 61,234.5 quote (612,345 ticks), 2% stop, supports every
+        // 500 quote (5,000 ticks): 600,098 rounds down to 600,000.
+        assert_eq!(stop_level(612_345.0, true, 0.02, 5_000), Price(600_000));
+        // Short: 624,592 rounds up to 625,000.
+        assert_eq!(stop_level(612_345.0, false, 0.02, 5_000), Price(625_000));
+        assert_eq!(top_up_level(Price(590_000), true, 0.01), Price(595_900));
+        assert_eq!(top_up_level(Price(610_000), false, 0.01), Price(603_900));
+    }
+
+    fn one_long(top_up: Option<TopUp>, stop_loss: Option<StopLoss>) -> (Simulation, AccountId) {
+        let mut sim = Simulation::new(flash_crash(1)).unwrap();
+        let mut p = LeveragedParams::holders("solo", 1, Dist::fixed(20.0), Dist::fixed(100.0));
+        p.long_fraction = 1.0;
+        p.entry_offset = Dist::fixed(0.0);
+        p.top_up = top_up;
+        p.stop_loss = stop_loss;
+        p.install(&mut sim).unwrap();
+        let account = sim.ledger().accounts.iter().position(|a| a.owner.is_some()).unwrap();
+        (sim, AccountId(u32::try_from(account).unwrap()))
+    }
+
+    #[test]
+    fn a_top_up_moves_the_liquidation_away_and_a_stop_closes_first() {
+        // 20x long from 60,000: liquidated about 4.6% down, inside the
+        // preset's 8% crash from tick 200.
+        let (mut plain, a) = one_long(None, None);
+        plain.run(260);
+        assert!(plain.ledger().account(a).liquidated_at.is_some());
+
+        let top_up = TopUp { within: 0.01, probability: 1.0, amount: 1.0, reserve: 3.0 };
+        let (mut topped, a) = one_long(Some(top_up), None);
+        topped.run(260);
+        let acct = topped.ledger().account(a);
+        assert_eq!(acct.liquidated_at, None, "three margins of top-up carry a 20x long through 8%");
+        assert!(acct.deposited.0 > 2 * acct.positions[0].margin.0 / 3);
+
+        let stop = StopLoss { probability: 1.0, distance: Dist::fixed(0.02), round_to_ticks: 5_000 };
+        let (mut stopped, a) = one_long(None, Some(stop));
+        stopped.run(260);
+        let acct = stopped.ledger().account(a);
+        assert_eq!(acct.liquidated_at, None, "the stop at 585,000 closes before liquidation");
+        assert!(acct.positions.is_empty());
     }
 }

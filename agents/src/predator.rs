@@ -296,3 +296,58 @@ fn decide(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cascade_framework::book::Order;
+    use cascade_framework::presets::btc_market;
+    use cascade_framework::rng::{RunSeed, StreamKey};
+    use cascade_framework::{AccountId, MarketId};
+
+    /// A market at 1,000 ticks (100 micros per tick-lot) whose bids are 10
+    /// lots at each of 1,000, 990 and 980.
+    fn market() -> Market {
+        let mut p = btc_market("T", vec![]);
+        p.index.initial_price = Price(1_000);
+        p.depth.levels = 0;
+        let tiers = p.validate().unwrap();
+        let mut m = Market::new(MarketId(0), p, tiers, 1.0, RunSeed(1).stream(StreamKey::Index(MarketId(0))));
+        let mut fills = Vec::new();
+        for (i, price) in [1_000, 990, 980].into_iter().enumerate() {
+            let id = cascade_framework::book::OrderId(i as u64);
+            let order = Order {
+                id,
+                account: AccountId(9),
+                side: Side::Buy,
+                qty: Lots(10),
+                kind: OrderKind::Limit { price: Price(price) },
+            };
+            m.book.submit(order, &mut fills);
+        }
+        m
+    }
+
+    #[test]
+    fn hunt_profit_matches_hand_computation() {
+        let m = market();
+        // Push to 985: sell the 20 lots at 1,000 and 990 (average 995), bid
+        // at 984. With 30 forced lots all 20 are bought back there:
+        // 20 × (995 − 984) × 100 = 22,000, less the taker fee on 1,990,000
+        // (995) and the maker fee on 1,968,000 (394): 20,611.
+        assert_eq!(hunt_profit(&m, Price(985), Lots(30), 100), Some((20_611, Lots(20), Price(984))));
+        // With only 5 forced lots, 15 are bought back at the mark:
+        // 5 × 11 × 100 − 15 × 5 × 100 − 1,389 = −3,389.
+        assert_eq!(hunt_profit(&m, Price(985), Lots(5), 100), Some((-3_389, Lots(20), Price(984))));
+        // Out of reach: the push needs 20 lots and it may hold 15.
+        assert_eq!(hunt_profit(&m, Price(985), Lots(30), 15), None);
+    }
+
+    #[test]
+    fn walking_the_bids() {
+        let m = market();
+        assert_eq!(walk_bids(&m.book, Lots(15), Lots(0)), Some((Price(990), (10.0 * 1_000.0 + 5.0 * 990.0) / 15.0)));
+        assert_eq!(walk_bids(&m.book, Lots(10), Lots(15)).map(|(p, _)| p), Some(Price(980)));
+        assert_eq!(walk_bids(&m.book, Lots(31), Lots(0)), None);
+    }
+}

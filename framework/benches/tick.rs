@@ -1,10 +1,17 @@
 //! Cost of one tick as open positions grow: 10k, 100k and 1M leveraged
-//! positions in the BTC-like preset market (GBM index, background depth,
-//! funding every 480 ticks), where only positions near the price are
-//! liquidated. A flat ns-per-tick across sizes is the "cost follows
-//! activity" invariant. The bench also prints the heap bytes per position,
-//! measured with a counting allocator, and the liquidations per tick seen
-//! while measuring.
+//! positions in the BTC-like preset market (background depth refreshed
+//! every 15 ticks, funding every 480 ticks). Two index paths:
+//!
+//! - `quiet`: the index holds still and funding is off, so no one is
+//!   liquidated: the pure cost of having positions open. It must stay flat
+//!   as positions grow.
+//! - `gbm`: 60% annual volatility, so positions near the price are
+//!   liquidated as it wanders; the cost grows with the liquidations (which
+//!   grow with the number of positions near the price), not with the
+//!   positions themselves.
+//!
+//! The bench prints the heap bytes per position, measured with a counting
+//! allocator, and the liquidations per tick seen while measuring.
 //!
 //! ```text
 //! cargo bench -p cascade-framework --bench tick
@@ -12,6 +19,7 @@
 
 #![allow(unsafe_code, reason = "a counting global allocator must implement the unsafe GlobalAlloc trait")]
 
+use cascade_framework::index::IndexProcess;
 use cascade_framework::presets::{btc_market, seed_leveraged};
 use cascade_framework::recorder::RecordingParams;
 use cascade_framework::{MarketId, SimParams, Simulation};
@@ -46,11 +54,17 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOC: Counting = Counting;
 
-fn params() -> SimParams {
+fn params(quiet: bool) -> SimParams {
+    let mut market = btc_market("BTC-PERP", vec![]);
+    if quiet {
+        market.index.process = IndexProcess::Replay { prices: vec![market.index.initial_price] };
+        // Funding would walk every threshold and liquidate in bursts.
+        market.funding.interval_ticks = 0;
+    }
     SimParams {
         seed: 2024,
         tick_seconds: 1.0,
-        markets: vec![btc_market("BTC-PERP", vec![])],
+        markets: vec![market],
         protocol: Default::default(),
         // The heatmap sample is O(buckets); keep it in, as a run would.
         recording: RecordingParams::default(),
@@ -58,10 +72,19 @@ fn params() -> SimParams {
 }
 
 fn bench_ticks(c: &mut Criterion) {
-    let mut group = c.benchmark_group("tick");
-    group.sample_size(20).measurement_time(Duration::from_secs(8)).warm_up_time(Duration::from_secs(2));
-    for n in [10_000_u32, 100_000, 1_000_000] {
-        let mut sim = Simulation::new(params()).expect("preset is valid");
+    for (name, quiet) in [("quiet", true), ("gbm", false)] {
+        let mut group = c.benchmark_group(name);
+        group.sample_size(10).measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
+        for n in [10_000_u32, 100_000, 1_000_000] {
+            bench_size(&mut group, quiet, n);
+        }
+        group.finish();
+    }
+}
+
+fn bench_size(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, quiet: bool, n: u32) {
+    {
+        let mut sim = Simulation::new(params(quiet)).expect("preset is valid");
         let before = LIVE.load(Ordering::Relaxed);
         seed_leveraged(&mut sim, MarketId(0), n);
         let after = LIVE.load(Ordering::Relaxed);
@@ -72,11 +95,10 @@ fn bench_ticks(c: &mut Criterion) {
         let liquidated = sim.ledger().accounts.iter().filter(|a| a.liquidated_at.is_some()).count() - liq_before;
         let ticks = sim.tick() - tick_before;
         eprintln!(
-            "{n} positions: {per_position:.0} heap bytes per position; {liquidated} accounts liquidated over {ticks} ticks ({:.2} per tick)",
+            "{n} positions: {per_position:.0} heap bytes per position; {liquidated} accounts liquidated over {ticks} ticks ({:.3} per tick)",
             liquidated as f64 / ticks as f64
         );
     }
-    group.finish();
 }
 
 criterion_group!(benches, bench_ticks);
