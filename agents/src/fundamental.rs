@@ -2,8 +2,8 @@
 //!
 //! Trader `i` holds a fixed belief `Ê = index × (1 + ε_i)`,
 //! `ε_i ~ N(0, estimate_noise²)`, drawn once from its stream, about the
-//! value of the contract, and stands ready to trade against mispricing. Each
-//! tick it replaces its quotes with a ladder of `levels` bids and asks:
+//! value of the contract, and stands ready to trade against mispricing with
+//! a resting ladder of `levels` bids and asks:
 //!
 //! ```text
 //! bid j  at  Ê × (1 − threshold × (j + 1)),  size_per_level lots     j = 0 .. levels − 1
@@ -11,7 +11,8 @@
 //! ```
 //!
 //! so the size it buys grows with the mispricing `(Ê − P) / Ê`: one
-//! `size_per_level` per `threshold` of it. The ladder stops where the
+//! `size_per_level` per `threshold` of it. The ladder is laid again only
+//! when `Ê` has moved by a tenth of a step or the position has changed. The ladder stops where the
 //! position would pass `max_position` lots either way. When the last trade
 //! `P` is back within `threshold / 2` of `Ê`, it sells (or buys) half its
 //! position at market. Resting bids below value are what absorbs forced
@@ -120,6 +121,8 @@ pub struct FundamentalTrader {
     /// Belief about value relative to the index (fraction).
     pub error: f64,
     params: Arc<FundamentalParams>,
+    /// Value and position its resting ladder was laid for.
+    quoted: Option<(f64, Lots)>,
 }
 
 impl Population for FundamentalParams {
@@ -140,7 +143,7 @@ impl Population for FundamentalParams {
             let mut agent =
                 spawn_agent(sim, &self.name, "value", index, self.market, MarginMode::Cross, 1, self.capital);
             let error = noise.sample(&mut agent.rng);
-            sim.world_mut().spawn((agent, FundamentalTrader { error, params: params.clone() }));
+            sim.world_mut().spawn((agent, FundamentalTrader { error, params: params.clone(), quoted: None }));
         }
         Ok(())
     }
@@ -150,17 +153,27 @@ fn decide(
     markets: Res<Markets>,
     ledger: Res<Ledger>,
     mut queue: ResMut<OrderQueue>,
-    traders: Query<(&Agent, &FundamentalTrader)>,
+    mut traders: Query<(&Agent, &mut FundamentalTrader)>,
 ) {
-    for (agent, t) in &traders {
+    for (agent, mut t) in &mut traders {
         let m = markets.get(agent.market);
         let value = m.view.index.0 as f64 * (1.0 + t.error);
         let price = m.last_trade.unwrap_or(m.view.mark);
         let position = ledger.account(agent.account).qty(agent.market);
+        let orders = t.params.orders(value, price, position);
+        let unwinding = orders.first().is_some_and(|(_, _, kind)| *kind == OrderKind::Market);
+        // A resting ladder stays while its value is within a tenth of a
+        // step and the position is unchanged.
+        let fresh =
+            t.quoted.is_some_and(|(v, q)| q == position && (v - value).abs() <= 0.1 * t.params.threshold * value);
+        if fresh && !unwinding {
+            continue;
+        }
         queue.cancel_all(Priority::NORMAL, agent.account, agent.market);
-        for (side, lots, kind) in t.params.orders(value, price, position) {
+        for (side, lots, kind) in orders {
             queue.place(Priority::NORMAL, agent.account, agent.market, side, lots, kind);
         }
+        t.quoted = (!unwinding).then_some((value, position));
     }
 }
 

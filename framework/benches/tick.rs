@@ -94,10 +94,12 @@ fn bench_size(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::
         group.bench_function(format!("{n}_positions"), |b| b.iter(|| black_box(&mut sim).step()));
         let liquidated = sim.ledger().accounts.iter().filter(|a| a.liquidated_at.is_some()).count() - liq_before;
         let ticks = sim.tick() - tick_before;
-        eprintln!(
-            "{n} positions: {per_position:.0} heap bytes per position; {liquidated} accounts liquidated over {ticks} ticks ({:.3} per tick)",
-            liquidated as f64 / ticks as f64
-        );
+        if ticks > 0 {
+            eprintln!(
+                "{n} positions: {per_position:.0} heap bytes per position; {liquidated} accounts liquidated over {ticks} ticks ({:.3} per tick)",
+                liquidated as f64 / ticks as f64
+            );
+        }
     }
 }
 
