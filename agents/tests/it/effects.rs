@@ -43,6 +43,9 @@ fn stressed_makers_widen_the_spread_and_pull_depth() {
     let spread_s = mean_between(&steady.ticks, "spread", window.0, window.1);
     let depth_r = mean_between(&reactive.ticks, "bid_depth", window.0, window.1);
     let depth_s = mean_between(&steady.ticks, "bid_depth", window.0, window.1);
+    eprintln!(
+        "makers: spread {spread_r:.1} vs {spread_s:.1} ticks, bid depth {depth_r:.0} vs {depth_s:.0} lots (reactive vs steady, ticks 100-140)"
+    );
     assert!(spread_r > 1.5 * spread_s, "spread: reactive {spread_r:.1} vs steady {spread_s:.1} ticks");
     assert!(depth_r < 0.8 * depth_s, "bid depth: reactive {depth_r:.0} vs steady {depth_s:.0} lots");
     // Before the shock they quote alike.
@@ -81,6 +84,7 @@ fn a_hunting_predator_profits_from_a_dense_cluster_and_not_without_one() {
     let with_cluster = predator_pnl(&run_with(50.0));
     // 5x longs liquidate about 19.6% below: nothing within 3%.
     let without = predator_pnl(&run_with(5.0));
+    eprintln!("hunter PnL: {:.0} quote with a cluster, {:.0} without", with_cluster / 1e6, without / 1e6);
     assert!(with_cluster > 0.0, "hunting a dense cluster earned {with_cluster} micros");
     assert!(without <= 0.0, "hunting with no cluster earned {without} micros");
 }
@@ -110,6 +114,22 @@ fn fundamental_traders_end_the_crash_earlier_and_higher() {
             .map(|i| t[i].unwrap())
             .fold(0.0, f64::max)
     };
+    // The deepest the trades went below the index, fraction.
+    let discount = |out: &cascade_agents::framework::recorder::RunOutput| {
+        let last = col(&out.ticks, "last_trade");
+        let index = col(&out.ticks, "index");
+        last.iter().zip(&index).filter_map(|(l, x)| Some(l.as_ref()? / x.as_ref()? - 1.0)).fold(0.0, f64::min)
+    };
+    eprintln!(
+        "value traders: low {} vs {} ticks, deepest discount to index {:.2}% vs {:.2}%, crash over at tick {} vs {}",
+        low(&with),
+        low(&without),
+        100.0 * discount(&with),
+        100.0 * discount(&without),
+        end(&with),
+        end(&without)
+    );
+    assert!(discount(&with) > discount(&without));
     assert!(low(&with) > low(&without), "low with value traders {} vs without {}", low(&with), low(&without));
     assert!(
         end(&with) < end(&without),
@@ -124,6 +144,7 @@ fn higher_leverage_liquidates_more_notional_under_the_same_shock() {
     let liquidated =
         |leverage: f64| run(crash_params(3, 0.06), &[&leveraged(leverage), &noise()], 160).summary.liquidated_notional;
     let (low, mid, high) = (liquidated(5.0), liquidated(20.0), liquidated(50.0));
+    eprintln!("liquidated notional: 5x {low:.0}, 20x {mid:.0}, 50x {high:.0} quote");
     assert!(low < mid && mid < high, "liquidated notional at 5x {low}, 20x {mid}, 50x {high}");
     assert!(high > 0.0);
 }
