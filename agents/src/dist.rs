@@ -7,7 +7,7 @@ use rand_distr::{Distribution, LogNormal, Normal, Pareto};
 use serde::{Deserialize, Serialize};
 
 /// A distribution over real numbers.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Dist {
     /// Always `value`.

@@ -34,8 +34,8 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// A population of fundamental traders.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
 pub struct FundamentalParams {
     /// Population name.
     pub name: String,
@@ -56,6 +56,12 @@ pub struct FundamentalParams {
     pub size_per_level: i64,
     /// Largest position, lots.
     pub max_position: i64,
+}
+
+impl Default for FundamentalParams {
+    fn default() -> FundamentalParams {
+        FundamentalParams::preset("value", 20)
+    }
 }
 
 impl FundamentalParams {

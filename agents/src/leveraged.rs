@@ -58,7 +58,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// Stop-losses at round-number supports.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StopLoss {
     /// Share of traders who set one, in [0, 1].
@@ -71,7 +71,7 @@ pub struct StopLoss {
 }
 
 /// Margin top-ups from a reserve.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TopUp {
     /// Act when the mark is within this fraction of the liquidation price.
@@ -85,7 +85,7 @@ pub struct TopUp {
 }
 
 /// Re-entry after liquidation.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reentry {
     /// Ticks to wait after the liquidation.
@@ -97,7 +97,7 @@ pub struct Reentry {
 }
 
 /// Trend following when flat.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Trend {
     /// Ticks of the return window, at least 1.
@@ -109,8 +109,8 @@ pub struct Trend {
 }
 
 /// A population of leveraged traders.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
 pub struct LeveragedParams {
     /// Population name.
     pub name: String,
@@ -142,6 +142,17 @@ pub struct LeveragedParams {
     /// Trend following; none when absent.
     #[serde(default)]
     pub trend: Option<Trend>,
+}
+
+impl Default for LeveragedParams {
+    fn default() -> LeveragedParams {
+        LeveragedParams::holders(
+            "leveraged",
+            1_000,
+            Dist::Lognormal { median: 20.0, sigma: 0.5 },
+            Dist::Lognormal { median: 20.0, sigma: 0.8 },
+        )
+    }
 }
 
 impl LeveragedParams {

@@ -35,8 +35,8 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// A population of market makers.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
 pub struct MakerParams {
     /// Population name.
     pub name: String,
@@ -71,6 +71,12 @@ pub struct MakerParams {
     pub withdraw_at: f64,
     /// Ticks between requotes, at least 1.
     pub requote_ticks: u64,
+}
+
+impl Default for MakerParams {
+    fn default() -> MakerParams {
+        MakerParams::preset("makers", 5, true)
+    }
 }
 
 impl MakerParams {

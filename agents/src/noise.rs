@@ -18,8 +18,8 @@ use rand_distr::{Distribution, LogNormal, Poisson};
 use serde::{Deserialize, Serialize};
 
 /// A population of noise traders.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
 pub struct NoiseParams {
     /// Population name.
     pub name: String,
@@ -36,6 +36,20 @@ pub struct NoiseParams {
     pub size_median: f64,
     /// Standard deviation of the log order size.
     pub size_sigma: f64,
+}
+
+impl Default for NoiseParams {
+    fn default() -> NoiseParams {
+        NoiseParams {
+            name: "noise".into(),
+            count: 100,
+            market: MarketId(0),
+            capital: Micros(100_000_000_000),
+            rate: 0.1,
+            size_median: 5.0,
+            size_sigma: 0.7,
+        }
+    }
 }
 
 impl NoiseParams {

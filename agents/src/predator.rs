@@ -53,7 +53,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// What a predator does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Strategy {
     /// Never trades.
@@ -76,8 +76,8 @@ impl Strategy {
 }
 
 /// A population of predators.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
 pub struct PredatorParams {
     /// Population name.
     pub name: String,
@@ -100,6 +100,12 @@ pub struct PredatorParams {
     pub min_cluster: Micros,
     /// Ticks it holds before flattening.
     pub hold_ticks: u64,
+}
+
+impl Default for PredatorParams {
+    fn default() -> PredatorParams {
+        PredatorParams::preset("predators", 1, Strategy::Passive)
+    }
 }
 
 impl PredatorParams {

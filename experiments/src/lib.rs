@@ -1,6 +1,18 @@
-//! Experiments for Cascade Lab: the YAML experiment format, its validation,
-//! sweeps and replicates, and the `cascade` command-line tool. This is the
-//! only crate that reads files or the command line.
+//! Experiments for Cascade Lab: the YAML experiment format and its
+//! validation, single runs, sweeps and replicates, and the `cascade`
+//! command-line tool. This is the only crate that reads files or the
+//! command line, and the only one that writes under `results/`.
+
+pub mod config;
+pub mod load;
+pub mod locate;
+pub mod output;
+pub mod paths;
+pub mod run;
+pub mod shipped;
+pub mod sweep;
 
 pub use cascade_agents as agents;
 pub use cascade_agents::framework;
+pub use config::Experiment;
+pub use load::{LoadError, Loaded, load_str};

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 pub const SECONDS_PER_YEAR: f64 = 365.0 * 24.0 * 3600.0;
 
 /// How the index moves between shocks.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum IndexProcess {
     /// Geometric Brownian motion with optional Poisson jumps.
@@ -49,7 +49,7 @@ pub enum IndexProcess {
 }
 
 /// Poisson jumps of the log price.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Jumps {
     /// Expected jumps per year.
@@ -62,7 +62,7 @@ pub struct Jumps {
 
 /// A scheduled move of the index: down `drop` (a fraction; negative for a
 /// rise) spread geometrically over `over_ticks` ticks from `start_tick`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Shock {
     /// First tick of the shock.
@@ -78,13 +78,18 @@ fn one() -> u64 {
     1
 }
 
+fn default_process() -> IndexProcess {
+    IndexProcess::Gbm { drift: 0.0, volatility: 0.6, jumps: None }
+}
+
 /// Parameters of a market's index.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IndexParams {
     /// Starting price, ticks.
     pub initial_price: Price,
-    /// The process between shocks.
+    /// The process between shocks; GBM at 60% a year when absent.
+    #[serde(default = "default_process")]
     pub process: IndexProcess,
     /// Scheduled shocks.
     #[serde(default)]

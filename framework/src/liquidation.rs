@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 /// What pays bad debt once the insurance fund is empty.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Backstop {
     /// Nothing: the rest is recorded as uncovered bad debt.
@@ -39,7 +39,7 @@ pub enum Backstop {
 }
 
 /// Parameters of the liquidation protocol.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProtocolParams {
     /// Penalty on the notional closed by a liquidation (ppm), paid to the

@@ -18,7 +18,7 @@ use crate::units::{Lots, Micros, PPM, Ppm, Price, div_ceil, div_floor, narrow};
 use serde::{Deserialize, Serialize};
 
 /// One bracket of a margin tier table, as configured.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TierParams {
     /// Position notional, in quote micro-units, from which this tier applies.

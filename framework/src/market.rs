@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
 /// How the mark price is formed.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum MarkMethod {
     /// The index.
@@ -52,7 +52,7 @@ pub enum MarkMethod {
 }
 
 /// Funding parameters.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FundingParams {
     /// Ticks between funding payments; 0 turns funding off.
@@ -81,7 +81,7 @@ impl Default for FundingParams {
 }
 
 /// Trading fees.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FeeParams {
     /// Fee on the maker's notional (ppm); negative is a rebate.
@@ -96,9 +96,11 @@ impl Default for FeeParams {
     }
 }
 
-/// Everything that defines a market.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Everything that defines a market. Every field defaults to the BTC-like
+/// preset ([`crate::presets::btc_market`]), so a file need only give what
+/// differs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
 pub struct MarketParams {
     /// Name, as written in frames.
     pub name: String,
@@ -137,6 +139,12 @@ fn default_depth_band() -> i64 {
 
 fn default_vol_window() -> u32 {
     30
+}
+
+impl Default for MarketParams {
+    fn default() -> MarketParams {
+        crate::presets::btc_market("BTC-PERP", vec![])
+    }
 }
 
 impl MarketParams {

@@ -67,7 +67,7 @@ pub struct Clock {
 }
 
 /// Everything needed to build a simulation.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SimParams {
     /// Run seed.

@@ -1,0 +1,81 @@
+//! Command-line arguments, parsed into typed values.
+
+use cascade_experiments::sweep::Shard;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Agent-based experiments on liquidation cascades. With no command, runs
+/// the embedded flash-crash experiment.
+#[derive(Debug, Parser)]
+#[command(name = "cascade", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one experiment.
+    Run(RunArgs),
+    /// Run an experiment's sweep: every point, every replicate, on all cores.
+    Sweep(SweepArgs),
+    /// Check experiment files and report every error with its line.
+    Validate {
+        /// Experiment files (or names of shipped experiments).
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
+    /// Print the JSON Schema of experiment files (for editor completion).
+    Schema,
+    /// List the shipped experiments.
+    List,
+    /// Combine the runs of a sharded sweep into its frames.
+    Merge {
+        /// The sweep's folder, `results/<name>/sweeps/<sweep-id>`.
+        dir: PathBuf,
+    },
+}
+
+/// Options shared by `run` and `sweep`.
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Experiment file, or the name of a shipped experiment.
+    pub file: String,
+    /// Set a parameter, e.g. `--set populations.leveraged.count=500`.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
+    /// Override the seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Override the number of ticks.
+    #[arg(long)]
+    pub ticks: Option<u64>,
+    /// Output folder.
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+}
+
+/// `cascade run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Shared options.
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// `cascade sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// Shared options.
+    #[command(flatten)]
+    pub common: Common,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Run only shard I of N (runs whose index is I modulo N), for cluster
+    /// job arrays; combine with `cascade merge`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
+}

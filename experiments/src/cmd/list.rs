@@ -1,0 +1,18 @@
+//! `cascade list`.
+
+use super::out;
+use anyhow::Result;
+use cascade_experiments::{load_str, shipped};
+use std::process::ExitCode;
+
+/// Lists the shipped experiments with their one-line descriptions.
+pub fn list() -> Result<ExitCode> {
+    let mut text = String::from("Shipped experiments (run with `cascade run NAME`, copy from experiments/configs/):\n");
+    for (name, src) in shipped::SHIPPED {
+        let description = load_str(src, name, &[]).map(|l| l.experiment.description).unwrap_or_default();
+        let mark = if name == shipped::DEFAULT { " (default)" } else { "" };
+        text.push_str(&format!("  {name:<16} {description}{mark}\n"));
+    }
+    out(&text)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,21 @@
+//! `cascade merge`.
+
+use super::out;
+use anyhow::{Context, Result};
+use cascade_experiments::sweep::{aggregate, read_plan};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Aggregates a sharded sweep from its runs on disk.
+pub fn merge(dir: &Path) -> Result<ExitCode> {
+    let plan = read_plan(dir)?;
+    // <out>/<name>/sweeps/<sweep-id>
+    let root = dir
+        .parent()
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+        .context("a sweep folder is <out>/<name>/sweeps/<sweep-id>")?;
+    let (runs, points) = aggregate(&plan, root)?;
+    out(&format!("merged {} runs: wrote {} and {}\n", plan.runs.len(), runs.display(), points.display()))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,88 @@
+//! The commands, one file each, and what they share.
+
+mod list;
+mod merge;
+mod run;
+mod schema;
+mod sweep;
+mod validate;
+
+use crate::cli::{Cli, Command, Common};
+use anyhow::{Context, Result};
+use cascade_experiments::{Loaded, load_str, shipped};
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Dispatches a parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        None => run::default(),
+        Some(Command::Run(args)) => run::run(&args.common),
+        Some(Command::Sweep(args)) => sweep::sweep(&args),
+        Some(Command::Validate { files }) => validate::validate(&files),
+        Some(Command::Schema) => schema::schema(),
+        Some(Command::List) => list::list(),
+        Some(Command::Merge { dir }) => merge::merge(&dir),
+    }
+}
+
+/// Whether an error is a closed stdout, which is not a failure.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}
+
+/// Writes to stdout.
+pub fn out(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    Ok(())
+}
+
+/// Reads an experiment file, or a shipped experiment by name.
+pub fn read(file: &str) -> Result<(String, String)> {
+    match std::fs::read_to_string(file) {
+        Ok(text) => Ok((file.to_owned(), text)),
+        Err(e) => match shipped::get(file) {
+            Some(text) => Ok((format!("{file} (shipped)"), text.to_owned())),
+            None => Err(e)
+                .with_context(|| format!("reading {file} (not a file, nor a shipped experiment: see `cascade list`)")),
+        },
+    }
+}
+
+/// Loads an experiment with the command line's overrides.
+pub fn load(common: &Common) -> Result<Loaded, anyhow::Error> {
+    let (label, text) = read(&common.file)?;
+    let mut overrides = common.set.clone();
+    if let Some(seed) = common.seed {
+        overrides.push(format!("seed={seed}"));
+    }
+    if let Some(ticks) = common.ticks {
+        overrides.push(format!("ticks={ticks}"));
+    }
+    load_str(&text, &label, &overrides).map_err(|e| anyhow::Error::new(Invalid(e)))
+}
+
+/// An experiment that failed to load; printed as is.
+#[derive(Debug)]
+pub struct Invalid(pub cascade_experiments::LoadError);
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+/// Whether stderr is a terminal (progress bars only then).
+pub fn interactive() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal()
+}
+
+/// The command line, for manifests.
+pub fn command_line() -> String {
+    std::env::args().collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,55 @@
+//! `cascade run` and the default run.
+
+use super::{command_line, interactive, load, out};
+use crate::cli::Common;
+use anyhow::Result;
+use cascade_experiments::run::{Outcome, execute};
+use cascade_experiments::shipped;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Runs the embedded default experiment.
+pub fn default() -> Result<ExitCode> {
+    out(&format!("Running the default experiment ({}); see `cascade --help` for more.\n", shipped::DEFAULT))?;
+    run(&Common { file: shipped::DEFAULT.into(), set: vec![], seed: None, ticks: None, out: PathBuf::from("results") })
+}
+
+/// Runs one experiment and prints its summary.
+pub fn run(common: &Common) -> Result<ExitCode> {
+    let loaded = load(common)?;
+    let exp = &loaded.experiment;
+    let bar = ProgressBar::with_draw_target(
+        Some(exp.ticks),
+        if interactive() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
+    );
+    bar.set_style(ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ticks, ETA {eta}")?.progress_chars("=> "));
+    bar.set_message(exp.name.clone());
+    let outcome = execute(exp, exp.seed, &common.out, Some(&command_line()), Some(&bar))?;
+    bar.finish_and_clear();
+    let m = outcome.manifest();
+    let s = &m.summary;
+    let status = match outcome {
+        Outcome::Ran(..) => format!("ran in {:.1} s", m.wall_seconds),
+        Outcome::Skipped(..) => "already finished; nothing to do".to_owned(),
+    };
+    let rows = [
+        ("experiment", format!("{} (seed {})", m.experiment, m.seed)),
+        ("ticks", s.ticks.to_string()),
+        ("max drawdown", format!("{:.2}% (trough at tick {})", 100.0 * s.max_drawdown, s.trough_tick)),
+        ("half recovery", s.half_recovery_ticks.map_or("not within the run".into(), |t| format!("{t} ticks"))),
+        ("liquidations", s.n_liquidations.to_string()),
+        ("liquidated notional", format!("{:.0} quote", s.liquidated_notional)),
+        ("largest cascade", format!("{:.0} quote in one tick", s.largest_cascade)),
+        ("most rounds in a tick", s.max_rounds.to_string()),
+        ("bad debt", format!("{:.2} quote ({:.2} uncovered)", s.bad_debt, s.uncovered_bad_debt)),
+        ("insurance fund", format!("{:.0} quote", s.insurance_fund)),
+    ];
+    let mut text = String::new();
+    for (k, v) in rows {
+        text.push_str(&format!("  {k:<22} {v}\n"));
+    }
+    text.push_str(&format!("{status}; outputs in {}\n", outcome.dir().display()));
+    out(&text)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,36 @@
+//! `cascade sweep`.
+
+use super::{interactive, load, out};
+use crate::cli::SweepArgs;
+use anyhow::Result;
+use cascade_experiments::sweep::{aggregate, execute, plan, sweep_dir};
+use std::process::ExitCode;
+
+/// Plans, runs (this shard of) and, unless sharded, aggregates a sweep.
+pub fn sweep(args: &SweepArgs) -> Result<ExitCode> {
+    let loaded = load(&args.common)?;
+    let plan = plan(&loaded)?;
+    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let (ran, skipped) = execute(&plan, &args.common.out, args.shard, threads, interactive())?;
+    let dir = sweep_dir(&args.common.out, &plan);
+    let mut text = format!(
+        "sweep {} of {}: {} points x {} runs; ran {ran}, already finished {skipped}\n",
+        plan.sweep_id,
+        plan.experiment,
+        plan.points.len(),
+        plan.runs.len(),
+    );
+    if let Some(shard) = args.shard {
+        text.push_str(&format!(
+            "shard {}/{} done; when every shard is, run `cascade merge {}`\n",
+            shard.i,
+            shard.n,
+            dir.display()
+        ));
+    } else {
+        let (runs, points) = aggregate(&plan, &args.common.out)?;
+        text.push_str(&format!("wrote {} and {}\n", runs.display(), points.display()));
+    }
+    out(&text)?;
+    Ok(ExitCode::SUCCESS)
+}

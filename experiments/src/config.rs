@@ -1,0 +1,259 @@
+//! The experiment file: what a researcher writes, as typed values, and how
+//! it becomes a simulation.
+//!
+//! Every field has a default (see `cascade schema` for the whole tree with
+//! units) except `name` and `ticks`. Units follow the framework: prices in
+//! integer ticks, sizes in lots, cash in quote micro-units (1 quote =
+//! 1,000,000), rates in parts per million, fractions as plain numbers.
+
+use cascade_agents::Population;
+use cascade_agents::framework::liquidation::ProtocolParams;
+use cascade_agents::framework::market::MarketParams;
+use cascade_agents::framework::recorder::RecordingParams;
+use cascade_agents::framework::{ParamError, SimParams, Simulation};
+use cascade_agents::fundamental::FundamentalParams;
+use cascade_agents::leveraged::LeveragedParams;
+use cascade_agents::maker::MakerParams;
+use cascade_agents::noise::NoiseParams;
+use cascade_agents::predator::PredatorParams;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One experiment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Experiment {
+    /// Name; outputs go to `results/<name>/`. Letters, digits, `-` and `_`.
+    pub name: String,
+    /// What the experiment is for, in a sentence.
+    #[serde(default)]
+    pub description: String,
+    /// Master seed.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Ticks to run.
+    pub ticks: u64,
+    /// Length of a tick, seconds.
+    #[serde(default = "default_tick_seconds")]
+    pub tick_seconds: f64,
+    /// Markets, addressed by position (`market: 0` in a population).
+    #[serde(default = "default_markets")]
+    pub markets: Vec<MarketParams>,
+    /// The liquidation protocol.
+    #[serde(default)]
+    pub protocol: ProtocolParams,
+    /// Agent populations.
+    #[serde(default)]
+    pub populations: Vec<PopulationSpec>,
+    /// What is recorded.
+    #[serde(default)]
+    pub recording: RecordingParams,
+    /// Parameter sweep and replicates, for `cascade sweep`.
+    #[serde(default)]
+    pub sweep: Option<Sweep>,
+}
+
+fn default_seed() -> u64 {
+    42
+}
+
+fn default_tick_seconds() -> f64 {
+    1.0
+}
+
+fn default_markets() -> Vec<MarketParams> {
+    vec![MarketParams::default()]
+}
+
+/// `e` as a field error under `prefix`, typed errors included.
+fn with_path(e: ParamError, prefix: &str) -> ParamError {
+    match e {
+        ParamError::MaintenanceNotBelowInitial { tier, maintenance, initial } => ParamError::invalid(
+            format!("{prefix}.tiers[{tier}].maintenance_rate"),
+            format!("{maintenance} ppm must be below the initial rate {initial} ppm"),
+        ),
+        ParamError::EmptyTierTable => ParamError::invalid(format!("{prefix}.tiers"), "the tier table is empty"),
+        other => other.within(prefix),
+    }
+}
+
+/// A population, by `kind`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PopulationSpec {
+    /// Leveraged traders.
+    Leveraged(LeveragedParams),
+    /// Market makers.
+    MarketMaker(MakerParams),
+    /// Front-running or hunting predators.
+    Predator(PredatorParams),
+    /// Noise traders.
+    Noise(NoiseParams),
+    /// Fundamental (value) traders.
+    Fundamental(FundamentalParams),
+}
+
+impl PopulationSpec {
+    /// The population as something to install.
+    pub fn population(&self) -> &dyn Population {
+        match self {
+            PopulationSpec::Leveraged(p) => p,
+            PopulationSpec::MarketMaker(p) => p,
+            PopulationSpec::Predator(p) => p,
+            PopulationSpec::Noise(p) => p,
+            PopulationSpec::Fundamental(p) => p,
+        }
+    }
+
+    /// Checks the parameters that can be checked without a simulation.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        match self {
+            PopulationSpec::Leveraged(p) => p.validate(),
+            PopulationSpec::MarketMaker(p) => p.validate(),
+            PopulationSpec::Predator(p) => p.validate(),
+            PopulationSpec::Noise(p) => p.validate(),
+            PopulationSpec::Fundamental(p) => p.validate(),
+        }
+    }
+
+    /// The population's market index.
+    pub fn market(&self) -> u16 {
+        match self {
+            PopulationSpec::Leveraged(p) => p.market.0,
+            PopulationSpec::MarketMaker(p) => p.market.0,
+            PopulationSpec::Predator(p) => p.market.0,
+            PopulationSpec::Noise(p) => p.market.0,
+            PopulationSpec::Fundamental(p) => p.market.0,
+        }
+    }
+}
+
+/// A sweep: parameter paths and the values they take, plus replicates.
+///
+/// A path names a field by its place in the file, with sequence items by
+/// index or, for populations and markets, by name:
+/// `populations.leveraged.leverage.value`, `markets.0.depth.levels`,
+/// `protocol.penalty`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Sweep {
+    /// Every combination of these values (a Cartesian grid).
+    #[serde(default)]
+    pub grid: BTreeMap<String, Vec<serde_json::Value>>,
+    /// These values in step: the i-th value of each path together. All
+    /// lists must have the same length. Combined with the grid as another
+    /// axis.
+    #[serde(default)]
+    pub zip: BTreeMap<String, Vec<serde_json::Value>>,
+    /// Runs per sweep point, each with its own seed derived from the master
+    /// seed. Replicate `r` has the same seed at every point, so points are
+    /// compared on common random numbers.
+    #[serde(default = "one")]
+    pub replicates: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl Experiment {
+    /// The framework's parameters for this experiment with run seed `seed`.
+    pub fn sim_params(&self, seed: u64) -> SimParams {
+        SimParams {
+            seed,
+            tick_seconds: self.tick_seconds,
+            markets: self.markets.clone(),
+            protocol: self.protocol.clone(),
+            recording: self.recording.clone(),
+        }
+    }
+
+    /// Builds the simulation with every population installed.
+    pub fn build(&self, seed: u64) -> Result<Simulation, ParamError> {
+        let mut sim = Simulation::new(self.sim_params(seed))?;
+        for (i, p) in self.populations.iter().enumerate() {
+            p.population().install(&mut sim).map_err(|e| e.within(&format!("populations[{i}]")))?;
+        }
+        Ok(sim)
+    }
+
+    /// Checks everything that can be wrong with the file's values, all at
+    /// once: one error per market, population and section at most.
+    pub fn validate(&self) -> Vec<ParamError> {
+        let mut errors = Vec::new();
+        let name_ok =
+            !self.name.is_empty() && self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !name_ok {
+            errors.push(ParamError::invalid("name", "use letters, digits, '-' and '_' only"));
+        }
+        if self.ticks == 0 {
+            errors.push(ParamError::invalid("ticks", "must be at least 1"));
+        }
+        if !(self.tick_seconds.is_finite() && self.tick_seconds > 0.0) {
+            errors.push(ParamError::invalid("tick_seconds", "must be positive"));
+        }
+        if self.markets.is_empty() {
+            errors.push(ParamError::invalid("markets", "at least one market is needed"));
+        }
+        for (i, m) in self.markets.iter().enumerate() {
+            let prefix = format!("markets[{i}]");
+            if let Err(e) = m.validate() {
+                errors.push(with_path(e, &prefix));
+            }
+            for (k, s) in m.index.shocks.iter().enumerate() {
+                if s.start_tick >= self.ticks {
+                    errors.push(ParamError::invalid(
+                        format!("{prefix}.index.shocks[{k}].start_tick"),
+                        format!("tick {} is after the last tick ({})", s.start_tick, self.ticks.saturating_sub(1)),
+                    ));
+                }
+            }
+        }
+        if let Err(e) = self.protocol.validate() {
+            errors.push(e.within("protocol"));
+        }
+        if self.recording.heatmap_bucket_bps == 0 {
+            errors.push(ParamError::invalid("recording.heatmap_bucket_bps", "must be at least 1"));
+        }
+        let mut names: Vec<&str> = Vec::new();
+        for (i, p) in self.populations.iter().enumerate() {
+            let prefix = format!("populations[{i}]");
+            if let Err(e) = p.validate() {
+                errors.push(e.within(&prefix));
+            }
+            if usize::from(p.market()) >= self.markets.len() {
+                errors.push(ParamError::invalid(
+                    format!("{prefix}.market"),
+                    format!("no market {} (there are {})", p.market(), self.markets.len()),
+                ));
+            }
+            let name = p.population().name();
+            if names.contains(&name) {
+                errors.push(ParamError::invalid(
+                    format!("{prefix}.name"),
+                    format!("population name {name:?} is used twice"),
+                ));
+            }
+            names.push(name);
+        }
+        if let Err(e) = cascade_agents::framework::rng::check_population_ids(names.iter().copied()) {
+            errors.push(e);
+        }
+        if let Some(s) = &self.sweep {
+            if s.replicates == 0 {
+                errors.push(ParamError::invalid("sweep.replicates", "must be at least 1"));
+            }
+            let lens: Vec<usize> = s.zip.values().map(Vec::len).collect();
+            if lens.windows(2).any(|w| w[0] != w[1]) {
+                errors.push(ParamError::invalid("sweep.zip", "every zipped list must have the same length"));
+            }
+            for (path, values) in s.grid.iter().chain(s.zip.iter()) {
+                if values.is_empty() {
+                    errors.push(ParamError::invalid(format!("sweep.{path}"), "needs at least one value"));
+                }
+            }
+        }
+        errors
+    }
+}

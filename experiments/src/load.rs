@@ -1,0 +1,249 @@
+//! Loading an experiment file: YAML syntax, unknown fields, wrong types and
+//! impossible values, each reported with the field's path and its line and
+//! column in the file, several at once.
+
+use crate::config::Experiment;
+use crate::locate::{Locator, Position};
+use crate::paths;
+use serde::de::DeserializeOwned;
+use serde_yaml::Value;
+use std::fmt;
+
+/// One problem with an experiment file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Dotted path of the field, empty for the file as a whole.
+    pub path: String,
+    /// Where in the file, if known.
+    pub position: Option<Position>,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Every problem found in one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadError {
+    /// The file, as named to the user.
+    pub file: String,
+    /// The problems, in file order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.diagnostics.len();
+        writeln!(f, "{}: {n} error{}", self.file, if n == 1 { "" } else { "s" })?;
+        for d in &self.diagnostics {
+            match d.position {
+                Some(p) => write!(f, "  {}:{}:{}: ", self.file, p.line, p.col)?,
+                None => write!(f, "  {}: ", self.file)?,
+            }
+            if d.path.is_empty() {
+                writeln!(f, "{}", d.message)?;
+            } else {
+                writeln!(f, "{}: {}", d.path, d.message)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// A loaded experiment and the tree it came from (sweeps set values in the
+/// tree and load it again).
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// The typed experiment.
+    pub experiment: Experiment,
+    /// The YAML tree after `--set` overrides.
+    pub tree: Value,
+}
+
+const TOP_LEVEL: [&str; 10] = [
+    "name",
+    "description",
+    "seed",
+    "ticks",
+    "tick_seconds",
+    "markets",
+    "protocol",
+    "populations",
+    "recording",
+    "sweep",
+];
+
+/// Loads `text` (named `file` in messages), applies `overrides`
+/// (`path=value`, the value read as YAML), and checks everything.
+pub fn load_str(text: &str, file: &str, overrides: &[String]) -> Result<Loaded, LoadError> {
+    let fail = |diagnostics| LoadError { file: file.to_owned(), diagnostics };
+    let mut tree: Value = serde_yaml::from_str(text).map_err(|e| {
+        let position = e.location().map(|l| Position { line: l.line(), col: l.column() });
+        fail(vec![Diagnostic { path: String::new(), position, message: format!("not valid YAML: {e}") }])
+    })?;
+    let mut diags = Vec::new();
+    for o in overrides {
+        let Some((path, raw)) = o.split_once('=') else {
+            diags.push(Diagnostic {
+                path: String::new(),
+                position: None,
+                message: format!("--set {o:?}: expected path=value"),
+            });
+            continue;
+        };
+        let value: Value = serde_yaml::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_owned()));
+        if let Err(e) = paths::set(&mut tree, path.trim(), value) {
+            diags.push(Diagnostic { path: path.trim().to_owned(), position: None, message: format!("--set: {e}") });
+        }
+    }
+    if !diags.is_empty() {
+        return Err(fail(diags));
+    }
+    let locator = Locator::new(text);
+    from_tree(tree, &locator).map_err(fail)
+}
+
+/// Turns a YAML tree into a checked experiment; positions come from
+/// `locator`.
+pub fn from_tree(tree: Value, locator: &Locator) -> Result<Loaded, Vec<Diagnostic>> {
+    let at = |path: String, message: String| {
+        // An unknown field is reported at its parent; point at the field.
+        let unknown = message
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(field, _)| if path.is_empty() { field.to_owned() } else { format!("{path}.{field}") })
+            .filter(|p| locator.exact(p).is_some());
+        let path = unknown.unwrap_or(path);
+        Diagnostic { position: locator.find(&path), path, message }
+    };
+    let Value::Mapping(map) = &tree else {
+        return Err(vec![at(
+            String::new(),
+            "an experiment file is a mapping of fields (name: ..., ticks: ...)".into(),
+        )]);
+    };
+    let mut diags = Vec::new();
+    for key in map.keys() {
+        match key.as_str() {
+            Some(k) if TOP_LEVEL.contains(&k) => {}
+            _ => {
+                let k = key.as_str().map_or_else(|| format!("{key:?}"), str::to_owned);
+                diags.push(at(k.clone(), format!("unknown field `{k}`, expected one of {}", TOP_LEVEL.join(", "))));
+            }
+        }
+    }
+    if !map.contains_key("name") {
+        diags.push(at("name".into(), "missing field `name`".into()));
+    }
+    if !map.contains_key("ticks") {
+        diags.push(at("ticks".into(), "missing field `ticks`".into()));
+    }
+    // Each section on its own, so that one bad population does not hide
+    // another.
+    for section in ["markets", "populations"] {
+        if let Some(Value::Sequence(items)) = map.get(section) {
+            for (i, item) in items.iter().enumerate() {
+                let prefix = format!("{section}[{i}]");
+                let result = match section {
+                    "markets" => typed::<cascade_agents::framework::market::MarketParams>(item, &prefix),
+                    _ => population(item, &prefix),
+                };
+                if let Err((path, message)) = result {
+                    diags.push(at(path, message));
+                }
+            }
+        }
+    }
+    for (section, check) in [
+        ("protocol", typed::<cascade_agents::framework::liquidation::ProtocolParams> as Checker),
+        ("recording", typed::<cascade_agents::framework::recorder::RecordingParams> as Checker),
+        ("sweep", typed::<crate::config::Sweep> as Checker),
+    ] {
+        if let Some(v) = map.get(section)
+            && let Err((path, message)) = check(v, section)
+        {
+            diags.push(at(path, message));
+        }
+    }
+    if !diags.is_empty() {
+        diags.sort_by_key(|d| d.position);
+        return Err(diags);
+    }
+    let experiment: Experiment = match serde_path_to_error::deserialize(tree.clone()) {
+        Ok(e) => e,
+        Err(e) => {
+            let path = e.path().to_string();
+            let path = if path == "." { String::new() } else { path };
+            return Err(vec![at(path, e.into_inner().to_string())]);
+        }
+    };
+    let mut diags: Vec<Diagnostic> = experiment
+        .validate()
+        .into_iter()
+        .map(|e| match e {
+            cascade_agents::framework::ParamError::Invalid { field, reason } => at(field, reason),
+            other => at(String::new(), other.to_string()),
+        })
+        .collect();
+    if !diags.is_empty() {
+        diags.sort_by_key(|d| d.position);
+        return Err(diags);
+    }
+    Ok(Loaded { experiment, tree })
+}
+
+type Checker = fn(&Value, &str) -> Result<(), (String, String)>;
+
+/// The population kinds and their parameter types.
+const KINDS: [(&str, Checker); 5] = [
+    ("leveraged", typed::<cascade_agents::leveraged::LeveragedParams> as Checker),
+    ("market_maker", typed::<cascade_agents::maker::MakerParams> as Checker),
+    ("predator", typed::<cascade_agents::predator::PredatorParams> as Checker),
+    ("noise", typed::<cascade_agents::noise::NoiseParams> as Checker),
+    ("fundamental", typed::<cascade_agents::fundamental::FundamentalParams> as Checker),
+];
+
+/// Checks a population item as its kind's parameters, so that errors keep
+/// their full path (a tagged enum would hide it).
+fn population(item: &Value, prefix: &str) -> Result<(), (String, String)> {
+    let kinds: Vec<&str> = KINDS.iter().map(|(k, _)| *k).collect();
+    let Value::Mapping(map) = item else {
+        return Err((prefix.to_owned(), format!("a population is a mapping with a `kind` ({})", kinds.join(", "))));
+    };
+    let kind = map.get("kind").and_then(Value::as_str);
+    let Some((_, check)) = KINDS.iter().find(|(k, _)| Some(*k) == kind) else {
+        let what = kind.map_or("missing field `kind`".to_owned(), |k| format!("unknown kind `{k}`"));
+        return Err((format!("{prefix}.kind"), format!("{what}, expected one of {}", kinds.join(", "))));
+    };
+    let mut rest = map.clone();
+    rest.remove("kind");
+    check(&Value::Mapping(rest), prefix)
+}
+
+/// Deserialises `v` as `T`; on failure, the path below `prefix` and the
+/// message.
+fn typed<T: DeserializeOwned>(v: &Value, prefix: &str) -> Result<(), (String, String)> {
+    serde_path_to_error::deserialize::<_, T>(v.clone()).map(|_| ()).map_err(|e| {
+        let inner = e.path().to_string();
+        let path = if inner == "." { prefix.to_owned() } else { format!("{prefix}.{inner}") };
+        (path, e.into_inner().to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_several_errors_with_lines() {
+        let text =
+            "name: t\nticks: 10\npopulations:\n  - kind: noise\n    rate: -1\n  - kind: leveraged\n    levrage: 3\n";
+        let err = load_str(text, "t.yaml", &[]).unwrap_err();
+        assert_eq!(err.diagnostics.len(), 1, "{err}");
+        assert_eq!(err.diagnostics[0].position.map(|p| p.line), Some(7));
+        // Once the unknown field is fixed, the impossible value shows.
+        let text = text.replace("levrage", "count");
+        let err = load_str(&text, "t.yaml", &[]).unwrap_err();
+        assert!(err.to_string().contains("t.yaml:5:5: populations[0].rate"), "{err}");
+    }
+}

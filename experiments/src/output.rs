@@ -1,0 +1,82 @@
+//! Writing results safely: every file goes to a temporary name and is
+//! renamed into place, a run's folder appears whole or not at all, and
+//! `manifest.json` (written last) lists the SHA-256 of every output.
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// SHA-256 of a file, as lowercase hex.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(sha256_hex(&bytes))
+}
+
+/// SHA-256 of bytes, as lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut s = String::with_capacity(64);
+    for b in digest.iter() {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming into {}", path.display()))?;
+    Ok(())
+}
+
+/// A folder to fill and then move into place as a whole.
+#[derive(Debug)]
+pub struct StagedDir {
+    tmp: PathBuf,
+    target: PathBuf,
+}
+
+impl StagedDir {
+    /// Stages `target` (its parent is created).
+    pub fn new(target: &Path) -> Result<StagedDir> {
+        let parent = target.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        let name = target.file_name().and_then(|n| n.to_str()).unwrap_or("run");
+        let tmp = parent.join(format!(".{name}.{}.partial", std::process::id()));
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp).with_context(|| format!("clearing {}", tmp.display()))?;
+        }
+        std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        Ok(StagedDir { tmp, target: target.to_owned() })
+    }
+
+    /// Where to write the files.
+    pub fn path(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// Moves the folder into place, replacing an incomplete one left by an
+    /// interrupted run.
+    pub fn commit(self) -> Result<PathBuf> {
+        if self.target.exists() {
+            std::fs::remove_dir_all(&self.target).with_context(|| format!("replacing {}", self.target.display()))?;
+        }
+        std::fs::rename(&self.tmp, &self.target).with_context(|| format!("moving into {}", self.target.display()))?;
+        Ok(self.target)
+    }
+}
+
+/// The git commit of the working directory's repository, if there is one.
+pub fn git_commit() -> Option<String> {
+    let out = std::process::Command::new("git").args(["rev-parse", "HEAD"]).output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let s = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+    (s.len() == 40).then_some(s)
+}

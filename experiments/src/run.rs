@@ -1,0 +1,151 @@
+//! One run: build the world from a checked experiment, step it, and write
+//! `results/<name>/<run-id>/` with the frames, and `manifest.json` last.
+//!
+//! The run id is the first 16 hex digits of the SHA-256 of the resolved
+//! configuration (as canonical JSON, sweep section removed) and the seed:
+//! the same inputs always map to the same folder, and a folder whose
+//! manifest exists is a finished run.
+
+use crate::config::Experiment;
+use crate::output::{StagedDir, git_commit, sha256_file, sha256_hex, write_atomic};
+use anyhow::{Context, Result, anyhow};
+use cascade_agents::framework::recorder::RunSummary;
+use indicatif::ProgressBar;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What `manifest.json` holds.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Experiment name.
+    pub experiment: String,
+    /// Run id (the folder name).
+    pub run_id: String,
+    /// Run seed.
+    pub seed: u64,
+    /// `cascade` version.
+    pub version: String,
+    /// Git commit of the working directory, if known.
+    pub git_commit: Option<String>,
+    /// The command that reproduces the run, if it came from the command
+    /// line.
+    pub command: Option<String>,
+    /// The resolved configuration.
+    pub config: serde_json::Value,
+    /// SHA-256 of each output file, by name.
+    pub files: BTreeMap<String, String>,
+    /// Wall time of the simulation and export, seconds.
+    pub wall_seconds: f64,
+    /// The run's scalar results.
+    pub summary: RunSummary,
+}
+
+/// The resolved configuration of a run, as the JSON that its id hashes.
+pub fn resolved_config(exp: &Experiment) -> serde_json::Value {
+    let mut e = exp.clone();
+    e.sweep = None;
+    serde_json::to_value(&e).expect("an experiment serialises")
+}
+
+/// The run id of `exp` with `seed`.
+pub fn run_id(exp: &Experiment, seed: u64) -> String {
+    let config = resolved_config(exp);
+    let bytes = serde_json::to_vec(&(config, seed)).expect("serialises");
+    sha256_hex(&bytes)[..16].to_owned()
+}
+
+/// Where a run goes.
+pub fn run_dir(out: &Path, exp: &Experiment, seed: u64) -> PathBuf {
+    out.join(&exp.name).join(run_id(exp, seed))
+}
+
+/// Reads a finished run's manifest, if the run is finished.
+pub fn finished(dir: &Path) -> Option<Manifest> {
+    let text = std::fs::read_to_string(dir.join("manifest.json")).ok()?;
+    serde_json::from_str(text.as_str()).ok()
+}
+
+/// How a run went.
+#[derive(Debug)]
+pub enum Outcome {
+    /// It ran now.
+    Ran(Manifest, PathBuf),
+    /// Its manifest already existed.
+    Skipped(Manifest, PathBuf),
+}
+
+impl Outcome {
+    /// The manifest.
+    pub fn manifest(&self) -> &Manifest {
+        match self {
+            Outcome::Ran(m, _) | Outcome::Skipped(m, _) => m,
+        }
+    }
+
+    /// The run's folder.
+    pub fn dir(&self) -> &Path {
+        match self {
+            Outcome::Ran(_, d) | Outcome::Skipped(_, d) => d,
+        }
+    }
+}
+
+/// Runs `exp` with `seed` into `out`, unless it has run already. `progress`
+/// advances by one per tick.
+pub fn execute(
+    exp: &Experiment,
+    seed: u64,
+    out: &Path,
+    command: Option<&str>,
+    progress: Option<&ProgressBar>,
+) -> Result<Outcome> {
+    let dir = run_dir(out, exp, seed);
+    if let Some(m) = finished(&dir) {
+        if let Some(p) = progress {
+            p.inc(exp.ticks);
+        }
+        return Ok(Outcome::Skipped(m, dir));
+    }
+    #[allow(clippy::disallowed_methods, reason = "wall time for the manifest; the simulation never sees it")]
+    let started = std::time::Instant::now();
+    let mut sim = exp.build(seed).map_err(|e| anyhow!("{}: {e}", exp.name))?;
+    let chunk = (exp.ticks / 200).max(1);
+    let mut done = 0;
+    while done < exp.ticks {
+        let n = chunk.min(exp.ticks - done);
+        sim.run(n);
+        done += n;
+        if let Some(p) = progress {
+            p.inc(n);
+        }
+    }
+    let (value, put_in) = sim.value_balance();
+    if value != put_in {
+        return Err(anyhow!("value not conserved: {value} in the system, {put_in} put in (a bug: please report it)"));
+    }
+    let mut output = sim.finish().context("building the frames")?;
+    let staged = StagedDir::new(&dir)?;
+    let written = output.write_parquet(staged.path()).context("writing Parquet")?;
+    let mut files = BTreeMap::new();
+    for path in &written {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        files.insert(name, sha256_file(path)?);
+    }
+    let manifest = Manifest {
+        experiment: exp.name.clone(),
+        run_id: run_id(exp, seed),
+        seed,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        git_commit: git_commit(),
+        command: command.map(str::to_owned),
+        config: resolved_config(exp),
+        files,
+        wall_seconds: started.elapsed().as_secs_f64(),
+        summary: output.summary.clone(),
+    };
+    let json = serde_json::to_vec_pretty(&manifest).expect("a manifest serialises");
+    write_atomic(&staged.path().join("manifest.json"), &json)?;
+    let dir = staged.commit()?;
+    Ok(Outcome::Ran(manifest, dir))
+}

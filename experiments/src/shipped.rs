@@ -1,0 +1,20 @@
+//! The experiments shipped in `experiments/configs/`, embedded in the
+//! binary so that `cascade` runs anywhere.
+
+/// (name, file text) of every shipped experiment, the default first.
+pub const SHIPPED: [(&str, &str); 6] = [
+    ("flash_crash", include_str!("../configs/flash_crash.yaml")),
+    ("baseline", include_str!("../configs/baseline.yaml")),
+    ("thin_book", include_str!("../configs/thin_book.yaml")),
+    ("leverage_sweep", include_str!("../configs/leverage_sweep.yaml")),
+    ("predator_hunt", include_str!("../configs/predator_hunt.yaml")),
+    ("mm_withdrawal", include_str!("../configs/mm_withdrawal.yaml")),
+];
+
+/// The experiment `cascade` runs with no arguments.
+pub const DEFAULT: &str = "flash_crash";
+
+/// The text of the shipped experiment `name`.
+pub fn get(name: &str) -> Option<&'static str> {
+    SHIPPED.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+}

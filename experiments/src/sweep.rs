@@ -1,0 +1,328 @@
+//! Sweeps: a grid (and zipped lists) of parameter values, each point run
+//! with `replicates` seeds, in parallel, resumable, shardable, and
+//! aggregated into `sweep.parquet` (one row per run) and `points.parquet`
+//! (one row per point: mean, standard deviation and 95% confidence interval
+//! of each metric).
+//!
+//! Replicate `r` runs with seed `master + r` at every point, so points are
+//! compared on common random numbers. Runs are numbered in plan order
+//! (points in grid order, then replicates); results are gathered in that
+//! order, so the frames are the same bytes whatever the thread count, the
+//! sharding, or how often the sweep was interrupted and resumed.
+//!
+//! Layout: runs go to `<out>/<name>/<run-id>/` like single runs (a run
+//! already finished by any earlier run or sweep is reused), and the sweep's
+//! own files to `<out>/<name>/sweeps/<sweep-id>/`: `plan.json`,
+//! `sweep.parquet`, `points.parquet`.
+
+use crate::config::Experiment;
+use crate::load::{Loaded, from_tree};
+use crate::locate::Locator;
+use crate::output::{sha256_hex, write_atomic};
+use crate::run::{self, Manifest};
+use anyhow::{Context, Result, anyhow, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use polars::prelude::{Column, DataFrame, ParquetWriter};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// One run of a sweep.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PlannedRun {
+    /// Position in the plan.
+    pub index: usize,
+    /// Sweep point.
+    pub point: usize,
+    /// Replicate.
+    pub replicate: u32,
+    /// Run seed.
+    pub seed: u64,
+    /// Run id.
+    pub run_id: String,
+}
+
+/// A sweep, fully expanded.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Plan {
+    /// Experiment name.
+    pub experiment: String,
+    /// Sweep id: hash of the plan.
+    pub sweep_id: String,
+    /// Swept paths, in column order.
+    pub axes: Vec<String>,
+    /// Values of the axes at each point.
+    pub points: Vec<Vec<serde_json::Value>>,
+    /// Runs, in order.
+    pub runs: Vec<PlannedRun>,
+    /// The resolved experiment at each point.
+    pub configs: Vec<Experiment>,
+}
+
+/// Expands the sweep of `loaded` (a single point with its replicates if it
+/// has none).
+pub fn plan(loaded: &Loaded) -> Result<Plan> {
+    let exp = &loaded.experiment;
+    let sweep = exp.sweep.clone().unwrap_or_default();
+    let mut axes: Vec<String> = sweep.grid.keys().cloned().collect();
+    let mut points: Vec<Vec<serde_json::Value>> = vec![vec![]];
+    for values in sweep.grid.values() {
+        points = points
+            .into_iter()
+            .flat_map(|p| values.iter().map(move |v| [p.clone(), vec![v.clone()]].concat()))
+            .collect();
+    }
+    if !sweep.zip.is_empty() {
+        axes.extend(sweep.zip.keys().cloned());
+        let n = sweep.zip.values().next().map_or(0, Vec::len);
+        let rows: Vec<Vec<serde_json::Value>> =
+            (0..n).map(|i| sweep.zip.values().map(|vs| vs[i].clone()).collect()).collect();
+        points = points.into_iter().flat_map(|p| rows.iter().map(move |r| [p.clone(), r.clone()].concat())).collect();
+    }
+    let locator = Locator::default();
+    let mut configs = Vec::with_capacity(points.len());
+    for (k, values) in points.iter().enumerate() {
+        let mut tree = loaded.tree.clone();
+        for (path, v) in axes.iter().zip(values) {
+            let v: serde_yaml::Value = serde_yaml::to_value(v).expect("JSON values are YAML values");
+            crate::paths::set(&mut tree, path, v).map_err(|e| anyhow!("sweep point {k}: {e}"))?;
+        }
+        let point = from_tree(tree, &locator).map_err(|diags| {
+            let lines: Vec<String> = diags.iter().map(|d| format!("  {}: {}", d.path, d.message)).collect();
+            anyhow!("sweep point {k} ({}) is not a valid experiment:\n{}", describe(&axes, values), lines.join("\n"))
+        })?;
+        configs.push(point.experiment);
+    }
+    let mut runs = Vec::new();
+    for (point, cfg) in configs.iter().enumerate() {
+        for replicate in 0..sweep.replicates {
+            let seed = exp.seed.wrapping_add(u64::from(replicate));
+            runs.push(PlannedRun { index: runs.len(), point, replicate, seed, run_id: run::run_id(cfg, seed) });
+        }
+    }
+    let ids: Vec<&str> = runs.iter().map(|r| r.run_id.as_str()).collect();
+    let sweep_id = sha256_hex(serde_json::to_string(&(&axes, &ids)).expect("serialises").as_bytes())[..12].to_owned();
+    Ok(Plan { experiment: exp.name.clone(), sweep_id, axes, points, runs, configs })
+}
+
+fn describe(axes: &[String], values: &[serde_json::Value]) -> String {
+    axes.iter().zip(values).map(|(a, v)| format!("{a} = {v}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The folder of a sweep's own files.
+pub fn sweep_dir(out: &Path, plan: &Plan) -> PathBuf {
+    out.join(&plan.experiment).join("sweeps").join(&plan.sweep_id)
+}
+
+/// Which runs a shard takes: `index % n == i`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard, from 0.
+    pub i: usize,
+    /// Number of shards.
+    pub n: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Shard, String> {
+        let (i, n) = s.split_once('/').ok_or("expected I/N, e.g. 0/4")?;
+        let i: usize = i.trim().parse().map_err(|_| format!("{i:?} is not a shard number"))?;
+        let n: usize = n.trim().parse().map_err(|_| format!("{n:?} is not a shard count"))?;
+        if n == 0 || i >= n {
+            return Err(format!("shard {i}/{n}: need 0 <= I < N"));
+        }
+        Ok(Shard { i, n })
+    }
+}
+
+/// Runs the plan's runs (those of `shard`, if given) on `threads` threads,
+/// skipping finished ones. Returns (ran, skipped).
+pub fn execute(
+    plan: &Plan,
+    out: &Path,
+    shard: Option<Shard>,
+    threads: usize,
+    show_progress: bool,
+) -> Result<(usize, usize)> {
+    let dir = sweep_dir(out, plan);
+    write_atomic(&dir.join("plan.json"), &serde_json::to_vec_pretty(plan).expect("serialises"))?;
+    let mine: Vec<&PlannedRun> = plan.runs.iter().filter(|r| shard.is_none_or(|s| r.index % s.n == s.i)).collect();
+    let total_ticks: u64 = mine.iter().map(|r| plan.configs[r.point].ticks).sum();
+    let bar = ProgressBar::with_draw_target(
+        Some(total_ticks),
+        if show_progress { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
+    );
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {percent}% ticks, ETA {eta}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(format!("{} runs", mine.len()));
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build().context("starting threads")?;
+    let outcomes: Vec<Result<bool>> = pool.install(|| {
+        mine.par_iter()
+            .map(|r| {
+                let cfg = &plan.configs[r.point];
+                run::execute(cfg, r.seed, out, None, Some(&bar))
+                    .map(|o| matches!(o, run::Outcome::Ran(..)))
+                    .with_context(|| format!("run {} (point {}, replicate {})", r.index, r.point, r.replicate))
+            })
+            .collect()
+    });
+    bar.finish_and_clear();
+    let mut ran = 0;
+    for o in outcomes {
+        if o? {
+            ran += 1;
+        }
+    }
+    Ok((ran, mine.len() - ran))
+}
+
+/// Summary metrics, as (column, value) pairs.
+fn metrics(m: &Manifest) -> Vec<(&'static str, Option<f64>)> {
+    let s = &m.summary;
+    vec![
+        ("max_drawdown", Some(s.max_drawdown)),
+        ("half_recovery_ticks", s.half_recovery_ticks.map(|t| t as f64)),
+        ("n_liquidations", Some(s.n_liquidations as f64)),
+        ("liquidated_notional", Some(s.liquidated_notional)),
+        ("largest_cascade", Some(s.largest_cascade)),
+        ("max_rounds", Some(f64::from(s.max_rounds))),
+        ("bad_debt", Some(s.bad_debt)),
+        ("uncovered_bad_debt", Some(s.uncovered_bad_debt)),
+        ("insurance_fund", Some(s.insurance_fund)),
+    ]
+}
+
+/// Two-sided 95% Student t quantile for `df` degrees of freedom.
+fn t95(df: usize) -> f64 {
+    const TABLE: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+    ];
+    match df {
+        0 => f64::NAN,
+        1..=30 => TABLE[df - 1],
+        _ => 1.96 + 2.4 / df as f64,
+    }
+}
+
+fn axis_column(name: &str, values: Vec<serde_json::Value>) -> Column {
+    if values.iter().all(serde_json::Value::is_number) {
+        Column::new(name.into(), values.iter().map(|v| v.as_f64()).collect::<Vec<_>>())
+    } else {
+        Column::new(name.into(), values.iter().map(|v| v.to_string()).collect::<Vec<_>>())
+    }
+}
+
+/// Reads every run of the plan and writes `sweep.parquet` and
+/// `points.parquet` into the sweep's folder. Fails, naming them, if runs
+/// are missing (a shard has not finished).
+pub fn aggregate(plan: &Plan, out: &Path) -> Result<(PathBuf, PathBuf)> {
+    let mut manifests = Vec::with_capacity(plan.runs.len());
+    let mut missing = Vec::new();
+    for r in &plan.runs {
+        match run::finished(&out.join(&plan.experiment).join(&r.run_id)) {
+            Some(m) => manifests.push(m),
+            None => missing.push(r.index),
+        }
+    }
+    if !missing.is_empty() {
+        bail!(
+            "{} of {} runs are not finished (run indices {:?}); run the missing shards, then merge",
+            missing.len(),
+            plan.runs.len(),
+            missing
+        );
+    }
+    let names: Vec<&str> = metrics(&manifests[0]).iter().map(|(n, _)| *n).collect();
+    // One row per run.
+    let mut cols = vec![
+        Column::new("run".into(), plan.runs.iter().map(|r| r.index as u64).collect::<Vec<_>>()),
+        Column::new("point".into(), plan.runs.iter().map(|r| r.point as u64).collect::<Vec<_>>()),
+        Column::new("replicate".into(), plan.runs.iter().map(|r| r.replicate).collect::<Vec<_>>()),
+        Column::new("seed".into(), plan.runs.iter().map(|r| r.seed).collect::<Vec<_>>()),
+        Column::new("run_id".into(), plan.runs.iter().map(|r| r.run_id.clone()).collect::<Vec<_>>()),
+    ];
+    for (a, axis) in plan.axes.iter().enumerate() {
+        cols.push(axis_column(axis, plan.runs.iter().map(|r| plan.points[r.point][a].clone()).collect()));
+    }
+    for (k, name) in names.iter().enumerate() {
+        cols.push(Column::new((*name).into(), manifests.iter().map(|m| metrics(m)[k].1).collect::<Vec<_>>()));
+    }
+    let mut runs_df = DataFrame::new_infer_height(cols).context("building sweep frame")?;
+    // One row per point.
+    let mut cols = vec![Column::new("point".into(), (0..plan.points.len() as u64).collect::<Vec<_>>())];
+    for (a, axis) in plan.axes.iter().enumerate() {
+        cols.push(axis_column(axis, plan.points.iter().map(|p| p[a].clone()).collect()));
+    }
+    let n_runs: Vec<u64> =
+        (0..plan.points.len()).map(|p| plan.runs.iter().filter(|r| r.point == p).count() as u64).collect();
+    cols.push(Column::new("n".into(), n_runs));
+    for (k, name) in names.iter().enumerate() {
+        let (mut mean, mut std, mut lo, mut hi) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for p in 0..plan.points.len() {
+            let xs: Vec<f64> = plan
+                .runs
+                .iter()
+                .zip(&manifests)
+                .filter(|(r, _)| r.point == p)
+                .filter_map(|(_, m)| metrics(m)[k].1)
+                .collect();
+            let n = xs.len();
+            let m = (n > 0).then(|| xs.iter().sum::<f64>() / n as f64);
+            let s = (n > 1).then(|| {
+                let m = m.expect("n > 0");
+                (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+            });
+            let half = s.map(|s| t95(n - 1) * s / (n as f64).sqrt());
+            mean.push(m);
+            std.push(s);
+            lo.push(m.zip(half).map(|(m, h)| m - h));
+            hi.push(m.zip(half).map(|(m, h)| m + h));
+        }
+        cols.push(Column::new(format!("{name}_mean").into(), mean));
+        cols.push(Column::new(format!("{name}_std").into(), std));
+        cols.push(Column::new(format!("{name}_ci95_low").into(), lo));
+        cols.push(Column::new(format!("{name}_ci95_high").into(), hi));
+    }
+    let mut points_df = DataFrame::new_infer_height(cols).context("building points frame")?;
+    let dir = sweep_dir(out, plan);
+    let sweep_path = dir.join("sweep.parquet");
+    let points_path = dir.join("points.parquet");
+    for (path, df) in [(&sweep_path, &mut runs_df), (&points_path, &mut points_df)] {
+        let mut buf = Vec::new();
+        ParquetWriter::new(&mut buf).finish(df).with_context(|| format!("encoding {}", path.display()))?;
+        write_atomic(path, &buf)?;
+    }
+    Ok((sweep_path, points_path))
+}
+
+/// Reads a sweep folder's plan.
+pub fn read_plan(dir: &Path) -> Result<Plan> {
+    let path = dir.join("plan.json");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading {} (is this a sweep folder?)", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn t_quantiles() {
+        assert_eq!(t95(1), 12.706);
+        assert_eq!(t95(19), 2.093);
+        assert!((t95(1000) - 1.96).abs() < 0.01);
+    }
+
+    #[test]
+    fn shards_parse() {
+        assert_eq!("1/4".parse::<Shard>(), Ok(Shard { i: 1, n: 4 }));
+        assert!("4/4".parse::<Shard>().is_err());
+        assert!("x".parse::<Shard>().is_err());
+    }
+}

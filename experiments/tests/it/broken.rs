@@ -1,0 +1,127 @@
+//! Broken experiment files: each is rejected, through the binary, with an
+//! error that names the field and its line. None panics.
+
+use assert_cmd::Command;
+
+const BASE: &str = "\
+name: broken
+ticks: 100
+markets:
+  - name: BTC-PERP
+    tick_value: 100
+    index:
+      initial_price: 600000
+      shocks: [{ start_tick: 10, drop: 0.05, over_ticks: 5 }]
+    depth:
+      half_spread_ticks: 5
+      levels: 10
+      spacing_ticks: 10
+      lots_at_best: 10
+      growth: 1.0
+      refresh_ticks: 10
+      provider_collateral: 1000000000000
+protocol:
+  penalty: 10000
+  max_rounds: 10
+  insurance_fund: 1000000
+populations:
+  - kind: leveraged
+    name: leveraged
+    count: 10
+    long_fraction: 0.7
+  - kind: noise
+    name: noise
+    count: 5
+";
+
+/// (what is broken, replaced text, replacement, expected field path, expected line)
+const CASES: &[(&str, &str, &str, &str, usize)] = &[
+    ("unknown top-level field", "ticks: 100\n", "ticks: 100\ntickz: 5\n", "tickz", 3),
+    ("zero ticks", "ticks: 100", "ticks: 0", "ticks", 2),
+    ("ticks not a number", "ticks: 100", "ticks: many", "ticks", 2),
+    ("negative price", "initial_price: 600000", "initial_price: -5", "markets[0].index.initial_price", 7),
+    ("zero tick value", "tick_value: 100", "tick_value: 0", "markets[0].tick_value", 5),
+    ("shock after the last tick", "start_tick: 10", "start_tick: 500", "markets[0].index.shocks[0].start_tick", 8),
+    ("shock of 100%", "drop: 0.05", "drop: 1.5", "markets[0].index.shocks[0].drop", 8),
+    (
+        "unknown market field",
+        "    tick_value: 100\n",
+        "    tick_value: 100\n    tick_valu: 3\n",
+        "markets[0].tick_valu",
+        6,
+    ),
+    ("zero spacing", "spacing_ticks: 10", "spacing_ticks: 0", "markets[0].depth.spacing_ticks", 12),
+    ("negative depth", "lots_at_best: 10", "lots_at_best: -10", "markets[0].depth.lots_at_best", 13),
+    ("zero rounds", "max_rounds: 10", "max_rounds: 0", "protocol.max_rounds", 19),
+    ("penalty above 100%", "penalty: 10000", "penalty: 2000000", "protocol.penalty", 18),
+    ("negative fund", "insurance_fund: 1000000", "insurance_fund: -1", "protocol.insurance_fund", 20),
+    ("probability above 1", "long_fraction: 0.7", "long_fraction: 1.7", "populations[0].long_fraction", 25),
+    ("unknown population kind", "kind: noise", "kind: whale", "populations[1].kind", 26),
+    ("misspelled population field", "    count: 5\n", "    cuont: 5\n", "populations[1].cuont", 28),
+    ("negative count", "    count: 5\n", "    count: -5\n", "populations[1].count", 28),
+    ("population in a missing market", "    count: 5\n", "    count: 5\n    market: 3\n", "populations[1].market", 29),
+    ("duplicate population name", "name: noise", "name: leveraged", "populations[1].name", 27),
+    (
+        "bad leverage distribution",
+        "    long_fraction: 0.7\n",
+        "    long_fraction: 0.7\n    leverage: { dist: uniform, low: 10, high: 5 }\n",
+        "populations[0].leverage",
+        26,
+    ),
+    (
+        "maintenance at initial",
+        "    tick_value: 100\n",
+        "    tick_value: 100\n    tiers: [{ notional_floor: 0, maintenance_rate: 10000, initial_rate: 10000 }]\n",
+        "markets[0].tiers[0].maintenance_rate",
+        6,
+    ),
+    (
+        "bad mark method",
+        "    tick_value: 100\n",
+        "    tick_value: 100\n    mark: { kind: median }\n",
+        "markets[0].mark",
+        6,
+    ),
+    ("invalid experiment name", "name: broken", "name: bro ken/1", "name", 1),
+    ("sweep with zero replicates", "    count: 5\n", "    count: 5\nsweep:\n  replicates: 0\n", "sweep.replicates", 30),
+];
+
+#[test]
+fn broken_files_are_rejected_naming_field_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    assert!(CASES.len() >= 20);
+    // The base itself is valid.
+    std::fs::write(tmp.path().join("base.yaml"), BASE).unwrap();
+    Command::cargo_bin("cascade").unwrap().current_dir(tmp.path()).args(["validate", "base.yaml"]).assert().success();
+    for (i, (what, from, to, field, line)) in CASES.iter().enumerate() {
+        assert!(BASE.contains(from), "case {what}: {from:?} not in the base");
+        let text = BASE.replacen(from, to, 1);
+        let file = format!("case{i}.yaml");
+        std::fs::write(tmp.path().join(&file), &text).unwrap();
+        let out =
+            Command::cargo_bin("cascade").unwrap().current_dir(tmp.path()).args(["validate", &file]).assert().code(2);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(!stderr.contains("panicked"), "case {what} panicked:\n{stderr}");
+        let want = format!("{file}:{line}:");
+        let hit = stderr.lines().any(|l| l.contains(&want) && l.contains(field));
+        assert!(hit, "case {what}: expected `{want}` and `{field}` in:\n{stderr}");
+    }
+}
+
+#[test]
+fn several_errors_are_reported_at_once() {
+    let text = BASE.replace("long_fraction: 0.7", "long_fraction: 7").replace("max_rounds: 10", "max_rounds: 0");
+    let err = cascade_experiments::load_str(&text, "f.yaml", &[]).unwrap_err();
+    let s = err.to_string();
+    assert!(s.contains("2 errors"), "{s}");
+    assert!(s.contains("f.yaml:19:3: protocol.max_rounds"), "{s}");
+    assert!(s.contains("f.yaml:25:5: populations[0].long_fraction"), "{s}");
+}
+
+#[test]
+fn yaml_syntax_errors_give_the_position() {
+    let err = cascade_experiments::load_str("name: x\nticks: [1, 2\n", "f.yaml", &[]).unwrap_err();
+    let d = &err.diagnostics[0];
+    assert!(d.position.is_some(), "{err}");
+    assert!(err.to_string().contains("not valid YAML"));
+}

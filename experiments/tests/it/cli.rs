@@ -1,0 +1,204 @@
+//! The binary, run as a user would.
+
+use assert_cmd::Command;
+use cascade_experiments::output::sha256_file;
+use cascade_experiments::run::Manifest;
+use std::path::{Path, PathBuf};
+
+fn cascade(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("cascade").unwrap();
+    cmd.current_dir(dir);
+    cmd
+}
+
+fn configs() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("configs")
+}
+
+/// The only run folder under `root/<name>`.
+fn run_dirs(root: &Path, name: &str) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root.join(name))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir() && p.join("manifest.json").exists())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+fn manifest(dir: &Path) -> Manifest {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn the_default_run_writes_every_output_and_the_manifest_hashes_match() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The embedded default, shortened with --ticks through `run` (the bare
+    // `cascade` is the same code with no overrides).
+    cascade(tmp.path()).args(["run", "flash_crash", "--ticks", "250"]).assert().success();
+    let dirs = run_dirs(&tmp.path().join("results"), "flash_crash");
+    assert_eq!(dirs.len(), 1);
+    let m = manifest(&dirs[0]);
+    for name in ["ticks.parquet", "events.parquet", "agents.parquet", "heatmap.parquet", "summary.parquet"] {
+        let path = dirs[0].join(name);
+        assert!(path.exists(), "{name} missing");
+        assert_eq!(m.files.get(name), Some(&sha256_file(&path).unwrap()), "hash of {name}");
+    }
+    assert_eq!(m.seed, 42);
+    assert_eq!(m.config["ticks"], 250);
+    assert!(m.summary.n_liquidations > 0);
+    // Running it again finds it finished.
+    let again = cascade(tmp.path()).args(["run", "flash_crash", "--ticks", "250"]).assert().success();
+    assert!(String::from_utf8_lossy(&again.get_output().stdout).contains("already finished"));
+}
+
+#[test]
+fn the_bare_command_runs_the_default_and_says_where() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = cascade(tmp.path()).assert().success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(stdout.contains("outputs in results/flash_crash/"), "{stdout}");
+    assert_eq!(run_dirs(&tmp.path().join("results"), "flash_crash").len(), 1);
+}
+
+#[test]
+fn the_same_file_and_seed_give_identical_parquet() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = configs().join("thin_book.yaml");
+    for out in ["a", "b"] {
+        cascade(tmp.path())
+            .args(["run", file.to_str().unwrap(), "--ticks", "150", "--seed", "3", "--out", out])
+            .assert()
+            .success();
+    }
+    let a = run_dirs(&tmp.path().join("a"), "thin_book");
+    let b = run_dirs(&tmp.path().join("b"), "thin_book");
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].file_name(), b[0].file_name(), "same inputs, same run id");
+    for name in ["ticks.parquet", "events.parquet", "agents.parquet", "heatmap.parquet", "summary.parquet"] {
+        assert_eq!(std::fs::read(a[0].join(name)).unwrap(), std::fs::read(b[0].join(name)).unwrap(), "{name}");
+    }
+}
+
+const SMALL_SWEEP: &str = "\
+name: small_sweep
+ticks: 120
+markets:
+  - name: BTC-PERP
+    index:
+      initial_price: 600000
+      shocks: [{ start_tick: 40, drop: 0.05, over_ticks: 10 }]
+populations:
+  - kind: leveraged
+    name: leveraged
+    count: 300
+    leverage: { dist: lognormal, median: 10, sigma: 0.3 }
+  - kind: noise
+    name: noise
+    count: 10
+sweep:
+  grid:
+    populations.leveraged.leverage.median: [5, 20, 40]
+  replicates: 2
+";
+
+fn sweep_files(out: &Path) -> (Vec<u8>, Vec<u8>) {
+    let sweeps = out.join("small_sweep").join("sweeps");
+    let dir = std::fs::read_dir(&sweeps).unwrap().next().unwrap().unwrap().path();
+    (std::fs::read(dir.join("sweep.parquet")).unwrap(), std::fs::read(dir.join("points.parquet")).unwrap())
+}
+
+#[test]
+fn sweeps_are_identical_across_threads_shards_and_interruptions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("small.yaml");
+    std::fs::write(&file, SMALL_SWEEP).unwrap();
+    let f = file.to_str().unwrap();
+
+    cascade(tmp.path()).args(["sweep", f, "--threads", "1", "--out", "one"]).assert().success();
+    cascade(tmp.path()).args(["sweep", f, "--threads", "2", "--out", "two"]).assert().success();
+    let one = sweep_files(&tmp.path().join("one"));
+    assert_eq!(one, sweep_files(&tmp.path().join("two")), "threads must not change the frames");
+
+    // Shards, then merge.
+    for s in ["0/3", "1/3", "2/3"] {
+        cascade(tmp.path()).args(["sweep", f, "--shard", s, "--out", "sharded"]).assert().success();
+    }
+    let sweep_dir =
+        std::fs::read_dir(tmp.path().join("sharded/small_sweep/sweeps")).unwrap().next().unwrap().unwrap().path();
+    cascade(tmp.path()).args(["merge", sweep_dir.to_str().unwrap()]).assert().success();
+    assert_eq!(one, sweep_files(&tmp.path().join("sharded")), "merged shards must equal the whole sweep");
+
+    // Killed part-way: start it, stop it once some runs have finished, then
+    // run it again.
+    let killed = tmp.path().join("killed");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cascade"))
+        .current_dir(tmp.path())
+        .args(["sweep", f, "--threads", "1", "--out", "killed"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let finished = |root: &Path| {
+        std::fs::read_dir(root.join("small_sweep"))
+            .map(|d| d.filter_map(Result::ok).filter(|e| e.path().join("manifest.json").exists()).count())
+            .unwrap_or(0)
+    };
+    let mut waited = 0;
+    while finished(&killed) < 2 && waited < 6_000 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        waited += 1;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = finished(&killed);
+    let out = cascade(tmp.path()).args(["sweep", f, "--threads", "2", "--out", "killed"]).assert().success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(stdout.contains("already finished"), "{stdout}");
+    assert!(before >= 2, "the sweep was stopped after {before} runs");
+    assert_eq!(one, sweep_files(&killed), "a resumed sweep must give the same rows");
+    assert_eq!(finished(&killed), 6);
+}
+
+#[test]
+fn every_shipped_experiment_validates_and_runs_briefly() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Short enough for CI, long enough to reach each file's shocks.
+    let short = [
+        ("flash_crash", 240),
+        ("baseline", 40),
+        ("thin_book", 120),
+        ("leverage_sweep", 110),
+        ("predator_hunt", 30),
+        ("mm_withdrawal", 110),
+    ];
+    let mut seen = 0;
+    for entry in std::fs::read_dir(configs()).unwrap() {
+        let path = entry.unwrap().path();
+        let p = path.to_str().unwrap();
+        let stem = path.file_stem().unwrap().to_str().unwrap();
+        let ticks = short
+            .iter()
+            .find(|(n, _)| *n == stem)
+            .map(|(_, t)| t.to_string())
+            .expect("every shipped file has a short run");
+        cascade(tmp.path()).args(["validate", p]).assert().success();
+        cascade(tmp.path()).args(["run", p, "--ticks", &ticks, "--set", "populations.0.count=300"]).assert().success();
+        seen += 1;
+    }
+    assert_eq!(seen, short.len());
+}
+
+#[test]
+fn list_and_schema_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = cascade(tmp.path()).arg("list").assert().success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    for name in ["flash_crash", "baseline", "thin_book", "leverage_sweep", "predator_hunt", "mm_withdrawal"] {
+        assert!(stdout.contains(name), "{name} not listed");
+    }
+    let out = cascade(tmp.path()).arg("schema").assert().success();
+    let schema: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert!(schema["properties"]["populations"].is_object());
+    assert!(schema.to_string().contains("Maintenance margin rate"));
+}

@@ -1,0 +1,5 @@
+//! Integration tests of the `cascade` binary and the experiment loader.
+
+mod broken;
+mod cli;
+mod loader;
