@@ -36,6 +36,21 @@ pub enum Command {
         /// The sweep's folder, `results/<name>/sweeps/<sweep-id>`.
         dir: PathBuf,
     },
+    /// Draw a run's or a sweep's charts again from its Parquet files.
+    Plot {
+        /// A run folder or a sweep folder.
+        dir: PathBuf,
+    },
+    /// Write a Jupyter notebook for a run or a sweep.
+    Notebook {
+        /// A run folder or a sweep folder.
+        dir: PathBuf,
+    },
+    /// Write LaTeX and Markdown tables of a run's or a sweep's metrics.
+    Table {
+        /// A run folder or a sweep folder.
+        dir: PathBuf,
+    },
 }
 
 /// Options shared by `run` and `sweep`.

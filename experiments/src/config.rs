@@ -52,6 +52,29 @@ pub struct Experiment {
     /// Parameter sweep and replicates, for `cascade sweep`.
     #[serde(default)]
     pub sweep: Option<Sweep>,
+    /// Which reports are written besides the frames.
+    #[serde(default)]
+    pub outputs: Outputs,
+}
+
+/// Reports written besides the frames. `cascade plot`, `cascade notebook`
+/// and `cascade table` make them later from the frames alone.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Outputs {
+    /// Charts (SVG and PNG) for a run, and for a sweep over its points.
+    /// The runs inside a sweep get none, to keep sweeps fast.
+    pub charts: bool,
+    /// A Jupyter notebook for a run or a sweep.
+    pub notebook: bool,
+    /// LaTeX and Markdown tables of the summary metrics.
+    pub tables: bool,
+}
+
+impl Default for Outputs {
+    fn default() -> Outputs {
+        Outputs { charts: true, notebook: true, tables: true }
+    }
 }
 
 fn default_seed() -> u64 {

@@ -158,6 +158,7 @@ pub fn from_tree(tree: Value, locator: &Locator) -> Result<Loaded, Vec<Diagnosti
         ("protocol", typed::<cascade_agents::framework::liquidation::ProtocolParams> as Checker),
         ("recording", typed::<cascade_agents::framework::recorder::RecordingParams> as Checker),
         ("sweep", typed::<crate::config::Sweep> as Checker),
+        ("outputs", typed::<crate::config::Outputs> as Checker),
     ] {
         if let Some(v) = map.get(section)
             && let Err((path, message)) = check(v, section)

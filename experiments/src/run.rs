@@ -60,6 +60,26 @@ pub fn run_dir(out: &Path, exp: &Experiment, seed: u64) -> PathBuf {
     out.join(&exp.name).join(run_id(exp, seed))
 }
 
+/// Writes the reports `outputs` asks for into a run or sweep folder and
+/// returns their paths: charts first, so the notebook can embed them.
+pub fn write_reports(dir: &Path, outputs: &crate::config::Outputs) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    let sweep = dir.join("plan.json").exists();
+    if outputs.charts {
+        let charts =
+            if sweep { cascade_notebooks::charts::plot_sweep(dir) } else { cascade_notebooks::charts::plot_run(dir) };
+        written.extend(charts.with_context(|| format!("drawing charts in {}", dir.display()))?);
+    }
+    if outputs.notebook {
+        written.push(cascade_notebooks::notebook::write_notebook(dir).context("writing the notebook")?);
+    }
+    if outputs.tables {
+        let (tex, md) = cascade_notebooks::tables::write_tables(dir).context("writing the tables")?;
+        written.extend([tex, md]);
+    }
+    Ok(written)
+}
+
 /// Reads a finished run's manifest, if the run is finished.
 pub fn finished(dir: &Path) -> Option<Manifest> {
     let text = std::fs::read_to_string(dir.join("manifest.json")).ok()?;
@@ -91,6 +111,16 @@ impl Outcome {
     }
 }
 
+/// Whether a run writes its reports (charts, notebook, tables) or only
+/// its frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reports {
+    /// As the experiment's `outputs` section says.
+    AsConfigured,
+    /// Frames only (the runs of a sweep).
+    None,
+}
+
 /// Runs `exp` with `seed` into `out`, unless it has run already. `progress`
 /// advances by one per tick.
 pub fn execute(
@@ -99,6 +129,7 @@ pub fn execute(
     out: &Path,
     command: Option<&str>,
     progress: Option<&ProgressBar>,
+    reports: Reports,
 ) -> Result<Outcome> {
     let dir = run_dir(out, exp, seed);
     if let Some(m) = finished(&dir) {
@@ -144,8 +175,17 @@ pub fn execute(
         wall_seconds: started.elapsed().as_secs_f64(),
         summary: output.summary.clone(),
     };
-    let json = serde_json::to_vec_pretty(&manifest).expect("a manifest serialises");
-    write_atomic(&staged.path().join("manifest.json"), &json)?;
+    let mut manifest = manifest;
+    write_atomic(&staged.path().join("manifest.json"), &serde_json::to_vec_pretty(&manifest).expect("serialises"))?;
+    if reports == Reports::AsConfigured {
+        // The reports read the frames and the manifest; the manifest is then
+        // written again with their hashes, before the folder appears.
+        for path in write_reports(staged.path(), &exp.outputs)? {
+            let name = path.strip_prefix(staged.path()).unwrap_or(&path).to_string_lossy().into_owned();
+            manifest.files.insert(name, sha256_file(&path)?);
+        }
+        write_atomic(&staged.path().join("manifest.json"), &serde_json::to_vec_pretty(&manifest).expect("serialises"))?;
+    }
     let dir = staged.commit()?;
     Ok(Outcome::Ran(manifest, dir))
 }

@@ -164,7 +164,7 @@ pub fn execute(
         mine.par_iter()
             .map(|r| {
                 let cfg = &plan.configs[r.point];
-                run::execute(cfg, r.seed, out, None, Some(&bar))
+                run::execute(cfg, r.seed, out, None, Some(&bar), run::Reports::None)
                     .map(|o| matches!(o, run::Outcome::Ran(..)))
                     .with_context(|| format!("run {} (point {}, replicate {})", r.index, r.point, r.replicate))
             })

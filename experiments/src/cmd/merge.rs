@@ -2,6 +2,7 @@
 
 use super::out;
 use anyhow::{Context, Result};
+use cascade_experiments::run::write_reports;
 use cascade_experiments::sweep::{aggregate, read_plan};
 use std::path::Path;
 use std::process::ExitCode;
@@ -16,6 +17,14 @@ pub fn merge(dir: &Path) -> Result<ExitCode> {
         .and_then(Path::parent)
         .context("a sweep folder is <out>/<name>/sweeps/<sweep-id>")?;
     let (runs, points) = aggregate(&plan, root)?;
-    out(&format!("merged {} runs: wrote {} and {}\n", plan.runs.len(), runs.display(), points.display()))?;
+    let outputs = plan.configs.first().map(|c| c.outputs.clone()).unwrap_or_default();
+    let reports = write_reports(dir, &outputs)?;
+    out(&format!(
+        "merged {} runs: wrote {} and {} (and {} reports)\n",
+        plan.runs.len(),
+        runs.display(),
+        points.display(),
+        reports.len()
+    ))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 
 mod list;
 mod merge;
+mod report;
 mod run;
 mod schema;
 mod sweep;
@@ -23,6 +24,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Schema) => schema::schema(),
         Some(Command::List) => list::list(),
         Some(Command::Merge { dir }) => merge::merge(&dir),
+        Some(Command::Plot { dir }) => report::plot(&dir),
+        Some(Command::Notebook { dir }) => report::notebook(&dir),
+        Some(Command::Table { dir }) => report::table(&dir),
     }
 }
 

@@ -3,7 +3,7 @@
 use super::{command_line, interactive, load, out};
 use crate::cli::Common;
 use anyhow::Result;
-use cascade_experiments::run::{Outcome, execute};
+use cascade_experiments::run::{Outcome, Reports, execute};
 use cascade_experiments::shipped;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::PathBuf;
@@ -25,7 +25,7 @@ pub fn run(common: &Common) -> Result<ExitCode> {
     );
     bar.set_style(ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ticks, ETA {eta}")?.progress_chars("=> "));
     bar.set_message(exp.name.clone());
-    let outcome = execute(exp, exp.seed, &common.out, Some(&command_line()), Some(&bar))?;
+    let outcome = execute(exp, exp.seed, &common.out, Some(&command_line()), Some(&bar), Reports::AsConfigured)?;
     bar.finish_and_clear();
     let m = outcome.manifest();
     let s = &m.summary;

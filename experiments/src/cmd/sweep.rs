@@ -3,6 +3,7 @@
 use super::{interactive, load, out};
 use crate::cli::SweepArgs;
 use anyhow::Result;
+use cascade_experiments::run::write_reports;
 use cascade_experiments::sweep::{aggregate, execute, plan, sweep_dir};
 use std::process::ExitCode;
 
@@ -30,6 +31,10 @@ pub fn sweep(args: &SweepArgs) -> Result<ExitCode> {
     } else {
         let (runs, points) = aggregate(&plan, &args.common.out)?;
         text.push_str(&format!("wrote {} and {}\n", runs.display(), points.display()));
+        let reports = write_reports(&dir, &loaded.experiment.outputs)?;
+        if !reports.is_empty() {
+            text.push_str(&format!("and {} charts, notebook and tables in {}\n", reports.len(), dir.display()));
+        }
     }
     out(&text)?;
     Ok(ExitCode::SUCCESS)

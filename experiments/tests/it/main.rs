@@ -3,3 +3,4 @@
 mod broken;
 mod cli;
 mod loader;
+mod reports;

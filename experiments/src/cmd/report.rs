@@ -1,0 +1,44 @@
+//! `cascade plot`, `cascade notebook` and `cascade table`: reports made
+//! again from a run's or a sweep's files alone.
+
+use super::out;
+use anyhow::{Context, Result, bail};
+use std::path::Path;
+use std::process::ExitCode;
+
+fn check(dir: &Path) -> Result<()> {
+    if !(dir.join("manifest.json").exists() || dir.join("plan.json").exists()) {
+        bail!("{} is neither a run folder (manifest.json) nor a sweep folder (plan.json)", dir.display());
+    }
+    Ok(())
+}
+
+/// Draws the charts again.
+pub fn plot(dir: &Path) -> Result<ExitCode> {
+    check(dir)?;
+    let written = if dir.join("plan.json").exists() {
+        cascade_notebooks::charts::plot_sweep(dir)
+    } else {
+        cascade_notebooks::charts::plot_run(dir)
+    }
+    .with_context(|| format!("drawing charts in {}", dir.display()))?;
+    let list: Vec<String> = written.iter().map(|p| format!("  {}\n", p.display())).collect();
+    out(&format!("wrote {} charts:\n{}", written.len(), list.concat()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the notebook again.
+pub fn notebook(dir: &Path) -> Result<ExitCode> {
+    check(dir)?;
+    let path = cascade_notebooks::notebook::write_notebook(dir).context("writing the notebook")?;
+    out(&format!("wrote {}\n", path.display()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the tables again.
+pub fn table(dir: &Path) -> Result<ExitCode> {
+    check(dir)?;
+    let (tex, md) = cascade_notebooks::tables::write_tables(dir).context("writing the tables")?;
+    out(&format!("wrote {} and {}\n", tex.display(), md.display()))?;
+    Ok(ExitCode::SUCCESS)
+}

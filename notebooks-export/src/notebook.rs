@@ -1,0 +1,209 @@
+//! Jupyter notebooks (nbformat 4.5) for a run or a sweep: a Markdown
+//! header from the manifest or plan (experiment, seed, versions, the
+//! command that reruns it), cells that load the Parquet files with Python
+//! polars and redraw the main charts with matplotlib, and the PNG charts
+//! already embedded as outputs, so the notebook reads well before anyone
+//! runs it.
+
+use crate::frames::{self, ReadError};
+use base64::Engine;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+fn lines(text: &str) -> Value {
+    let mut out: Vec<String> = text.split_inclusive('\n').map(str::to_owned).collect();
+    if let Some(last) = out.last_mut()
+        && last.ends_with('\n')
+    {
+        last.pop();
+    }
+    json!(out)
+}
+
+struct Builder {
+    cells: Vec<Value>,
+}
+
+impl Builder {
+    fn id(&self) -> String {
+        format!("cell-{:03}", self.cells.len())
+    }
+
+    fn markdown(&mut self, text: &str) {
+        let id = self.id();
+        self.cells.push(json!({"cell_type": "markdown", "id": id, "metadata": {}, "source": lines(text)}));
+    }
+
+    /// A code cell whose output is the chart `png`, if it exists.
+    fn code(&mut self, source: &str, png: Option<&Path>) -> Result<(), ReadError> {
+        let mut outputs = Vec::new();
+        if let Some(path) = png.filter(|p| p.exists()) {
+            let bytes = std::fs::read(path).map_err(|source| ReadError::Io { path: path.to_owned(), source })?;
+            let data = base64::engine::general_purpose::STANDARD.encode(bytes);
+            outputs.push(json!({
+                "output_type": "display_data",
+                "data": {"image/png": data, "text/plain": [format!("<chart {}>", path.file_name().and_then(|n| n.to_str()).unwrap_or("chart"))]},
+                "metadata": {}
+            }));
+        }
+        let id = self.id();
+        self.cells.push(json!({
+            "cell_type": "code", "id": id, "metadata": {}, "execution_count": null,
+            "outputs": outputs, "source": lines(source)
+        }));
+        Ok(())
+    }
+
+    fn finish(self) -> Value {
+        json!({
+            "nbformat": 4,
+            "nbformat_minor": 5,
+            "metadata": {
+                "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                "language_info": {"name": "python"}
+            },
+            "cells": self.cells
+        })
+    }
+}
+
+const SETUP: &str = "\
+import polars as pl
+import matplotlib.pyplot as plt
+plt.rcParams.update({\"figure.figsize\": (11, 5), \"font.size\": 12})";
+
+fn run_notebook(dir: &Path) -> Result<Value, ReadError> {
+    let m = frames::json(&dir.join("manifest.json"))?;
+    let name = m["experiment"].as_str().unwrap_or("run");
+    let seed = m["seed"].as_u64().unwrap_or_default();
+    let rerun = format!("cascade run {name} --seed {seed}");
+    let command = m["command"].as_str().map_or(String::new(), |c| format!("\nIt was produced by `{c}`."));
+    let description = m["config"]["description"].as_str().unwrap_or_default();
+    let files: Vec<String> = m["files"]
+        .as_object()
+        .map(|f| f.iter().map(|(k, v)| format!("| `{k}` | `{}` |", v.as_str().unwrap_or_default())).collect())
+        .unwrap_or_default();
+    let charts = dir.join("charts");
+    let mut b = Builder { cells: Vec::new() };
+    b.markdown(&format!(
+        "# {name}, seed {seed}\n\n{description}\n\n\
+         | | |\n| --- | --- |\n| run id | `{}` |\n| cascade version | {} |\n| git commit | {} |\n\n\
+         Rerun it with `{rerun}` (the experiment file resolved in `manifest.json` gives the same bytes).{command}\n\n\
+         | file | SHA-256 |\n| --- | --- |\n{}",
+        m["run_id"].as_str().unwrap_or_default(),
+        m["version"].as_str().unwrap_or("?"),
+        m["git_commit"].as_str().map_or("unknown".to_owned(), |c| format!("`{c}`")),
+        files.join("\n"),
+    ));
+    b.code(
+        &format!(
+            "{SETUP}\nticks = pl.read_parquet(\"ticks.parquet\")\nevents = pl.read_parquet(\"events.parquet\")\n\
+             agents = pl.read_parquet(\"agents.parquet\")\nheatmap = pl.read_parquet(\"heatmap.parquet\")\n\
+             summary = pl.read_parquet(\"summary.parquet\")\nmarket = ticks[\"market\"][0]\nt = ticks.filter(pl.col(\"market\") == market)\nsummary"
+        ),
+        None,
+    )?;
+    b.markdown("## Cascade dashboard\n\nIndex and mark price, with the notional liquidated in each tick (longs and shorts apart).");
+    b.code(
+        "fig, ax = plt.subplots()\n\
+         ax.plot(t[\"tick\"], t[\"index_price\"], label=\"index\")\n\
+         ax.plot(t[\"tick\"], t[\"mark_price\"], label=\"mark\")\n\
+         ax.set_xlabel(\"tick\")\nax.set_ylabel(\"price (quote)\")\n\
+         ax2 = ax.twinx()\n\
+         ax2.bar(t[\"tick\"], t[\"liquidated_long\"] / 1e6, color=\"tab:red\", alpha=0.5, label=\"longs liquidated\")\n\
+         ax2.bar(t[\"tick\"], -t[\"liquidated_short\"] / 1e6, color=\"tab:green\", alpha=0.5, label=\"shorts liquidated\")\n\
+         ax2.set_ylabel(\"liquidated notional per tick (quote)\")\n\
+         fig.legend(loc=\"upper right\")\nax.set_title(f\"{market}: price and liquidations\")\nplt.show()",
+        Some(&charts.join("dashboard.png")),
+    )?;
+    b.markdown("## Liquidation heatmap\n\nNotional that would be force-closed at each price level over time, with the mark on top.");
+    b.code(
+        "h = heatmap.filter(pl.col(\"market\") == market).with_columns(total=(pl.col(\"long_notional\") + pl.col(\"short_notional\")) / 1e6)\n\
+         if h.height > 0:\n\
+         \x20   grid = h.pivot(on=\"tick\", index=\"price\", values=\"total\").sort(\"price\").fill_null(0)\n\
+         \x20   cols = [c for c in grid.columns if c != \"price\"]\n\
+         \x20   fig, ax = plt.subplots()\n\
+         \x20   mesh = ax.pcolormesh([int(c) for c in cols], grid[\"price\"], grid.select(cols).to_numpy(), shading=\"nearest\", cmap=\"magma\")\n\
+         \x20   fig.colorbar(mesh, label=\"notional liquidated at that price (quote)\")\n\
+         \x20   ax.plot(t[\"tick\"], t[\"mark\"], color=\"cyan\", label=\"mark\")\n\
+         \x20   ax.set_xlabel(\"tick\")\n\
+         \x20   ax.set_ylabel(\"price (ticks)\")\n\
+         \x20   ax.legend()\n\
+         \x20   plt.show()",
+        Some(&charts.join("heatmap.png")),
+    )?;
+    b.markdown("## Cascade sizes\n\nComplementary CDF of the notional liquidated per tick, on log-log axes.");
+    b.code(
+        "sizes = (t[\"liquidated_long\"] + t[\"liquidated_short\"]) / 1e6\n\
+         sizes = sizes.filter(sizes > 0).sort(descending=True)\n\
+         if len(sizes) > 0:\n\
+         \x20   fig, ax = plt.subplots()\n\
+         \x20   ax.loglog(sizes, [(i + 1) / len(sizes) for i in range(len(sizes))], marker=\"o\", linestyle=\"none\")\n\
+         \x20   ax.set_xlabel(\"liquidated notional in a tick (quote)\")\n\
+         \x20   ax.set_ylabel(\"P(size >= x)\")\n\
+         \x20   plt.show()",
+        Some(&charts.join("cascade_sizes.png")),
+    )?;
+    b.markdown("## PnL by population");
+    b.code(
+        "traders = agents.filter(pl.col(\"kind\") == \"trader\")\n\
+         pops = traders[\"population\"].unique(maintain_order=True).to_list()\n\
+         fig, ax = plt.subplots()\n\
+         ax.boxplot([(traders.filter(pl.col(\"population\") == p)[\"pnl\"] / 1e6).to_list() for p in pops], tick_labels=pops)\n\
+         ax.set_ylabel(\"PnL (quote)\")\n\
+         plt.show()\n\
+         traders.group_by(\"population\", maintain_order=True).agg(n=pl.len(), mean_pnl=pl.col(\"pnl\").mean() / 1e6, liquidated=pl.col(\"liquidated\").sum())",
+        Some(&charts.join("pnl_by_population.png")),
+    )?;
+    Ok(b.finish())
+}
+
+fn sweep_notebook(dir: &Path) -> Result<Value, ReadError> {
+    let plan = frames::json(&dir.join("plan.json"))?;
+    let name = plan["experiment"].as_str().unwrap_or("sweep");
+    let axes: Vec<String> = plan["axes"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    let n_runs = plan["runs"].as_array().map_or(0, Vec::len);
+    let n_points = plan["points"].as_array().map_or(0, Vec::len);
+    let charts = dir.join("charts");
+    let mut b = Builder { cells: Vec::new() };
+    b.markdown(&format!(
+        "# Sweep of {name}\n\nSweep `{}`: {n_points} points, {n_runs} runs, over {}.\n\n\
+         Rerun it with `cascade sweep {name}` (finished runs are reused), or `cascade merge` this folder after sharded runs.",
+        plan["sweep_id"].as_str().unwrap_or_default(),
+        if axes.is_empty() { "no parameters (replicates only)".to_owned() } else { axes.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ") },
+    ));
+    let x = axes.first().cloned().unwrap_or_else(|| "point".into());
+    b.code(
+        &format!("{SETUP}\nruns = pl.read_parquet(\"sweep.parquet\")\npoints = pl.read_parquet(\"points.parquet\")\nx = {x:?}\npoints"),
+        None,
+    )?;
+    for metric in ["liquidated_notional", "max_drawdown", "bad_debt"] {
+        b.markdown(&format!("## {metric}\n\nMean over replicates with its 95% confidence band."));
+        b.code(
+            &format!(
+                "p = points.sort(x)\nfig, ax = plt.subplots()\n\
+                 ax.plot(p[x], p[\"{metric}_mean\"], marker=\"o\")\n\
+                 if p[\"{metric}_ci95_low\"].null_count() < p.height:\n\
+                 \x20   ax.fill_between(p[x], p[\"{metric}_ci95_low\"].fill_null(p[\"{metric}_mean\"]), p[\"{metric}_ci95_high\"].fill_null(p[\"{metric}_mean\"]), alpha=0.3)\n\
+                 ax.set_xlabel(x)\nax.set_ylabel(\"{metric}\")\nplt.show()"
+            ),
+            Some(&charts.join(format!("metric_{metric}.png"))),
+        )?;
+    }
+    Ok(b.finish())
+}
+
+/// Writes `notebook.ipynb` into `dir` (a run or a sweep folder). Charts
+/// already drawn into `dir/charts/` are embedded as outputs.
+pub fn write_notebook(dir: &Path) -> Result<PathBuf, ReadError> {
+    let nb = if frames::is_sweep(dir) { sweep_notebook(dir)? } else { run_notebook(dir)? };
+    let path = dir.join("notebook.ipynb");
+    let tmp = dir.join(".notebook.ipynb.tmp");
+    let text = serde_json::to_string_pretty(&nb).expect("a notebook serialises");
+    std::fs::write(&tmp, text).map_err(|source| ReadError::Io { path: tmp.clone(), source })?;
+    std::fs::rename(&tmp, &path).map_err(|source| ReadError::Io { path: path.clone(), source })?;
+    Ok(path)
+}
