@@ -403,6 +403,12 @@ impl Scale {
     }
 }
 
+/// An axis for a series that is zero throughout: only the zero is labelled,
+/// so that the empty range above it does not suggest values.
+fn zero_axis() -> (Keyed, Scale) {
+    (Keyed::linear((0.0, 1.0), vec![0.0]), Scale::for_ticks(&[0.0]))
+}
+
 /// A linear axis over `range` labelled with about `n` round ticks within
 /// `labelled` (part of the range, when a panel shares its height between
 /// two series), and the scale that prints them.
@@ -886,8 +892,8 @@ impl Chart for Dashboard<'_> {
                 .filter(|(_, l, sh)| *l > 0.0 || *sh > 0.0)
                 .collect();
             let bar_max = bars.iter().map(|(_, l, sh)| l + sh).fold(0.0, f64::max);
-            let bar_top = if bar_max > 0.0 { bar_max } else { 1.0 };
-            let (y2_axis, fy2) = nice_axis((0.0, bar_top / 0.42), (0.0, bar_top), 4);
+            let (y2_axis, fy2) =
+                if bar_max > 0.0 { nice_axis((0.0, bar_max / 0.42), (0.0, bar_max), 4) } else { zero_axis() };
             let mut chart =
                 panel(&panels[0], "(a) Index and mark price; notional liquidated per tick", PanelAxes::Both)
                     .build_cartesian_2d(x_axis.clone(), y_axis)?
@@ -898,6 +904,7 @@ impl Chart for Dashboard<'_> {
                 .y_label_formatter(&|v| fy.label(*v))
                 .x_label_formatter(&x_fmt)
                 .label_style(font(TICK_PX))
+                .set_all_tick_mark_size(6)
                 .axis_desc_style(font(LABEL_PX))
                 .bold_line_style(BLACK.mix(0.08))
                 .draw()?;
@@ -906,6 +913,7 @@ impl Chart for Dashboard<'_> {
                 .y_desc("liquidated (quote per tick)")
                 .y_label_formatter(&|v| fy2.label(*v))
                 .label_style(font(TICK_PX))
+                .set_all_tick_mark_size(6)
                 .axis_desc_style(font(LABEL_PX))
                 .draw()?;
             chart
@@ -950,6 +958,7 @@ impl Chart for Dashboard<'_> {
                 .y_label_formatter(&|v| sig(*v))
                 .x_label_formatter(&x_fmt)
                 .label_style(font(TICK_PX))
+                .set_all_tick_mark_size(6)
                 .axis_desc_style(font(LABEL_PX))
                 .bold_line_style(BLACK.mix(0.08))
                 .draw()?;
@@ -958,6 +967,7 @@ impl Chart for Dashboard<'_> {
                 .y_desc("depth (lots)")
                 .y_label_formatter(&|v| fy2.label(*v))
                 .label_style(font(TICK_PX))
+                .set_all_tick_mark_size(6)
                 .axis_desc_style(font(LABEL_PX))
                 .draw()?;
             chart
@@ -995,6 +1005,7 @@ impl Chart for Dashboard<'_> {
                 .y_label_formatter(&|v| fy.label(*v))
                 .x_label_formatter(&x_fmt)
                 .label_style(font(TICK_PX))
+                .set_all_tick_mark_size(6)
                 .axis_desc_style(font(LABEL_PX))
                 .bold_line_style(BLACK.mix(0.08))
                 .draw()?;
@@ -1010,8 +1021,8 @@ impl Chart for Dashboard<'_> {
             let bad_debt = pairs(&s.tick, &cumulative(&s.bad_debt));
             let uncovered = pairs(&s.tick, &cumulative(&s.uncovered_bad_debt));
             let debt_max = bad_debt.iter().chain(&uncovered).map(|p| p.1).fold(0.0, f64::max);
-            let debt_top = if debt_max > 0.0 { debt_max } else { 1.0 };
-            let (y2_axis, fy2) = nice_axis((0.0, debt_top * 1.1), (0.0, debt_top), 5);
+            let (y2_axis, fy2) =
+                if debt_max > 0.0 { nice_axis((0.0, debt_max * 1.1), (0.0, debt_max), 5) } else { zero_axis() };
             let mut chart = panel(&panels[3], "(d) Insurance fund and cumulative bad debt", PanelAxes::BothWithTime)
                 .build_cartesian_2d(x_axis.clone(), y_axis)?
                 .set_secondary_coord(x_axis.clone(), y2_axis);
@@ -1022,6 +1033,7 @@ impl Chart for Dashboard<'_> {
                 .y_label_formatter(&|v| fy.label(*v))
                 .x_label_formatter(&x_fmt)
                 .label_style(font(TICK_PX))
+                .set_all_tick_mark_size(6)
                 .axis_desc_style(font(LABEL_PX))
                 .bold_line_style(BLACK.mix(0.08))
                 .draw()?;
@@ -1030,6 +1042,7 @@ impl Chart for Dashboard<'_> {
                 .y_desc("cumulative bad debt (quote)")
                 .y_label_formatter(&|v| fy2.label(*v))
                 .label_style(font(TICK_PX))
+                .set_all_tick_mark_size(6)
                 .axis_desc_style(font(LABEL_PX))
                 .draw()?;
             chart
@@ -1205,6 +1218,7 @@ impl Chart for LiquidationMap {
             .x_label_formatter(&|v| fx.label(*v))
             .y_label_formatter(&|v| fy.label(*v))
             .label_style(font(TICK_PX))
+            .set_all_tick_mark_size(6)
             .axis_desc_style(font(LABEL_PX))
             .draw()?;
         chart.draw_series(std::iter::once(Rectangle::new(
@@ -1314,6 +1328,7 @@ impl ColourBar<'_> {
                     .map_or(String::new(), |l| l.1.clone())
             })
             .label_style(font(TICK_PX))
+            .set_all_tick_mark_size(6)
             .axis_desc_style(font(LABEL_PX))
             .draw()?;
         let strips = 200;
@@ -1337,21 +1352,28 @@ struct CascadeSizes {
 impl CascadeSizes {
     fn from_series(series: &MarketSeries, title: String) -> Self {
         let ticks = series.liquidation_ticks();
-        let mut per_episode: Vec<f64> = Vec::new();
-        let mut last_tick: Option<f64> = None;
-        for (tick, size) in &ticks {
-            match (last_tick, per_episode.last_mut()) {
-                (Some(last), Some(total)) if tick - last <= 1.0 => *total += size,
-                _ => per_episode.push(*size),
-            }
-            last_tick = Some(*tick);
-        }
+        let mut per_episode = episodes(&ticks);
         let mut per_tick: Vec<f64> = ticks.into_iter().map(|(_, size)| size).filter(|s| *s > 0.0).collect();
         per_episode.retain(|s| *s > 0.0);
         per_tick.sort_by(f64::total_cmp);
         per_episode.sort_by(f64::total_cmp);
         Self { title, per_tick, per_episode }
     }
+}
+
+/// The total size of each run of consecutive ticks in `(tick, size)`,
+/// ascending by tick: one liquidation episode each.
+fn episodes(ticks: &[(f64, f64)]) -> Vec<f64> {
+    let mut totals: Vec<f64> = Vec::new();
+    let mut last_tick: Option<f64> = None;
+    for (tick, size) in ticks {
+        match (last_tick, totals.last_mut()) {
+            (Some(last), Some(total)) if tick - last <= 1.0 => *total += size,
+            _ => totals.push(*size),
+        }
+        last_tick = Some(*tick);
+    }
+    totals
 }
 
 /// `(x, P(X >= x))` for ascending `sorted`.
@@ -1383,6 +1405,7 @@ impl Chart for CascadeSizes {
             .x_label_formatter(&|v| sig(*v))
             .y_label_formatter(&|v| sig(*v))
             .label_style(font(TICK_PX))
+            .set_all_tick_mark_size(6)
             .axis_desc_style(font(LABEL_PX))
             .light_line_style(TRANSPARENT)
             .bold_line_style(BLACK.mix(0.1))
@@ -1496,6 +1519,7 @@ impl Chart for PnlByPopulation {
             })
             .y_label_formatter(&|v| fy.label(*v))
             .label_style(font(TICK_PX))
+            .set_all_tick_mark_size(6)
             .axis_desc_style(font(LABEL_PX))
             .bold_line_style(BLACK.mix(0.08))
             .draw()?;
@@ -1766,6 +1790,7 @@ impl Chart for MetricChart {
             })
             .y_label_formatter(&|v| fy.label(*v))
             .label_style(font(TICK_PX))
+            .set_all_tick_mark_size(6)
             .axis_desc_style(font(LABEL_PX))
             .light_line_style(TRANSPARENT)
             .bold_line_style(BLACK.mix(0.08))
@@ -1874,6 +1899,7 @@ impl Chart for MetricGrid {
             .x_label_formatter(&|v| level_label(&self.x_levels, *v))
             .y_label_formatter(&|v| level_label(&self.y_levels, *v))
             .label_style(font(TICK_PX))
+            .set_all_tick_mark_size(6)
             .axis_desc_style(font(LABEL_PX))
             .draw()?;
         chart.draw_series(std::iter::once(Rectangle::new(
@@ -1921,4 +1947,65 @@ fn distinct_digits(values: impl Iterator<Item = f64>) -> i32 {
         digits += 1;
     }
     digits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_grouped_and_suffixed() {
+        assert_eq!(fixed(59_500.0, 0), "59,500");
+        assert_eq!(fixed(-1_234_567.25, 2), "-1,234,567.25");
+        assert_eq!(fixed(-0.0001, 2), "0.00");
+        assert_eq!(sig(1_240_218.5), "1.24M");
+        assert_eq!(sig(227_308.0), "227k");
+        assert_eq!(sig(1_000.0), "1k");
+        assert_eq!(sig(0.0512), "0.0512");
+        assert_eq!(sig_digits(5.9923, 4), "5.992");
+        assert_eq!(exact(200.0), "200");
+        assert_eq!(exact(0.25), "0.25");
+    }
+
+    #[test]
+    fn an_axis_prints_every_label_with_the_same_decimals() {
+        let money = Scale::for_ticks(&[0.0, 200_000.0, 400_000.0, 1_200_000.0]);
+        let labels: Vec<String> = [0.0, 200_000.0, 1_000_000.0].iter().map(|v| money.label(*v)).collect();
+        assert_eq!(labels, ["0", "0.2M", "1.0M"]);
+        let percent = Scale::for_ticks(&[5.98, 6.0, 6.02]);
+        assert_eq!(percent.label(6.0), "6.00");
+        assert_eq!(Scale::for_ticks(&[55_000.0, 60_000.0]).label(57_500.0), "57,500");
+    }
+
+    #[test]
+    fn ticks_are_round_and_inside_the_range() {
+        assert_eq!(nice_ticks(0.0, 10.0, 5), [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
+        assert_eq!(nice_ticks(55_137.0, 60_012.0, 5), [56_000.0, 57_000.0, 58_000.0, 59_000.0, 60_000.0]);
+        assert_eq!(log_ticks(0.5, 2_000.0), [1.0, 10.0, 100.0, 1_000.0]);
+        assert_eq!(log_ticks(0.01, 1.5), [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]);
+    }
+
+    #[test]
+    fn quartiles_interpolate_between_accounts() {
+        assert_eq!(quantile(&[1.0, 2.0, 3.0, 4.0, 5.0], 0.25), 2.0);
+        assert_eq!(quantile(&[0.0, 10.0], 0.25), 2.5);
+        assert_eq!(quantile(&[7.0], 0.75), 7.0);
+        assert_eq!(dots(&(0..1_000).map(f64::from).collect::<Vec<_>>()).len(), MAX_DOTS);
+    }
+
+    #[test]
+    fn an_episode_is_a_run_of_consecutive_ticks() {
+        let ticks = [(10.0, 1.0), (11.0, 2.0), (12.0, 3.0), (20.0, 5.0), (22.0, 7.0)];
+        assert_eq!(episodes(&ticks), [6.0, 5.0, 7.0]);
+        assert_eq!(ccdf(&[1.0, 2.0, 4.0, 8.0]), [(1.0, 1.0), (2.0, 0.75), (4.0, 0.5), (8.0, 0.25)]);
+    }
+
+    #[test]
+    fn viridis_runs_from_purple_to_yellow() {
+        let rgb = |c: RGBColor| (c.0, c.1, c.2);
+        assert_eq!(rgb(viridis(0.0)), (68, 1, 84));
+        assert_eq!(rgb(viridis(1.0)), (253, 231, 37));
+        assert_eq!(rgb(viridis(f64::NAN)), (68, 1, 84));
+        assert_eq!(rgb(viridis(0.5)), (33, 144, 141));
+    }
 }

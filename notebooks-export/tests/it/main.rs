@@ -1,0 +1,3 @@
+//! Integration tests of the report crate, as one test binary.
+
+mod charts;
