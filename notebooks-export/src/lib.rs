@@ -4,5 +4,6 @@
 
 pub mod charts;
 pub mod frames;
+pub mod inspect;
 pub mod notebook;
 pub mod tables;

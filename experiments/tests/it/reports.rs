@@ -56,6 +56,31 @@ print('executed', len(nb.cells), 'cells')
     );
 }
 
+/// Every chart in `dir/charts` is a real SVG and a non-blank PNG of its
+/// size; returns how many there are.
+fn check_charts(dir: &Path, expected: &[&str]) -> usize {
+    let charts = dir.join("charts");
+    for stem in expected {
+        assert!(charts.join(format!("{stem}.png")).exists(), "{stem}.png missing");
+    }
+    let mut n = 0;
+    for entry in std::fs::read_dir(&charts).unwrap() {
+        let png = entry.unwrap().path();
+        if png.extension().is_some_and(|e| e == "png") {
+            let size = if png.file_stem().unwrap().to_string_lossy().starts_with("dashboard") {
+                (1600, 1800)
+            } else {
+                (1600, 1000)
+            };
+            if let Some(problem) = cascade_notebooks::inspect::chart_problem(&png, &png.with_extension("svg"), size) {
+                panic!("{problem}");
+            }
+            n += 1;
+        }
+    }
+    n
+}
+
 /// Compiles a table in a minimal document.
 fn compile_latex(table: &Path) {
     let dir = table.parent().unwrap();
@@ -99,6 +124,7 @@ fn a_run_gets_charts_a_notebook_and_tables_that_work() {
         serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
     assert!(manifest["files"]["notebook.ipynb"].is_string());
     assert!(manifest["files"]["charts/heatmap.png"].is_string());
+    assert_eq!(check_charts(&run, &["dashboard", "heatmap", "cascade_sizes", "pnl_by_population"]), 4);
     execute_notebook(&run.join("notebook.ipynb"));
     compile_latex(&run.join("table.tex"));
     // Charts can be drawn again from the Parquet files alone.
@@ -119,6 +145,7 @@ fn a_sweep_table_compiles_and_carries_the_points() {
         .success();
     let sweeps = tmp.path().join("results/report_sweep/sweeps");
     let dir = std::fs::read_dir(&sweeps).unwrap().next().unwrap().unwrap().path();
+    assert!(check_charts(&dir, &["metric_liquidated_notional", "metric_max_drawdown", "metric_bad_debt"]) >= 3);
     compile_latex(&dir.join("table.tex"));
     execute_notebook(&dir.join("notebook.ipynb"));
     // Every mean and half-width in the table is the one in points.parquet.

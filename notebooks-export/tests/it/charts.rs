@@ -4,8 +4,8 @@
 //! same inputs give the same bytes, and a missing input names its path.
 
 use cascade_notebooks::charts::{ChartError, plot_run, plot_sweep};
+use cascade_notebooks::inspect::{chart_problem, png_problem};
 use polars::prelude::{Column, DataFrame, ParquetWriter};
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// Ticks in the test run; the crash starts at `CRASH_START`.
@@ -348,54 +348,6 @@ fn make_sweep(dir: &Path) {
         cols.push(Column::new(format!("{name}_ci95_high").into(), pick(&|mean, sd| mean + 9.0 * sd)));
     }
     write_parquet(&dir.join("points.parquet"), cols);
-}
-
-/// Why a chart file is not a proper chart, if it is not.
-fn chart_problem(png_path: &Path, svg_path: &Path, size: (u32, u32)) -> Option<String> {
-    let svg = std::fs::read_to_string(svg_path).ok()?;
-    let mut body = svg.trim_start();
-    if body.starts_with("<?xml") {
-        body = body.split_once("?>").map_or(body, |(_, rest)| rest.trim_start());
-    }
-    if !body.starts_with("<svg") || !svg.contains("</svg>") {
-        return Some(format!("{} is not an SVG document", svg_path.display()));
-    }
-    png_problem(png_path, size)
-}
-
-/// Why a PNG is not a chart of `size`: wrong signature or size, or a
-/// near-blank canvas (fewer than 5 colours, or under 1% of the pixels off
-/// the background).
-fn png_problem(path: &Path, size: (u32, u32)) -> Option<String> {
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) => return Some(format!("{}: {e}", path.display())),
-    };
-    if bytes.len() < 24 || bytes[..8] != [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n'] {
-        return Some(format!("{} lacks the PNG signature", path.display()));
-    }
-    let width = u32::from_be_bytes(bytes[16..20].try_into().expect("4 bytes"));
-    let height = u32::from_be_bytes(bytes[20..24].try_into().expect("4 bytes"));
-    if (width, height) != size {
-        return Some(format!("{} is {width}x{height}, not {}x{}", path.display(), size.0, size.1));
-    }
-    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().expect("png header");
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buf).expect("png frame");
-    let channels = info.color_type.samples();
-    let pixels: Vec<&[u8]> = buf[..info.buffer_size()].chunks(channels).collect();
-    let background = pixels[0];
-    let colours: BTreeSet<&[u8]> = pixels.iter().copied().collect();
-    let off_background = pixels.iter().filter(|p| **p != background).count();
-    if colours.len() < 5 || off_background * 100 < pixels.len() {
-        return Some(format!(
-            "{} looks blank: {} colours, {off_background} of {} pixels off the background",
-            path.display(),
-            colours.len(),
-            pixels.len()
-        ));
-    }
-    None
 }
 
 /// Splits written paths into chart stems, checking each stem has exactly
