@@ -20,11 +20,12 @@ use crate::book::{Fill, Order, OrderKind};
 use crate::error::ParamError;
 use crate::exchange::{TakerFee, execute, fee};
 use crate::ledger::{Ledger, MarginMode};
+use crate::margin::MarginLine;
 use crate::market::Markets;
 use crate::sequencer::OrderQueue;
 use crate::sim::Clock;
 use crate::triggers::{Triggers, below_maintenance, terms_of};
-use crate::units::{AccountId, Lots, MarketId, Micros, Ppm, Price, Side};
+use crate::units::{AccountId, Lots, MarketId, Micros, PPM, Ppm, Price, Side, div_ceil, narrow};
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -36,6 +37,77 @@ pub enum Backstop {
     /// Nothing: the rest is recorded as uncovered bad debt.
     #[default]
     InsuranceFundOnly,
+    /// A pro-rata haircut of profits: every trader account with positive
+    /// PnL (equity − deposits) pays `uncovered × PnL_i / Σ PnL`, rounded
+    /// down, the remainder a micro each to the largest profits first, up to
+    /// the total profit.
+    SocializedLoss,
+}
+
+/// How much of a position a liquidation closes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CloseFactor {
+    /// All of it.
+    #[default]
+    Full,
+    /// A fixed fraction, rounded up to whole lots.
+    Fraction {
+        /// Fraction closed (ppm).
+        fraction: Ppm,
+    },
+    /// `fraction` while the health factor (equity ÷ maintenance margin) is
+    /// at least `full_below`, everything below it: the lending protocols'
+    /// rule (50%, and 100% below a health factor of 0.95).
+    Stepped {
+        /// Fraction closed while healthy enough (ppm).
+        fraction: Ppm,
+        /// Health factor below which all is closed (ppm; 950,000 = 0.95).
+        full_below: Ppm,
+    },
+    /// The fewest lots whose closing at the mark, penalty paid, brings the
+    /// position back to maintenance margin.
+    RestoreMargin,
+}
+
+impl CloseFactor {
+    /// Lots to close of a position whose margin line is `line`, at `mark`,
+    /// with liquidation penalty `penalty`.
+    pub fn lots(self, line: &MarginLine<'_>, mark: Price, penalty: Ppm) -> Lots {
+        let q = line.qty.0.abs();
+        let frac = |f: Ppm| Lots(narrow(div_ceil(i128::from(q) * i128::from(f.0), i128::from(PPM))).clamp(1, q));
+        match self {
+            CloseFactor::Full => Lots(q),
+            CloseFactor::Fraction { fraction } => frac(fraction),
+            CloseFactor::Stepped { fraction, full_below } => {
+                let notional = i128::from(q) * i128::from(line.tick_value.0) * i128::from(mark.0);
+                let mm = line.tiers.maintenance_scaled(notional);
+                // health = equity / MM, compared in ppm without division.
+                let healthy = line.equity(mark) * i128::from(PPM) * i128::from(PPM) >= mm * i128::from(full_below.0);
+                if healthy { frac(fraction) } else { Lots(q) }
+            }
+            CloseFactor::RestoreMargin => {
+                let per_lot = i128::from(line.tick_value.0) * i128::from(mark.0);
+                let restored = |x: i64| {
+                    let closed = i128::from(x) * per_lot;
+                    let pen = div_ceil(closed * i128::from(penalty.0), i128::from(PPM));
+                    let left = i128::from(q - x) * per_lot;
+                    (line.equity(mark) - pen) * i128::from(PPM) >= line.tiers.maintenance_scaled(left)
+                };
+                // Closing more never hurts the margin ratio at the mark, so
+                // the smallest sufficient size is found by bisection.
+                let (mut lo, mut hi) = (0_i64, q);
+                if !restored(hi) {
+                    return Lots(q);
+                }
+                while hi - lo > 1 {
+                    let mid = lo + (hi - lo) / 2;
+                    if restored(mid) { hi = mid } else { lo = mid }
+                }
+                Lots(hi)
+            }
+        }
+    }
 }
 
 /// Parameters of the liquidation protocol.
@@ -52,6 +124,9 @@ pub struct ProtocolParams {
     /// What pays bad debt beyond the fund.
     #[serde(default)]
     pub backstop: Backstop,
+    /// How much of a liquidated position is closed.
+    #[serde(default)]
+    pub close_factor: CloseFactor,
 }
 
 impl Default for ProtocolParams {
@@ -61,6 +136,7 @@ impl Default for ProtocolParams {
             max_rounds: 10,
             insurance_fund: Micros(1_000_000_000_000),
             backstop: Backstop::default(),
+            close_factor: CloseFactor::default(),
         }
     }
 }
@@ -77,6 +153,17 @@ impl ProtocolParams {
         if self.insurance_fund.0 < 0 {
             return Err(ParamError::invalid("insurance_fund", "must be non-negative"));
         }
+        match self.close_factor {
+            CloseFactor::Fraction { fraction } | CloseFactor::Stepped { fraction, .. }
+                if !(1..=PPM).contains(&fraction.0) =>
+            {
+                return Err(ParamError::invalid("close_factor.fraction", "must be in (0, 1,000,000] ppm"));
+            }
+            CloseFactor::Stepped { full_below, .. } if full_below.0 < 0 => {
+                return Err(ParamError::invalid("close_factor.full_below", "must be non-negative"));
+            }
+            _ => {}
+        }
         Ok(())
     }
 }
@@ -85,9 +172,31 @@ impl ProtocolParams {
 #[derive(Resource, Clone, Debug)]
 pub struct Protocol(pub ProtocolParams);
 
-/// One closed (or partly closed) position.
+/// What an event records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    /// A position closed (or partly closed) into the book.
+    Liquidation,
+    /// A haircut of this account's profit to pay uncovered bad debt; its
+    /// amount is in `covered`.
+    SocializedLoss,
+}
+
+impl EventKind {
+    /// The name written in frames.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Liquidation => "liquidation",
+            EventKind::SocializedLoss => "socialized_loss",
+        }
+    }
+}
+
+/// One closed (or partly closed) position, or one haircut.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LiquidationEvent {
+    /// What happened.
+    pub kind: EventKind,
     /// Tick.
     pub tick: u64,
     /// Round within the tick, from 0.
@@ -131,6 +240,8 @@ pub struct LiquidationTotals {
     pub short_notional: Micros,
     /// Bad debt created, micros.
     pub bad_debt: Micros,
+    /// Profits taken by socialised loss, micros.
+    pub socialized: Micros,
 }
 
 /// This tick's liquidations, read by the recorder.
@@ -178,18 +289,82 @@ pub fn preview_liquidations(
 }
 
 /// Pays `amount` of bad debt for `account`: the insurance fund first, then
-/// the backstop. Returns (covered, uncovered).
-pub fn cover_bad_debt(ledger: &mut Ledger, backstop: Backstop, account: AccountId, amount: Micros) -> (Micros, Micros) {
+/// the backstop. Returns (covered, uncovered, haircuts), the haircuts being
+/// what each account paid under [`Backstop::SocializedLoss`].
+pub fn cover_bad_debt(
+    ledger: &mut Ledger,
+    markets: &Markets,
+    backstop: Backstop,
+    account: AccountId,
+    amount: Micros,
+) -> (Micros, Micros, Vec<(AccountId, Micros)>) {
     let covered = Micros(amount.0.min(ledger.insurance_fund.0.max(0)));
     ledger.insurance_fund -= covered;
     ledger.covered_bad_debt += covered;
-    let uncovered = amount - covered;
-    match backstop {
-        // Auto-deleveraging and socialised loss will reduce `uncovered` here.
-        Backstop::InsuranceFundOnly => ledger.uncovered_bad_debt += uncovered,
-    }
     ledger.account_mut(account).collateral += amount;
-    (covered, uncovered)
+    let mut uncovered = amount - covered;
+    let mut haircuts = Vec::new();
+    if backstop == Backstop::SocializedLoss && uncovered.0 > 0 {
+        haircuts = socialize(ledger, markets, account, uncovered);
+        uncovered -= haircuts.iter().map(|(_, h)| *h).sum();
+    }
+    ledger.uncovered_bad_debt += uncovered;
+    (covered, uncovered, haircuts)
+}
+
+/// Takes up to `amount` from the profits of trader accounts other than
+/// `bankrupt`, pro rata (see [`Backstop::SocializedLoss`]). A haircut comes
+/// out of free collateral first, then out of position margins.
+fn socialize(ledger: &mut Ledger, markets: &Markets, bankrupt: AccountId, amount: Micros) -> Vec<(AccountId, Micros)> {
+    let terms = |m: MarketId| terms_of(markets, m);
+    let price_of = |m: MarketId| markets.get(m).mark;
+    // This scans every account: it runs only when the fund is exhausted.
+    let mut profits: Vec<(i128, AccountId)> = ledger
+        .accounts
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| a.kind == crate::ledger::AccountKind::Trader && *i != bankrupt.idx())
+        .map(|(i, a)| {
+            (a.equity(&terms, &price_of) - i128::from(a.deposited.0), AccountId(u32::try_from(i).expect("fits")))
+        })
+        .filter(|(p, _)| *p > 0)
+        .collect();
+    let total: i128 = profits.iter().map(|(p, _)| *p).sum();
+    if total == 0 {
+        return Vec::new();
+    }
+    let take = i128::from(amount.0).min(total);
+    profits.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut cuts: Vec<(AccountId, i128)> = profits.iter().map(|(p, a)| (*a, take * p / total)).collect();
+    let mut rest = take - cuts.iter().map(|(_, c)| c).sum::<i128>();
+    for (i, (_, c)) in cuts.iter_mut().enumerate() {
+        if rest == 0 {
+            break;
+        }
+        if *c < profits[i].0 {
+            *c += 1;
+            rest -= 1;
+        }
+    }
+    let mut out = Vec::with_capacity(cuts.len());
+    for (a, c) in cuts {
+        if c == 0 {
+            continue;
+        }
+        let cut = Micros(narrow(c));
+        let acct = ledger.account_mut(a);
+        let from_free = Micros(cut.0.min(acct.collateral.0.max(0)));
+        acct.collateral -= from_free;
+        let mut left = cut - from_free;
+        for p in acct.positions.iter_mut() {
+            let m = Micros(left.0.min(p.margin.0.max(0)));
+            p.margin -= m;
+            left -= m;
+        }
+        acct.collateral -= left;
+        out.push((a, cut));
+    }
+    out
 }
 
 /// Liquidate-phase system.
@@ -275,13 +450,9 @@ fn liquidate_account(
         let (liquidation_price, bankruptcy_price) = (line.liquidation_price(), line.bankruptcy_price());
         let qty = acct.qty(m);
         let side = if qty.0 > 0 { Side::Buy } else { Side::Sell };
-        let order = Order {
-            id: queue.next_order_id(),
-            account,
-            side: side.opposite(),
-            qty: Lots(qty.0.abs()),
-            kind: OrderKind::Market,
-        };
+        let close = ctx.protocol.close_factor.lots(&line, markets.get(m).mark, ctx.protocol.penalty);
+        let order =
+            Order { id: queue.next_order_id(), account, side: side.opposite(), qty: close, kind: OrderKind::Market };
         fills.clear();
         let ex = execute(markets, ledger, triggers, m, order, TakerFee::Waived, &mut fills);
         if ex.filled.0 == 0 {
@@ -303,6 +474,7 @@ fn liquidate_account(
             Side::Sell => totals.short_notional += notional,
         }
         log.events.push(LiquidationEvent {
+            kind: EventKind::Liquidation,
             tick: ctx.tick,
             round: ctx.round,
             account,
@@ -345,10 +517,10 @@ fn liquidate_account(
     }
     ledger.insurance_fund += penalty;
     let bad_debt = if closed { Micros((penalty.0 - pool.0).max(0)) } else { Micros(0) };
-    let (covered, uncovered) = if bad_debt.0 > 0 {
-        cover_bad_debt(ledger, ctx.protocol.backstop, account, bad_debt)
+    let (covered, uncovered, haircuts) = if bad_debt.0 > 0 {
+        cover_bad_debt(ledger, markets, ctx.protocol.backstop, account, bad_debt)
     } else {
-        (Micros(0), Micros(0))
+        (Micros(0), Micros(0), Vec::new())
     };
     if let Some(ev) = log.events.get_mut(first_event) {
         ev.penalty = penalty;
@@ -356,6 +528,28 @@ fn liquidate_account(
         ev.covered = covered;
         ev.uncovered = uncovered;
         log.totals[ev.market.idx()].bad_debt += bad_debt;
+    }
+    for (payer, cut) in haircuts {
+        log.totals[market.idx()].socialized += cut;
+        log.events.push(LiquidationEvent {
+            kind: EventKind::SocializedLoss,
+            tick: ctx.tick,
+            round: ctx.round,
+            account: payer,
+            market,
+            side: Side::Buy,
+            qty: Lots(0),
+            unfilled: Lots(0),
+            trigger_price: markets.get(market).mark,
+            liquidation_price: None,
+            bankruptcy_price: None,
+            fill_price: f64::NAN,
+            penalty: Micros(0),
+            bad_debt: Micros(0),
+            covered: cut,
+            uncovered: Micros(0),
+        });
+        triggers.rekey(payer, ledger, markets);
     }
     triggers.rekey(account, ledger, markets);
     true

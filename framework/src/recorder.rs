@@ -68,6 +68,7 @@ struct TickCols {
     liquidated_short: Vec<i64>,
     liquidation_rounds: Vec<u32>,
     bad_debt: Vec<i64>,
+    socialized_loss: Vec<i64>,
     insurance_fund: Vec<i64>,
     uncovered_bad_debt: Vec<i64>,
 }
@@ -153,6 +154,7 @@ pub fn record(
         t.liquidated_short.push(totals.short_notional.0);
         t.liquidation_rounds.push(liquidations.rounds);
         t.bad_debt.push(totals.bad_debt.0);
+        t.socialized_loss.push(totals.socialized.0);
         t.insurance_fund.push(ledger.insurance_fund.0);
         t.uncovered_bad_debt.push(ledger.uncovered_bad_debt.0);
         if rec.every > 0 && clock.tick.is_multiple_of(rec.every) {
@@ -170,11 +172,15 @@ pub fn record(
         let m = markets.get(ev.market);
         e.tick.push(ev.tick);
         e.round.push(ev.round);
-        e.kind.push("liquidation");
+        e.kind.push(ev.kind.as_str());
         e.account.push(ev.account.0);
         e.population.push(ledger.account(ev.account).population);
         e.market.push(m.params.name.clone());
-        e.side.push(if ev.side == crate::units::Side::Buy { "long" } else { "short" });
+        e.side.push(match ev.kind {
+            crate::liquidation::EventKind::Liquidation if ev.side == crate::units::Side::Buy => "long",
+            crate::liquidation::EventKind::Liquidation => "short",
+            crate::liquidation::EventKind::SocializedLoss => "",
+        });
         e.qty.push(ev.qty.0);
         e.unfilled.push(ev.unfilled.0);
         e.trigger_price.push(ev.trigger_price.0);
@@ -272,6 +278,7 @@ impl Recorder {
                 "realised_vol" => t.realised_vol, "liquidations" => t.liquidations,
                 "liquidated_long" => t.liquidated_long, "liquidated_short" => t.liquidated_short,
                 "liquidation_rounds" => t.liquidation_rounds, "bad_debt" => t.bad_debt,
+                "socialized_loss" => t.socialized_loss,
                 "insurance_fund" => t.insurance_fund, "uncovered_bad_debt" => t.uncovered_bad_debt,
             ],
         )?;

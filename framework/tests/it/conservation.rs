@@ -46,11 +46,26 @@ proptest! {
         funding_every in 0..4_u64,
         mark_kind in 0..3_u8,
         tiered in any::<bool>(),
+        close in 0..4_u8,
+        socialize in any::<bool>(),
     ) {
         // Prices near 1,000 ticks, 1,000 micros per tick-lot: funding of
         // 0.01% is 100 micros per lot, so it moves liquidation prices.
         let scale = 1_000_i64;
         let mut params = hand_params(5_000 * scale);
+        {
+            use cascade_framework::liquidation::{Backstop, CloseFactor};
+            params.protocol.close_factor = match close {
+                0 => CloseFactor::Full,
+                1 => CloseFactor::Fraction { fraction: Ppm(300_000) },
+                2 => CloseFactor::Stepped { fraction: Ppm(500_000), full_below: Ppm(950_000) },
+                _ => CloseFactor::RestoreMargin,
+            };
+            if socialize {
+                params.protocol.backstop = Backstop::SocializedLoss;
+                params.protocol.insurance_fund = cascade_framework::Micros(0);
+            }
+        }
         let market = &mut params.markets[0];
         market.tick_value = cascade_framework::Micros(scale);
         if tiered {

@@ -32,7 +32,7 @@ use super::common::*;
 use cascade_framework::book::OrderKind;
 use cascade_framework::ledger::MarginMode;
 use cascade_framework::sequencer::{OrderQueue, Priority};
-use cascade_framework::{Lots, MarketId, Micros, Price, Side, Simulation};
+use cascade_framework::{Lots, MarketId, Micros, Ppm, Price, Side, Simulation};
 
 #[test]
 fn one_shock_gives_exactly_the_expected_cascade() {
@@ -136,4 +136,98 @@ fn an_isolated_liquidation_never_touches_free_collateral() {
     assert_eq!(l.account(t).liquidated_at, Some(1));
     assert_eq!(l.account(t).collateral, Micros(5_000));
     assert_eq!(l.uncovered_bad_debt, Micros(500));
+}
+
+/// The scenario above up to the shock, with `protocol` changed by `tweak`.
+fn shocked(
+    tweak: impl Fn(&mut cascade_framework::liquidation::ProtocolParams),
+) -> (Simulation, [cascade_framework::AccountId; 6]) {
+    let mut params = hand_params(100);
+    tweak(&mut params.protocol);
+    let mut sim = Simulation::new(params).unwrap();
+    let m = MarketId(0);
+    let a = trader(&mut sim, "A", MarginMode::Cross, 690);
+    let b = trader(&mut sim, "B", MarginMode::Cross, 737);
+    let c = trader(&mut sim, "C", MarginMode::Cross, 879);
+    let d = trader(&mut sim, "D", MarginMode::Cross, 1_900);
+    for t in [a, b, c, d] {
+        sim.seed_position(t, m, Lots(10), Price(1_000)).unwrap();
+    }
+    let bidder = trader(&mut sim, "bidder", MarginMode::Cross, 1_000_000_000);
+    let seller = trader(&mut sim, "seller", MarginMode::Cross, 1_000_000_000);
+    {
+        let mut q = sim.world_mut().resource_mut::<OrderQueue>();
+        for (p, n) in [(999, 10), (989, 10), (979, 10), (969, 10), (959, 10), (800, 20)] {
+            q.place(Priority::NORMAL, bidder, m, Side::Buy, Lots(n), OrderKind::Limit { price: Price(p) });
+        }
+    }
+    sim.step();
+    sim.world_mut().resource_mut::<OrderQueue>().place(
+        Priority::NORMAL,
+        seller,
+        m,
+        Side::Sell,
+        Lots(25),
+        OrderKind::Market,
+    );
+    sim.step();
+    assert_conserved(&sim);
+    (sim, [a, b, c, d, bidder, seller])
+}
+
+#[test]
+fn a_fractional_close_factor_halts_the_cascade_at_the_first_account() {
+    use cascade_framework::liquidation::CloseFactor;
+    // A (liquidated at 979) closes ceil(10 × 50%) = 5 lots at 979: realised
+    // 5 × (979 − 1,000) = −105, penalty ⌈48.95⌉ = 49, so collateral
+    // 690 − 105 − 49 = 536 on 5 lots; at 979 its equity 431 is above the
+    // 244.75 maintenance, and the price never reaches B's 975.
+    let (sim, [a, b, ..]) = shocked(|p| p.close_factor = CloseFactor::Fraction { fraction: Ppm(500_000) });
+    let l = sim.ledger();
+    assert_eq!(l.account(a).qty(MarketId(0)), Lots(5));
+    assert_eq!(l.account(a).collateral, Micros(536));
+    assert_eq!(l.account(b).liquidated_at, None);
+    assert_eq!(l.insurance_fund, Micros(149));
+    // The stepped rule gives the same: A's health factor is 480 / 489.5 =
+    // 0.98, above 0.95.
+    let (sim, [a, ..]) =
+        shocked(|p| p.close_factor = CloseFactor::Stepped { fraction: Ppm(500_000), full_below: Ppm(950_000) });
+    assert_eq!(sim.ledger().account(a).qty(MarketId(0)), Lots(5));
+}
+
+#[test]
+fn restore_margin_closes_the_fewest_lots() {
+    use cascade_framework::liquidation::CloseFactor;
+    // At 979 A has equity 480 against maintenance 489.5. Closing one lot
+    // costs a penalty of ⌈9.79⌉ = 10 and leaves 470 against 440.55: enough.
+    let (sim, [a, b, ..]) = shocked(|p| p.close_factor = CloseFactor::RestoreMargin);
+    let l = sim.ledger();
+    assert_eq!(l.account(a).qty(MarketId(0)), Lots(9));
+    assert_eq!(l.account(a).collateral, Micros(690 - 21 - 10));
+    assert_eq!(l.account(b).liquidated_at, None);
+}
+
+#[test]
+fn socialized_loss_takes_uncovered_bad_debt_from_profits() {
+    use cascade_framework::liquidation::Backstop;
+    // The same cascade as above: 31 and then 100 of bad debt find the fund
+    // empty. The only trader in profit is the seller (short from 999 to
+    // 800); it pays both, and nothing is left uncovered.
+    let (sim, [.., seller]) = shocked(|p| p.backstop = Backstop::SocializedLoss);
+    let l = sim.ledger();
+    assert_eq!(l.uncovered_bad_debt, Micros(0));
+    assert_eq!(l.covered_bad_debt, Micros(295));
+    assert_eq!(l.account(seller).collateral, Micros(1_000_000_000 - 131));
+    let out = sim.finish().unwrap();
+    let kinds: Vec<String> =
+        out.events.column("kind").unwrap().str().unwrap().iter().map(|k| k.unwrap().to_owned()).collect();
+    assert_eq!(
+        kinds,
+        ["liquidation", "liquidation", "liquidation", "socialized_loss", "liquidation", "socialized_loss"]
+    );
+    let covered: Vec<i64> = out.events.column("covered").unwrap().i64().unwrap().into_no_null_iter().collect();
+    assert_eq!(covered[3], 31);
+    assert_eq!(covered[5], 100);
+    let social: i64 = out.ticks.column("socialized_loss").unwrap().i64().unwrap().into_no_null_iter().sum();
+    assert_eq!(social, 131);
 }
