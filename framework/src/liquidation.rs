@@ -44,6 +44,21 @@ pub enum Backstop {
     SocializedLoss,
 }
 
+/// One level of circuit breaker: halt trading for `halt_ticks` when the
+/// mark has moved by `move_fraction` or more within `window_ticks`
+/// (measured as (high − low) / high over the last `window_ticks + 1`
+/// marks). With several levels, the largest move reached decides.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerBand {
+    /// Move that trips the breaker, fraction (0.07 = 7%).
+    pub move_fraction: f64,
+    /// Ticks the move is measured over, at least 1.
+    pub window_ticks: u64,
+    /// Ticks trading stays halted, at least 1.
+    pub halt_ticks: u64,
+}
+
 /// How much of a position a liquidation closes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -127,6 +142,15 @@ pub struct ProtocolParams {
     /// How much of a liquidated position is closed.
     #[serde(default)]
     pub close_factor: CloseFactor,
+    /// Circuit breakers; none when empty. While a market is halted its
+    /// orders are not executed (cancels are), its background depth is not
+    /// refreshed, and no one is liquidated in it.
+    #[serde(default)]
+    pub breakers: Vec<BreakerBand>,
+    /// Most notional liquidated per market per tick, micros; accounts past
+    /// it wait for the next tick. No limit when absent.
+    #[serde(default)]
+    pub liquidation_cap: Option<Micros>,
 }
 
 impl Default for ProtocolParams {
@@ -137,6 +161,8 @@ impl Default for ProtocolParams {
             insurance_fund: Micros(1_000_000_000_000),
             backstop: Backstop::default(),
             close_factor: CloseFactor::default(),
+            breakers: Vec::new(),
+            liquidation_cap: None,
         }
     }
 }
@@ -152,6 +178,20 @@ impl ProtocolParams {
         }
         if self.insurance_fund.0 < 0 {
             return Err(ParamError::invalid("insurance_fund", "must be non-negative"));
+        }
+        for (i, b) in self.breakers.iter().enumerate() {
+            if !(b.move_fraction.is_finite() && b.move_fraction > 0.0 && b.move_fraction < 1.0) {
+                return Err(ParamError::invalid(format!("breakers[{i}].move_fraction"), "must be in (0, 1)"));
+            }
+            if b.window_ticks == 0 || b.halt_ticks == 0 {
+                return Err(ParamError::invalid(
+                    format!("breakers[{i}].window_ticks"),
+                    "window and halt must be at least 1 tick",
+                ));
+            }
+        }
+        if self.liquidation_cap.is_some_and(|c| c.0 <= 0) {
+            return Err(ParamError::invalid("liquidation_cap", "must be positive"));
         }
         match self.close_factor {
             CloseFactor::Fraction { fraction } | CloseFactor::Stepped { fraction, .. }
@@ -180,6 +220,9 @@ pub enum EventKind {
     /// A haircut of this account's profit to pay uncovered bad debt; its
     /// amount is in `covered`.
     SocializedLoss,
+    /// A circuit breaker tripped; trading halts from the next tick for
+    /// `qty` ticks.
+    Halt,
 }
 
 impl EventKind {
@@ -188,6 +231,7 @@ impl EventKind {
         match self {
             EventKind::Liquidation => "liquidation",
             EventKind::SocializedLoss => "socialized_loss",
+            EventKind::Halt => "halt",
         }
     }
 }
@@ -242,6 +286,8 @@ pub struct LiquidationTotals {
     pub bad_debt: Micros,
     /// Profits taken by socialised loss, micros.
     pub socialized: Micros,
+    /// Liquidations put off to the next tick by the cap.
+    pub throttled: u64,
 }
 
 /// This tick's liquidations, read by the recorder.
@@ -387,7 +433,10 @@ pub fn liquidate(
     for round in 0..protocol.0.max_rounds {
         candidates.clear();
         for m in 0..n_markets {
-            triggers.candidates(MarketId(u16::try_from(m).expect("market id fits")), &markets, &mut candidates);
+            let id = MarketId(u16::try_from(m).expect("market id fits"));
+            if !markets.get(id).is_halted(clock.tick) {
+                triggers.candidates(id, &markets, &mut candidates);
+            }
         }
         candidates.extend(triggers.multi_market());
         let mut seen = BTreeSet::new();
@@ -395,6 +444,16 @@ pub fn liquidate(
         let mut closed_any = false;
         for &account in &candidates {
             let Some(market) = below_maintenance(account, &ledger, &markets) else { continue };
+            if markets.get(market).is_halted(clock.tick) {
+                continue;
+            }
+            if let Some(cap) = protocol.0.liquidation_cap {
+                let t = &mut log.totals[market.idx()];
+                if t.long_notional.0 + t.short_notional.0 >= cap.0 {
+                    t.throttled += 1;
+                    continue;
+                }
+            }
             let ctx = Ctx { tick: clock.tick, round, protocol: &protocol.0 };
             closed_any |=
                 liquidate_account(ctx, account, market, &mut markets, &mut ledger, &mut triggers, &mut queue, &mut log);
@@ -553,4 +612,64 @@ fn liquidate_account(
     }
     triggers.rekey(account, ledger, markets);
     true
+}
+
+/// Liquidate-phase system, after the liquidations: trips circuit breakers
+/// on the tick's marks and lifts halts that have run their course.
+pub fn check_breakers(
+    clock: Res<Clock>,
+    protocol: Res<Protocol>,
+    mut markets: ResMut<Markets>,
+    mut log: ResMut<TickLiquidations>,
+) {
+    let bands = &protocol.0.breakers;
+    if bands.is_empty() {
+        return;
+    }
+    let longest = bands.iter().map(|b| b.window_ticks).max().unwrap_or(0);
+    for m in &mut markets.0 {
+        if let Some((_, until)) = m.halt {
+            if clock.tick < until {
+                continue;
+            }
+            // The window starts again when trading resumes.
+            m.halt = None;
+            m.breaker_marks.clear();
+        }
+        m.breaker_marks.push_back(m.mark);
+        while m.breaker_marks.len() as u64 > longest + 1 {
+            m.breaker_marks.pop_front();
+        }
+        let tripped = bands
+            .iter()
+            .filter(|b| {
+                let n = m.breaker_marks.len();
+                let window = m.breaker_marks.iter().skip(n.saturating_sub(b.window_ticks as usize + 1));
+                let (lo, hi) = window.fold((i64::MAX, 0_i64), |(lo, hi), p| (lo.min(p.0), hi.max(p.0)));
+                hi > 0 && (hi - lo) as f64 / hi as f64 >= b.move_fraction
+            })
+            .max_by(|a, b| a.move_fraction.total_cmp(&b.move_fraction));
+        if let Some(band) = tripped {
+            m.halt = Some((clock.tick + 1, clock.tick + 1 + band.halt_ticks));
+            m.breaker_marks.clear();
+            log.events.push(LiquidationEvent {
+                kind: EventKind::Halt,
+                tick: clock.tick,
+                round: 0,
+                account: AccountId(0),
+                market: m.id,
+                side: Side::Sell,
+                qty: Lots(i64::try_from(band.halt_ticks).unwrap_or(i64::MAX)),
+                unfilled: Lots(0),
+                trigger_price: m.mark,
+                liquidation_price: None,
+                bankruptcy_price: None,
+                fill_price: f64::NAN,
+                penalty: Micros(0),
+                bad_debt: Micros(0),
+                covered: Micros(0),
+                uncovered: Micros(0),
+            });
+        }
+    }
 }

@@ -140,7 +140,8 @@ pub fn refresh_depth(
     for (i, provider) in liquidity.providers.iter().enumerate() {
         let market = MarketId(u16::try_from(i).expect("fewer than 65,536 markets"));
         let every = markets.get(market).params.depth.refresh_ticks;
-        if every > 0 && clock.tick > 0 && clock.tick.is_multiple_of(every) {
+        if every > 0 && clock.tick > 0 && clock.tick.is_multiple_of(every) && !markets.get(market).is_halted(clock.tick)
+        {
             lay_depth(market, *provider, &mut markets, &mut ledger, &mut triggers, &mut queue);
         }
     }

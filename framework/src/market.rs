@@ -259,6 +259,11 @@ pub struct Market {
     pub open_interest: Lots,
     /// This tick's flow.
     pub flow: TickFlow,
+    /// A circuit-breaker halt: its first halted tick and the first tick
+    /// after it.
+    pub halt: Option<(u64, u64)>,
+    /// Marks since the last halt, for the circuit breakers.
+    pub breaker_marks: VecDeque<Price>,
     /// The view agents read.
     pub view: MarketView,
 }
@@ -283,9 +288,16 @@ impl Market {
             marks: VecDeque::new(),
             open_interest: Lots(0),
             flow: TickFlow::default(),
+            halt: None,
+            breaker_marks: VecDeque::new(),
             view: MarketView { index: price, mark: price, ..MarketView::default() },
             params,
         }
+    }
+
+    /// Whether trading is halted at `tick`.
+    pub fn is_halted(&self, tick: u64) -> bool {
+        self.halt.is_some_and(|(from, until)| (from..until).contains(&tick))
     }
 
     /// Notional of `qty` lots at `price`, micros.

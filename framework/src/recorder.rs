@@ -69,6 +69,8 @@ struct TickCols {
     liquidation_rounds: Vec<u32>,
     bad_debt: Vec<i64>,
     socialized_loss: Vec<i64>,
+    halted: Vec<bool>,
+    throttled: Vec<u64>,
     insurance_fund: Vec<i64>,
     uncovered_bad_debt: Vec<i64>,
 }
@@ -155,6 +157,8 @@ pub fn record(
         t.liquidation_rounds.push(liquidations.rounds);
         t.bad_debt.push(totals.bad_debt.0);
         t.socialized_loss.push(totals.socialized.0);
+        t.halted.push(m.is_halted(clock.tick));
+        t.throttled.push(totals.throttled);
         t.insurance_fund.push(ledger.insurance_fund.0);
         t.uncovered_bad_debt.push(ledger.uncovered_bad_debt.0);
         if rec.every > 0 && clock.tick.is_multiple_of(rec.every) {
@@ -179,7 +183,7 @@ pub fn record(
         e.side.push(match ev.kind {
             crate::liquidation::EventKind::Liquidation if ev.side == crate::units::Side::Buy => "long",
             crate::liquidation::EventKind::Liquidation => "short",
-            crate::liquidation::EventKind::SocializedLoss => "",
+            crate::liquidation::EventKind::SocializedLoss | crate::liquidation::EventKind::Halt => "",
         });
         e.qty.push(ev.qty.0);
         e.unfilled.push(ev.unfilled.0);
@@ -279,6 +283,8 @@ impl Recorder {
                 "liquidated_long" => t.liquidated_long, "liquidated_short" => t.liquidated_short,
                 "liquidation_rounds" => t.liquidation_rounds, "bad_debt" => t.bad_debt,
                 "socialized_loss" => t.socialized_loss,
+                "halted" => t.halted,
+                "throttled" => t.throttled,
                 "insurance_fund" => t.insurance_fund, "uncovered_bad_debt" => t.uncovered_bad_debt,
             ],
         )?;

@@ -92,12 +92,14 @@ pub struct OrderQueue {
     rng: SimRng,
     /// Orders rejected by the margin check, over the run.
     pub rejected: u64,
+    /// Orders dropped because their market was halted, over the run.
+    pub halted: u64,
 }
 
 impl OrderQueue {
     /// An empty queue drawing tie-breaks from `rng`.
     pub fn new(rng: SimRng) -> OrderQueue {
-        OrderQueue { pending: Vec::new(), next_order: 1, next_seq: 0, rng, rejected: 0 }
+        OrderQueue { pending: Vec::new(), next_order: 1, next_seq: 0, rng, rejected: 0, halted: 0 }
     }
 
     /// A fresh order id, for orders placed outside the queue.
@@ -224,6 +226,7 @@ pub fn passes_margin_check(ledger: &Ledger, markets: &Markets, market: MarketId,
 
 /// Match-phase system: executes the queued actions in sequence.
 pub fn match_orders(
+    clock: Res<crate::sim::Clock>,
     mut queue: ResMut<OrderQueue>,
     mut markets: ResMut<Markets>,
     mut ledger: ResMut<Ledger>,
@@ -233,6 +236,10 @@ pub fn match_orders(
     for (account, action) in queue.drain_sequenced() {
         match action {
             Action::Place { market, order } => {
+                if markets.get(market).is_halted(clock.tick) {
+                    queue.halted += 1;
+                    continue;
+                }
                 if !passes_margin_check(&ledger, &markets, market, &order) {
                     queue.rejected += 1;
                     continue;

@@ -11,7 +11,7 @@
 use crate::error::{ExportError, ParamError};
 use crate::ledger::{AccountKind, AccountSpec, Ledger, MarginMode, TradeLeg};
 use crate::liquidation::{
-    LiquidationPreview, Protocol, ProtocolParams, TickLiquidations, liquidate, preview_liquidations,
+    LiquidationPreview, Protocol, ProtocolParams, TickLiquidations, check_breakers, liquidate, preview_liquidations,
 };
 use crate::liquidity::{Liquidity, lay_depth, refresh_depth};
 use crate::market::{Market, MarketParams, Markets};
@@ -346,7 +346,7 @@ fn tick_schedule() -> Schedule {
     schedule.add_systems((observe, preview_liquidations).chain().in_set(FrameworkSystems(Phase::Observe)));
     schedule.add_systems(match_orders.in_set(FrameworkSystems(Phase::Match)));
     schedule.add_systems(settle.in_set(FrameworkSystems(Phase::Settle)));
-    schedule.add_systems(liquidate.in_set(FrameworkSystems(Phase::Liquidate)));
+    schedule.add_systems((liquidate, check_breakers).chain().in_set(FrameworkSystems(Phase::Liquidate)));
     schedule.add_systems(record.in_set(FrameworkSystems(Phase::Record)));
     schedule
 }

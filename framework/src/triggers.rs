@@ -305,7 +305,9 @@ pub fn below_maintenance(account: AccountId, ledger: &Ledger, markets: &Markets)
                     m.tiers.maintenance_scaled(i128::from(m.notional(p.qty, m.mark).0))
                 })
                 .sum();
-            (equity * i128::from(PPM) < mm).then(|| acct.positions[0].market)
+            // An account with no position has nothing to close, whatever its cash.
+            let first = acct.positions.first()?;
+            (equity * i128::from(PPM) < mm).then_some(first.market)
         }
     }
 }

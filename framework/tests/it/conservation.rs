@@ -48,6 +48,8 @@ proptest! {
         tiered in any::<bool>(),
         close in 0..4_u8,
         socialize in any::<bool>(),
+        breaker in any::<bool>(),
+        cap in proptest::option::of(1_000_000..50_000_000_i64),
     ) {
         // Prices near 1,000 ticks, 1,000 micros per tick-lot: funding of
         // 0.01% is 100 micros per lot, so it moves liquidation prices.
@@ -61,6 +63,11 @@ proptest! {
                 2 => CloseFactor::Stepped { fraction: Ppm(500_000), full_below: Ppm(950_000) },
                 _ => CloseFactor::RestoreMargin,
             };
+            if breaker {
+                params.protocol.breakers =
+                    vec![cascade_framework::liquidation::BreakerBand { move_fraction: 0.02, window_ticks: 2, halt_ticks: 2 }];
+            }
+            params.protocol.liquidation_cap = cap.map(cascade_framework::Micros);
             if socialize {
                 params.protocol.backstop = Backstop::SocializedLoss;
                 params.protocol.insurance_fund = cascade_framework::Micros(0);
@@ -133,7 +140,8 @@ proptest! {
             // account still below maintenance is one the book could not
             // absorb (its opposite side is empty) or one left when the round
             // limit was hit.
-            let rounds_hit = sim.world().resource::<TickLiquidations>().rounds >= 10;
+            let log = sim.world().resource::<TickLiquidations>();
+            let rounds_hit = log.rounds >= 10 || log.totals[0].throttled > 0 || market.is_halted(sim.tick() - 1);
             for (i, acct) in sim.ledger().accounts.iter().enumerate() {
                 let id = cascade_framework::AccountId(u32::try_from(i).unwrap());
                 if below_maintenance(id, sim.ledger(), sim.markets()).is_some() {

@@ -231,3 +231,79 @@ fn socialized_loss_takes_uncovered_bad_debt_from_profits() {
     let social: i64 = out.ticks.column("socialized_loss").unwrap().i64().unwrap().into_no_null_iter().sum();
     assert_eq!(social, 131);
 }
+
+#[test]
+fn a_breaker_halts_at_the_crossing_tick_and_resumes_on_time() {
+    use cascade_framework::index::IndexProcess;
+    use cascade_framework::liquidation::BreakerBand;
+    use cascade_framework::market::MarkMethod;
+    // The index (and so the mark) falls 10% at tick 5; a 5%-in-3-ticks band
+    // trips at tick 5 and halts ticks 6 to 9; trading resumes at tick 10.
+    let mut params = hand_params(0);
+    let prices = [1_000, 1_000, 1_000, 1_000, 1_000, 900, 900, 900, 900, 900, 900, 900];
+    params.markets[0].index.process = IndexProcess::Replay { prices: prices.iter().map(|p| Price(*p)).collect() };
+    params.markets[0].mark = MarkMethod::Index;
+    params.protocol.breakers = vec![
+        BreakerBand { move_fraction: 0.05, window_ticks: 3, halt_ticks: 4 },
+        BreakerBand { move_fraction: 0.20, window_ticks: 3, halt_ticks: 100 },
+    ];
+    let mut sim = Simulation::new(params).unwrap();
+    let m = MarketId(0);
+    let maker = trader(&mut sim, "maker", MarginMode::Cross, 1_000_000_000);
+    let taker = trader(&mut sim, "taker", MarginMode::Cross, 1_000_000_000);
+    sim.world_mut().resource_mut::<OrderQueue>().place(
+        Priority::NORMAL,
+        maker,
+        m,
+        Side::Sell,
+        Lots(10),
+        OrderKind::Limit { price: Price(905) },
+    );
+    sim.run(7);
+    // Tick 7 is halted: a crossing order does not trade.
+    sim.world_mut().resource_mut::<OrderQueue>().place(
+        Priority::NORMAL,
+        taker,
+        m,
+        Side::Buy,
+        Lots(1),
+        OrderKind::Market,
+    );
+    sim.run(3);
+    assert_eq!(sim.ledger().account(taker).qty(m), Lots(0));
+    // Tick 10 trades again.
+    sim.world_mut().resource_mut::<OrderQueue>().place(
+        Priority::NORMAL,
+        taker,
+        m,
+        Side::Buy,
+        Lots(1),
+        OrderKind::Market,
+    );
+    sim.run(2);
+    assert_eq!(sim.ledger().account(taker).qty(m), Lots(1));
+    assert_conserved(&sim);
+    let out = sim.finish().unwrap();
+    let halted: Vec<bool> = out.ticks.column("halted").unwrap().bool().unwrap().iter().map(|h| h.unwrap()).collect();
+    let want: Vec<bool> = (0..12).map(|t| (6..=9).contains(&t)).collect();
+    assert_eq!(halted, want);
+    let kinds: Vec<String> =
+        out.events.column("kind").unwrap().str().unwrap().iter().map(|k| k.unwrap().to_owned()).collect();
+    let ticks: Vec<u64> = out.events.column("tick").unwrap().u64().unwrap().into_no_null_iter().collect();
+    assert_eq!((kinds, ticks), (vec!["halt".to_owned()], vec![5]));
+}
+
+#[test]
+fn a_liquidation_cap_puts_accounts_off_to_the_next_tick() {
+    // A's close (9,740 of notional) reaches the 9,000 cap, so B, due in the
+    // next round at 969, waits for tick 2.
+    let (mut sim, [a, b, ..]) = shocked(|p| p.liquidation_cap = Some(Micros(9_000)));
+    assert_eq!(sim.ledger().account(a).liquidated_at, Some(1));
+    assert_eq!(sim.ledger().account(b).liquidated_at, None);
+    sim.step();
+    assert_eq!(sim.ledger().account(b).liquidated_at, Some(2));
+    assert_conserved(&sim);
+    let out = sim.finish().unwrap();
+    let throttled: Vec<u64> = out.ticks.column("throttled").unwrap().u64().unwrap().into_no_null_iter().collect();
+    assert!(throttled[1] >= 1, "{throttled:?}");
+}
