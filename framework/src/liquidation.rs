@@ -644,7 +644,8 @@ pub fn check_breakers(
             .iter()
             .filter(|b| {
                 let n = m.breaker_marks.len();
-                let window = m.breaker_marks.iter().skip(n.saturating_sub(b.window_ticks as usize + 1));
+                let span = usize::try_from(b.window_ticks).unwrap_or(usize::MAX).saturating_add(1);
+                let window = m.breaker_marks.iter().skip(n.saturating_sub(span));
                 let (lo, hi) = window.fold((i64::MAX, 0_i64), |(lo, hi), p| (lo.min(p.0), hi.max(p.0)));
                 hi > 0 && (hi - lo) as f64 / hi as f64 >= b.move_fraction
             })
