@@ -37,6 +37,16 @@ pub enum Backstop {
     /// Nothing: the rest is recorded as uncovered bad debt.
     #[default]
     InsuranceFundOnly,
+    /// Auto-deleveraging: a liquidation sells into the book only down to
+    /// the position's bankruptcy price (an IOC order there); what the book
+    /// cannot take is closed at the bankruptcy price against the opposite
+    /// trader positions, ranked by `PnL% × effective leverage` when
+    /// `PnL% > 0` and by `PnL% ÷ effective leverage` otherwise, highest
+    /// first (ties by account). `PnL%` is unrealised PnL over the position's
+    /// cost; effective leverage is its notional over the equity backing it.
+    /// No bad debt arises beyond rounding; system accounts are not
+    /// deleveraged.
+    Adl,
     /// A pro-rata haircut of profits: every trader account with positive
     /// PnL (equity − deposits) pays `uncovered × PnL_i / Σ PnL`, rounded
     /// down, the remainder a micro each to the largest profits first, up to
@@ -223,6 +233,9 @@ pub enum EventKind {
     /// A circuit breaker tripped; trading halts from the next tick for
     /// `qty` ticks.
     Halt,
+    /// This account's opposite position was closed by auto-deleveraging:
+    /// `qty` lots at `fill_price` (the bankrupt position's bankruptcy price).
+    Adl,
 }
 
 impl EventKind {
@@ -232,6 +245,7 @@ impl EventKind {
             EventKind::Liquidation => "liquidation",
             EventKind::SocializedLoss => "socialized_loss",
             EventKind::Halt => "halt",
+            EventKind::Adl => "adl",
         }
     }
 }
@@ -498,7 +512,9 @@ fn liquidate_account(
     };
     let free_before = acct.collateral;
     let mut fills: Vec<Fill> = Vec::new();
-    let first_event = log.events.len();
+    // The first liquidation event of this account (ADL events of its
+    // counterparties may come before it).
+    let mut first_event: Option<usize> = None;
     let mut due = Micros(0);
     for m in targets {
         markets.get_mut(m).book.cancel_all(account);
@@ -510,11 +526,19 @@ fn liquidate_account(
         let qty = acct.qty(m);
         let side = if qty.0 > 0 { Side::Buy } else { Side::Sell };
         let close = ctx.protocol.close_factor.lots(&line, markets.get(m).mark, ctx.protocol.penalty);
-        let order =
-            Order { id: queue.next_order_id(), account, side: side.opposite(), qty: close, kind: OrderKind::Market };
+        let adl_at = bankruptcy_price.filter(|_| ctx.protocol.backstop == Backstop::Adl);
+        let kind = adl_at.map_or(OrderKind::Market, |price| OrderKind::Ioc { price });
+        let order = Order { id: queue.next_order_id(), account, side: side.opposite(), qty: close, kind };
         fills.clear();
-        let ex = execute(markets, ledger, triggers, m, order, TakerFee::Waived, &mut fills);
-        if ex.filled.0 == 0 {
+        let mut ex = execute(markets, ledger, triggers, m, order, TakerFee::Waived, &mut fills);
+        let mut deleveraged = Lots(0);
+        if let Some(price) = adl_at
+            && ex.cancelled.0 > 0
+        {
+            deleveraged = deleverage(ctx, account, m, side, ex.cancelled, price, markets, ledger, triggers, log);
+            ex.cancelled -= deleveraged;
+        }
+        if ex.filled.0 == 0 && deleveraged.0 == 0 {
             continue;
         }
         let mk = markets.get(m);
@@ -539,7 +563,7 @@ fn liquidate_account(
             account,
             market: m,
             side,
-            qty: ex.filled,
+            qty: ex.filled + deleveraged,
             unfilled: ex.cancelled,
             trigger_price: mk.mark,
             liquidation_price,
@@ -550,10 +574,11 @@ fn liquidate_account(
             covered: Micros(0),
             uncovered: Micros(0),
         });
+        first_event.get_or_insert(log.events.len() - 1);
     }
-    if log.events.len() == first_event {
+    let Some(first_event) = first_event else {
         return false;
-    }
+    };
     ledger.account_mut(account).liquidated_at.get_or_insert(ctx.tick);
     // What is left of the closed pool pays the penalty; a negative pool is
     // bad debt.
@@ -673,4 +698,85 @@ pub fn check_breakers(
             });
         }
     }
+}
+
+/// Closes up to `lots` of `bankrupt`'s position in `market` (on `side`) at
+/// `price` against the ranked opposite positions (see [`Backstop::Adl`]).
+/// Returns the lots closed.
+#[allow(clippy::too_many_arguments, reason = "deleveraging touches every part of the exchange")]
+fn deleverage(
+    ctx: Ctx<'_>,
+    bankrupt: AccountId,
+    market: MarketId,
+    side: Side,
+    lots: Lots,
+    price: Price,
+    markets: &mut Markets,
+    ledger: &mut Ledger,
+    triggers: &mut Triggers,
+    log: &mut TickLiquidations,
+) -> Lots {
+    let m = markets.get(market);
+    let (mark, tick_value, funding) = (m.mark, i128::from(m.params.tick_value.0), i128::from(m.funding_index.0));
+    let terms = |id: MarketId| terms_of(markets, id);
+    let price_of = |id: MarketId| markets.get(id).mark;
+    // This scans every account: it runs only when the book cannot take a
+    // liquidation at the bankruptcy price.
+    let mut ranked: Vec<(f64, AccountId)> = ledger
+        .accounts
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| a.kind == crate::ledger::AccountKind::Trader && *i != bankrupt.idx())
+        .filter_map(|(i, a)| {
+            let p = a.position(market)?;
+            if p.qty.0.signum() != side.opposite().sign() {
+                return None;
+            }
+            let q = i128::from(p.qty.0);
+            let upnl = q * tick_value * i128::from(mark.0)
+                - i128::from(p.cost.0)
+                - q * (funding - i128::from(p.funding_index.0));
+            let pnl_pct = upnl as f64 / (i128::from(p.cost.0).abs().max(1)) as f64;
+            let equity = a.margin_line(market, &terms, &price_of)?.equity(mark);
+            let notional = (q.abs() * tick_value * i128::from(mark.0)) as f64;
+            let leverage = if equity > 0 { notional / equity as f64 } else { f64::INFINITY };
+            let score = if pnl_pct > 0.0 { pnl_pct * leverage } else { pnl_pct / leverage };
+            Some((score, AccountId(u32::try_from(i).expect("fits"))))
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut left = lots.0;
+    for (_, counterparty) in ranked {
+        if left == 0 {
+            break;
+        }
+        let x = Lots(left.min(ledger.account(counterparty).qty(market).0.abs()));
+        let terms = terms_of(markets, market);
+        let leg = |side| crate::ledger::TradeLeg { side, qty: x, price, fee: Micros(0) };
+        ledger.apply_trade(bankrupt, market, terms, leg(side.opposite()));
+        ledger.apply_trade(counterparty, market, terms, leg(side));
+        markets.get_mut(market).open_interest -= x;
+        left -= x.0;
+        triggers.rekey(counterparty, ledger, markets);
+        log.events.push(LiquidationEvent {
+            kind: EventKind::Adl,
+            tick: ctx.tick,
+            round: ctx.round,
+            account: counterparty,
+            market,
+            side: side.opposite(),
+            qty: x,
+            unfilled: Lots(0),
+            trigger_price: mark,
+            liquidation_price: None,
+            bankruptcy_price: Some(price),
+            fill_price: price.0 as f64,
+            penalty: Micros(0),
+            bad_debt: Micros(0),
+            covered: Micros(0),
+            uncovered: Micros(0),
+        });
+    }
+    triggers.rekey(bankrupt, ledger, markets);
+    Lots(lots.0 - left)
 }

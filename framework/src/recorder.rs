@@ -183,6 +183,8 @@ pub fn record(
         e.side.push(match ev.kind {
             crate::liquidation::EventKind::Liquidation if ev.side == crate::units::Side::Buy => "long",
             crate::liquidation::EventKind::Liquidation => "short",
+            crate::liquidation::EventKind::Adl if ev.side == crate::units::Side::Buy => "long",
+            crate::liquidation::EventKind::Adl => "short",
             crate::liquidation::EventKind::SocializedLoss | crate::liquidation::EventKind::Halt => "",
         });
         e.qty.push(ev.qty.0);

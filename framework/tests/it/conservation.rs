@@ -47,7 +47,7 @@ proptest! {
         mark_kind in 0..3_u8,
         tiered in any::<bool>(),
         close in 0..4_u8,
-        socialize in any::<bool>(),
+        backstop in 0..3_u8,
         breaker in any::<bool>(),
         cap in proptest::option::of(1_000_000..50_000_000_i64),
     ) {
@@ -68,8 +68,12 @@ proptest! {
                     vec![cascade_framework::liquidation::BreakerBand { move_fraction: 0.02, window_ticks: 2, halt_ticks: 2 }];
             }
             params.protocol.liquidation_cap = cap.map(cascade_framework::Micros);
-            if socialize {
-                params.protocol.backstop = Backstop::SocializedLoss;
+            params.protocol.backstop = match backstop {
+                0 => Backstop::InsuranceFundOnly,
+                1 => Backstop::SocializedLoss,
+                _ => Backstop::Adl,
+            };
+            if backstop > 0 {
                 params.protocol.insurance_fund = cascade_framework::Micros(0);
             }
         }
@@ -146,7 +150,21 @@ proptest! {
                 let id = cascade_framework::AccountId(u32::try_from(i).unwrap());
                 if below_maintenance(id, sim.ledger(), sim.markets()).is_some() {
                     let q = acct.qty(m).0;
-                    let opposite_empty = if q > 0 { market.book.best_bid().is_none() } else { market.book.best_ask().is_none() };
+                    // Under auto-deleveraging a liquidation sells no worse
+                    // than the bankruptcy price, so only that part of the
+                    // book counts.
+                    let floor = if backstop == 2 {
+                        let terms = |mm| cascade_framework::triggers::terms_of(sim.markets(), mm);
+                        let price_of = |mm| sim.markets().get(mm).mark;
+                        acct.margin_line(m, &terms, &price_of).and_then(|l| l.bankruptcy_price())
+                    } else {
+                        None
+                    };
+                    let opposite_empty = if q > 0 {
+                        market.book.best_bid().is_none_or(|b| floor.is_some_and(|f| b < f))
+                    } else {
+                        market.book.best_ask().is_none_or(|a| floor.is_some_and(|f| a > f))
+                    };
                     prop_assert!(opposite_empty || rounds_hit, "account {i} below maintenance with a book to sell into");
                 }
             }

@@ -307,3 +307,36 @@ fn a_liquidation_cap_puts_accounts_off_to_the_next_tick() {
     let throttled: Vec<u64> = out.ticks.column("throttled").unwrap().u64().unwrap().into_no_null_iter().collect();
     assert!(throttled[1] >= 1, "{throttled:?}");
 }
+
+#[test]
+fn auto_deleveraging_closes_the_top_ranked_opposite_position_at_the_bankruptcy_price() {
+    use cascade_framework::liquidation::Backstop;
+    // Liquidations sell only down to each position's bankruptcy price. A and
+    // B fill in the book as before (above 931 and 927). C (bankrupt at 913:
+    // 879 − 10,000 + 10 P ≥ 0) sells 5 at 959, and the book's next bid, 800,
+    // is below 913: the other 5 lots are closed at 913 against the only
+    // opposite trader position, the seller's short. No trade happened below
+    // 959, so the mark stays there and D (liquidated at 852) survives.
+    let (sim, [a, b, c, d, _, seller]) = shocked(|p| p.backstop = Backstop::Adl);
+    let l = sim.ledger();
+    let m = MarketId(0);
+    for t in [a, b, c] {
+        assert_eq!(l.account(t).liquidated_at, Some(1));
+        assert_eq!(l.account(t).qty(m), Lots(0));
+    }
+    assert_eq!(l.account(d).liquidated_at, None);
+    assert_eq!(l.account(seller).qty(m), Lots(-20));
+    assert_eq!(l.uncovered_bad_debt, Micros(0));
+    assert_eq!(l.covered_bad_debt, Micros(0));
+    // C: sold 5 at 959 and 5 at 913 from a basis of 10,000: −640 on 879,
+    // then a penalty of ⌈47.95⌉ = 48 on the 4,795 sold into the book.
+    assert_eq!(l.account(c).collateral, Micros(879 - 640 - 48));
+    let out = sim.finish().unwrap();
+    let ev = out.events;
+    let kinds: Vec<String> = ev.column("kind").unwrap().str().unwrap().iter().map(|k| k.unwrap().to_owned()).collect();
+    let adl = kinds.iter().position(|k| k == "adl").expect("an adl event");
+    assert_eq!(ev.column("account").unwrap().u32().unwrap().get(adl), Some(seller.0));
+    assert_eq!(ev.column("qty").unwrap().i64().unwrap().get(adl), Some(5));
+    assert_eq!(ev.column("fill_price").unwrap().f64().unwrap().get(adl), Some(913.0));
+    assert_eq!(kinds.iter().filter(|k| *k == "liquidation").count(), 3);
+}
