@@ -2,13 +2,16 @@
 //! binary so that `cascade` runs anywhere.
 
 /// (name, file text) of every shipped experiment, the default first.
-pub const SHIPPED: [(&str, &str); 6] = [
+pub const SHIPPED: [(&str, &str); 9] = [
     ("flash_crash", include_str!("../configs/flash_crash.yaml")),
     ("baseline", include_str!("../configs/baseline.yaml")),
     ("thin_book", include_str!("../configs/thin_book.yaml")),
     ("leverage_sweep", include_str!("../configs/leverage_sweep.yaml")),
     ("predator_hunt", include_str!("../configs/predator_hunt.yaml")),
     ("mm_withdrawal", include_str!("../configs/mm_withdrawal.yaml")),
+    ("partial_liquidation", include_str!("../configs/partial_liquidation.yaml")),
+    ("protocol_backstops", include_str!("../configs/protocol_backstops.yaml")),
+    ("circuit_breaker", include_str!("../configs/circuit_breaker.yaml")),
 ];
 
 /// The experiment `cascade` runs with no arguments.

@@ -171,6 +171,9 @@ fn every_shipped_experiment_validates_and_runs_briefly() {
         ("leverage_sweep", 110),
         ("predator_hunt", 30),
         ("mm_withdrawal", 110),
+        ("partial_liquidation", 110),
+        ("protocol_backstops", 110),
+        ("circuit_breaker", 110),
     ];
     let mut seen = 0;
     for entry in std::fs::read_dir(configs()).unwrap() {
