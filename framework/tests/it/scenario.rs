@@ -36,36 +36,8 @@ use cascade_framework::{Lots, MarketId, Micros, Ppm, Price, Side, Simulation};
 
 #[test]
 fn one_shock_gives_exactly_the_expected_cascade() {
-    let mut sim = Simulation::new(hand_params(100)).unwrap();
+    let (sim, [a, b, c, d, ..]) = shocked(|_| {});
     let m = MarketId(0);
-    let a = trader(&mut sim, "A", MarginMode::Cross, 690);
-    let b = trader(&mut sim, "B", MarginMode::Cross, 737);
-    let c = trader(&mut sim, "C", MarginMode::Cross, 879);
-    let d = trader(&mut sim, "D", MarginMode::Cross, 1_900);
-    for t in [a, b, c, d] {
-        sim.seed_position(t, m, Lots(10), Price(1_000)).unwrap();
-    }
-    let bidder = trader(&mut sim, "bidder", MarginMode::Cross, 1_000_000_000);
-    let seller = trader(&mut sim, "seller", MarginMode::Cross, 1_000_000_000);
-    {
-        let mut q = sim.world_mut().resource_mut::<OrderQueue>();
-        for (p, n) in [(999, 10), (989, 10), (979, 10), (969, 10), (959, 10), (800, 20)] {
-            q.place(Priority::NORMAL, bidder, m, Side::Buy, Lots(n), OrderKind::Limit { price: Price(p) });
-        }
-    }
-    sim.step();
-    assert_conserved(&sim);
-    assert_eq!(sim.ledger().account(a).liquidated_at, None);
-    sim.world_mut().resource_mut::<OrderQueue>().place(
-        Priority::NORMAL,
-        seller,
-        m,
-        Side::Sell,
-        Lots(25),
-        OrderKind::Market,
-    );
-    sim.step();
-    assert_conserved(&sim);
 
     let l = sim.ledger();
     for t in [a, b, c, d] {
