@@ -60,7 +60,7 @@ pub struct Loaded {
     pub tree: Value,
 }
 
-const TOP_LEVEL: [&str; 10] = [
+const TOP_LEVEL: [&str; 11] = [
     "name",
     "description",
     "seed",
@@ -71,6 +71,7 @@ const TOP_LEVEL: [&str; 10] = [
     "populations",
     "recording",
     "sweep",
+    "outputs",
 ];
 
 /// Loads `text` (named `file` in messages), applies `overrides`

@@ -47,10 +47,11 @@ pub enum Backstop {
     /// No bad debt arises beyond rounding; system accounts are not
     /// deleveraged.
     Adl,
-    /// A pro-rata haircut of profits: every trader account with positive
-    /// PnL (equity − deposits) pays `uncovered × PnL_i / Σ PnL`, rounded
-    /// down, the remainder a micro each to the largest profits first, up to
-    /// the total profit.
+    /// A pro-rata haircut of profits, once at the end of each tick that
+    /// leaves bad debt uncovered: every trader account with positive PnL
+    /// (equity − deposits) pays `uncovered × PnL_i / Σ PnL`, rounded down,
+    /// the remainder a micro each to the largest profits first, up to the
+    /// total profit.
     SocializedLoss,
 }
 
@@ -227,8 +228,8 @@ pub struct Protocol(pub ProtocolParams);
 pub enum EventKind {
     /// A position closed (or partly closed) into the book.
     Liquidation,
-    /// A haircut of this account's profit to pay uncovered bad debt; its
-    /// amount is in `covered`.
+    /// Uncovered bad debt taken from profits at the end of a tick: `qty`
+    /// accounts paid `covered` in all (the first, largest, is `account`).
     SocializedLoss,
     /// A circuit breaker tripped; trading halts from the next tick for
     /// `qty` ticks.
@@ -348,42 +349,32 @@ pub fn preview_liquidations(
     }
 }
 
-/// Pays `amount` of bad debt for `account`: the insurance fund first, then
-/// the backstop. Returns (covered, uncovered, haircuts), the haircuts being
-/// what each account paid under [`Backstop::SocializedLoss`].
-pub fn cover_bad_debt(
-    ledger: &mut Ledger,
-    markets: &Markets,
-    backstop: Backstop,
-    account: AccountId,
-    amount: Micros,
-) -> (Micros, Micros, Vec<(AccountId, Micros)>) {
+/// Pays `amount` of bad debt for `account` from the insurance fund; what
+/// the fund cannot pay is uncovered (until socialised at the end of the
+/// tick, under [`Backstop::SocializedLoss`]). Returns (covered, uncovered).
+pub fn cover_bad_debt(ledger: &mut Ledger, account: AccountId, amount: Micros) -> (Micros, Micros) {
     let covered = Micros(amount.0.min(ledger.insurance_fund.0.max(0)));
     ledger.insurance_fund -= covered;
     ledger.covered_bad_debt += covered;
     ledger.account_mut(account).collateral += amount;
-    let mut uncovered = amount - covered;
-    let mut haircuts = Vec::new();
-    if backstop == Backstop::SocializedLoss && uncovered.0 > 0 {
-        haircuts = socialize(ledger, markets, account, uncovered);
-        uncovered -= haircuts.iter().map(|(_, h)| *h).sum();
-    }
+    let uncovered = amount - covered;
     ledger.uncovered_bad_debt += uncovered;
-    (covered, uncovered, haircuts)
+    (covered, uncovered)
 }
 
-/// Takes up to `amount` from the profits of trader accounts other than
-/// `bankrupt`, pro rata (see [`Backstop::SocializedLoss`]). A haircut comes
-/// out of free collateral first, then out of position margins.
-fn socialize(ledger: &mut Ledger, markets: &Markets, bankrupt: AccountId, amount: Micros) -> Vec<(AccountId, Micros)> {
+/// Takes up to `amount` from the profits of trader accounts, pro rata (see
+/// [`Backstop::SocializedLoss`]). A haircut comes out of free collateral
+/// first, then out of position margins.
+fn socialize(ledger: &mut Ledger, markets: &Markets, amount: Micros) -> Vec<(AccountId, Micros)> {
     let terms = |m: MarketId| terms_of(markets, m);
     let price_of = |m: MarketId| markets.get(m).mark;
-    // This scans every account: it runs only when the fund is exhausted.
+    // This scans every account: it runs once at the end of a tick that left
+    // bad debt uncovered.
     let mut profits: Vec<(i128, AccountId)> = ledger
         .accounts
         .iter()
         .enumerate()
-        .filter(|(i, a)| a.kind == crate::ledger::AccountKind::Trader && *i != bankrupt.idx())
+        .filter(|(_, a)| a.kind == crate::ledger::AccountKind::Trader)
         .map(|(i, a)| {
             (a.equity(&terms, &price_of) - i128::from(a.deposited.0), AccountId(u32::try_from(i).expect("fits")))
         })
@@ -479,6 +470,57 @@ pub fn liquidate(
         for m in &mut markets.0 {
             m.update_mark(clock.tick);
         }
+    }
+    if protocol.0.backstop == Backstop::SocializedLoss && ledger.uncovered_bad_debt.0 > 0 {
+        socialize_tick(clock.tick, &mut markets, &mut ledger, &mut triggers, &mut log);
+    }
+}
+
+/// Socialises the uncovered bad debt once, at the end of the tick's
+/// liquidations: one scan of the accounts per tick, however many
+/// bankruptcies the tick had. Writes one `socialized_loss` event (`qty`:
+/// accounts that paid; `covered`: the total taken), attributed to the first
+/// market that had bad debt this tick.
+fn socialize_tick(
+    tick: u64,
+    markets: &mut Markets,
+    ledger: &mut Ledger,
+    triggers: &mut Triggers,
+    log: &mut TickLiquidations,
+) {
+    let owed = ledger.uncovered_bad_debt;
+    let haircuts = socialize(ledger, markets, owed);
+    if haircuts.is_empty() {
+        return;
+    }
+    let total: Micros = haircuts.iter().map(|(_, c)| *c).sum();
+    ledger.uncovered_bad_debt -= total;
+    let market = log
+        .totals
+        .iter()
+        .position(|t| t.bad_debt.0 > 0)
+        .map_or(MarketId(0), |i| MarketId(u16::try_from(i).expect("market id fits")));
+    log.totals[market.idx()].socialized += total;
+    log.events.push(LiquidationEvent {
+        kind: EventKind::SocializedLoss,
+        tick,
+        round: log.rounds,
+        account: haircuts[0].0,
+        market,
+        side: Side::Buy,
+        qty: Lots(i64::try_from(haircuts.len()).unwrap_or(i64::MAX)),
+        unfilled: Lots(0),
+        trigger_price: markets.get(market).mark,
+        liquidation_price: None,
+        bankruptcy_price: None,
+        fill_price: f64::NAN,
+        penalty: Micros(0),
+        bad_debt: Micros(0),
+        covered: total,
+        uncovered: ledger.uncovered_bad_debt,
+    });
+    for (payer, _) in haircuts {
+        triggers.rekey(payer, ledger, markets);
     }
 }
 
@@ -601,39 +643,14 @@ fn liquidate_account(
     }
     ledger.insurance_fund += penalty;
     let bad_debt = if closed { Micros((penalty.0 - pool.0).max(0)) } else { Micros(0) };
-    let (covered, uncovered, haircuts) = if bad_debt.0 > 0 {
-        cover_bad_debt(ledger, markets, ctx.protocol.backstop, account, bad_debt)
-    } else {
-        (Micros(0), Micros(0), Vec::new())
-    };
+    let (covered, uncovered) =
+        if bad_debt.0 > 0 { cover_bad_debt(ledger, account, bad_debt) } else { (Micros(0), Micros(0)) };
     if let Some(ev) = log.events.get_mut(first_event) {
         ev.penalty = penalty;
         ev.bad_debt = bad_debt;
         ev.covered = covered;
         ev.uncovered = uncovered;
         log.totals[ev.market.idx()].bad_debt += bad_debt;
-    }
-    for (payer, cut) in haircuts {
-        log.totals[market.idx()].socialized += cut;
-        log.events.push(LiquidationEvent {
-            kind: EventKind::SocializedLoss,
-            tick: ctx.tick,
-            round: ctx.round,
-            account: payer,
-            market,
-            side: Side::Buy,
-            qty: Lots(0),
-            unfilled: Lots(0),
-            trigger_price: markets.get(market).mark,
-            liquidation_price: None,
-            bankruptcy_price: None,
-            fill_price: f64::NAN,
-            penalty: Micros(0),
-            bad_debt: Micros(0),
-            covered: cut,
-            uncovered: Micros(0),
-        });
-        triggers.rekey(payer, ledger, markets);
     }
     triggers.rekey(account, ledger, markets);
     true

@@ -186,7 +186,10 @@ fn every_shipped_experiment_validates_and_runs_briefly() {
             .map(|(_, t)| t.to_string())
             .expect("every shipped file has a short run");
         cascade(tmp.path()).args(["validate", p]).assert().success();
-        cascade(tmp.path()).args(["run", p, "--ticks", &ticks, "--set", "populations.0.count=300"]).assert().success();
+        cascade(tmp.path())
+            .args(["run", p, "--ticks", &ticks, "--set", "populations.0.count=300", "--set", "outputs.notebook=false"])
+            .assert()
+            .success();
         seen += 1;
     }
     assert_eq!(seen, short.len());
