@@ -145,7 +145,12 @@ proptest! {
             // absorb (its opposite side is empty) or one left when the round
             // limit was hit.
             let log = sim.world().resource::<TickLiquidations>();
-            let rounds_hit = log.rounds >= 10 || log.totals[0].throttled > 0 || market.is_halted(sim.tick() - 1);
+            // Haircuts come after the tick's liquidations: a payer pushed
+            // under water is liquidated next tick.
+            let rounds_hit = log.rounds >= 10
+                || log.totals[0].throttled > 0
+                || log.totals[0].socialized.0 > 0
+                || market.is_halted(sim.tick() - 1);
             for (i, acct) in sim.ledger().accounts.iter().enumerate() {
                 let id = cascade_framework::AccountId(u32::try_from(i).unwrap());
                 if below_maintenance(id, sim.ledger(), sim.markets()).is_some() {
