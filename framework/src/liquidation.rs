@@ -70,6 +70,25 @@ pub struct BreakerBand {
     pub halt_ticks: u64,
 }
 
+/// A backstop liquidator vault: an account with its own capital that
+/// takes over, at the bankruptcy price, any position whose health factor
+/// (equity ÷ maintenance margin) is below `below_health` when it is
+/// liquidated, instead of selling it into the book. The vault is a trader
+/// account like any other (population `backstop_vault`): it carries what it
+/// takes over, and can itself be liquidated.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VaultParams {
+    /// Health factor below which the vault takes over (ppm; 500,000 = 0.5).
+    pub below_health: Ppm,
+    /// The vault's capital, micros.
+    pub capital: Micros,
+}
+
+/// The vault's account, when there is one.
+#[derive(Resource, Clone, Copy, Debug, Default)]
+pub struct Vault(pub Option<AccountId>);
+
 /// How much of a position a liquidation closes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -162,6 +181,9 @@ pub struct ProtocolParams {
     /// it wait for the next tick. No limit when absent.
     #[serde(default)]
     pub liquidation_cap: Option<Micros>,
+    /// A backstop liquidator vault; none when absent.
+    #[serde(default)]
+    pub vault: Option<VaultParams>,
 }
 
 impl Default for ProtocolParams {
@@ -174,6 +196,7 @@ impl Default for ProtocolParams {
             close_factor: CloseFactor::default(),
             breakers: Vec::new(),
             liquidation_cap: None,
+            vault: None,
         }
     }
 }
@@ -200,6 +223,11 @@ impl ProtocolParams {
                     "window and halt must be at least 1 tick",
                 ));
             }
+        }
+        if let Some(v) = &self.vault
+            && (v.capital.0 <= 0 || v.below_health.0 <= 0)
+        {
+            return Err(ParamError::invalid("vault", "capital and below_health must be positive"));
         }
         if self.liquidation_cap.is_some_and(|c| c.0 <= 0) {
             return Err(ParamError::invalid("liquidation_cap", "must be positive"));
@@ -237,6 +265,9 @@ pub enum EventKind {
     /// This account's opposite position was closed by auto-deleveraging:
     /// `qty` lots at `fill_price` (the bankrupt position's bankruptcy price).
     Adl,
+    /// The backstop vault took this account's position over: `qty` lots at
+    /// `fill_price` (its bankruptcy price).
+    Backstop,
 }
 
 impl EventKind {
@@ -247,6 +278,7 @@ impl EventKind {
             EventKind::SocializedLoss => "socialized_loss",
             EventKind::Halt => "halt",
             EventKind::Adl => "adl",
+            EventKind::Backstop => "backstop",
         }
     }
 }
@@ -423,6 +455,7 @@ fn socialize(ledger: &mut Ledger, markets: &Markets, amount: Micros) -> Vec<(Acc
 pub fn liquidate(
     clock: Res<Clock>,
     protocol: Res<Protocol>,
+    vault: Res<Vault>,
     mut markets: ResMut<Markets>,
     mut ledger: ResMut<Ledger>,
     mut triggers: ResMut<Triggers>,
@@ -459,7 +492,7 @@ pub fn liquidate(
                     continue;
                 }
             }
-            let ctx = Ctx { tick: clock.tick, round, protocol: &protocol.0 };
+            let ctx = Ctx { tick: clock.tick, round, protocol: &protocol.0, vault: vault.0 };
             closed_any |=
                 liquidate_account(ctx, account, market, &mut markets, &mut ledger, &mut triggers, &mut queue, &mut log);
         }
@@ -529,6 +562,7 @@ struct Ctx<'a> {
     tick: u64,
     round: u32,
     protocol: &'a ProtocolParams,
+    vault: Option<AccountId>,
 }
 
 /// Closes what the book can absorb of `account`'s liquidated positions and
@@ -567,7 +601,20 @@ fn liquidate_account(
         let (liquidation_price, bankruptcy_price) = (line.liquidation_price(), line.bankruptcy_price());
         let qty = acct.qty(m);
         let side = if qty.0 > 0 { Side::Buy } else { Side::Sell };
-        let close = ctx.protocol.close_factor.lots(&line, markets.get(m).mark, ctx.protocol.penalty);
+        let mark = markets.get(m).mark;
+        if let (Some(v), Some(vault), Some(bankrupt_at)) = (&ctx.protocol.vault, ctx.vault, bankruptcy_price)
+            && vault != account
+        {
+            let notional = i128::from(qty.0.abs()) * i128::from(line.tick_value.0) * i128::from(mark.0);
+            let mm = line.tiers.maintenance_scaled(notional);
+            // health < below_health, as equity × 1e6 × 1e6 < MM × below_health.
+            if line.equity(mark) * i128::from(PPM) * i128::from(PPM) < mm * i128::from(v.below_health.0) {
+                take_over(ctx, account, vault, m, qty, bankrupt_at, liquidation_price, markets, ledger, triggers, log);
+                first_event.get_or_insert(log.events.len() - 1);
+                continue;
+            }
+        }
+        let close = ctx.protocol.close_factor.lots(&line, mark, ctx.protocol.penalty);
         let adl_at = bankruptcy_price.filter(|_| ctx.protocol.backstop == Backstop::Adl);
         let kind = adl_at.map_or(OrderKind::Market, |price| OrderKind::Ioc { price });
         let order = Order { id: queue.next_order_id(), account, side: side.opposite(), qty: close, kind };
@@ -796,4 +843,52 @@ fn deleverage(
     }
     triggers.rekey(bankrupt, ledger, markets);
     Lots(lots.0 - left)
+}
+
+/// The vault takes `account`'s position in `market` over at `price`, with
+/// no fee and no penalty.
+#[allow(clippy::too_many_arguments, reason = "a take-over touches every part of the exchange")]
+fn take_over(
+    ctx: Ctx<'_>,
+    account: AccountId,
+    vault: AccountId,
+    market: MarketId,
+    qty: Lots,
+    price: Price,
+    liquidation_price: Option<Price>,
+    markets: &mut Markets,
+    ledger: &mut Ledger,
+    triggers: &mut Triggers,
+    log: &mut TickLiquidations,
+) {
+    let side = if qty.0 > 0 { Side::Buy } else { Side::Sell };
+    let lots = Lots(qty.0.abs());
+    let terms = terms_of(markets, market);
+    let leg = |side| crate::ledger::TradeLeg { side, qty: lots, price, fee: Micros(0) };
+    let before = ledger.account(account).qty(market).0.max(0) + ledger.account(vault).qty(market).0.max(0);
+    ledger.apply_trade(account, market, terms, leg(side.opposite()));
+    ledger.apply_trade(vault, market, terms, leg(side));
+    let after = ledger.account(account).qty(market).0.max(0) + ledger.account(vault).qty(market).0.max(0);
+    markets.get_mut(market).open_interest += Lots(after - before);
+    triggers.rekey(account, ledger, markets);
+    triggers.rekey(vault, ledger, markets);
+    let mark = markets.get(market).mark;
+    log.events.push(LiquidationEvent {
+        kind: EventKind::Backstop,
+        tick: ctx.tick,
+        round: ctx.round,
+        account,
+        market,
+        side,
+        qty: lots,
+        unfilled: Lots(0),
+        trigger_price: mark,
+        liquidation_price,
+        bankruptcy_price: Some(price),
+        fill_price: price.0 as f64,
+        penalty: Micros(0),
+        bad_debt: Micros(0),
+        covered: Micros(0),
+        uncovered: Micros(0),
+    });
 }

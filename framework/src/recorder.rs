@@ -181,8 +181,12 @@ pub fn record(
         e.population.push(ledger.account(ev.account).population);
         e.market.push(m.params.name.clone());
         e.side.push(match ev.kind {
-            crate::liquidation::EventKind::Liquidation if ev.side == crate::units::Side::Buy => "long",
-            crate::liquidation::EventKind::Liquidation => "short",
+            crate::liquidation::EventKind::Liquidation | crate::liquidation::EventKind::Backstop
+                if ev.side == crate::units::Side::Buy =>
+            {
+                "long"
+            }
+            crate::liquidation::EventKind::Liquidation | crate::liquidation::EventKind::Backstop => "short",
             crate::liquidation::EventKind::Adl if ev.side == crate::units::Side::Buy => "long",
             crate::liquidation::EventKind::Adl => "short",
             crate::liquidation::EventKind::SocializedLoss | crate::liquidation::EventKind::Halt => "",

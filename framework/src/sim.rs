@@ -11,7 +11,8 @@
 use crate::error::{ExportError, ParamError};
 use crate::ledger::{AccountKind, AccountSpec, Ledger, MarginMode, TradeLeg};
 use crate::liquidation::{
-    LiquidationPreview, Protocol, ProtocolParams, TickLiquidations, check_breakers, liquidate, preview_liquidations,
+    LiquidationPreview, Protocol, ProtocolParams, TickLiquidations, Vault, check_breakers, liquidate,
+    preview_liquidations,
 };
 use crate::liquidity::{Liquidity, lay_depth, refresh_depth};
 use crate::market::{Market, MarketParams, Markets};
@@ -157,6 +158,19 @@ impl Simulation {
             leverage: 1,
             collateral: Micros(0),
         });
+        // The vault is opened only when configured, so that other runs keep
+        // their account numbers.
+        let vault = params.protocol.vault.as_ref().map(|v| {
+            ledger.open(AccountSpec {
+                kind: AccountKind::Trader,
+                mode: MarginMode::Cross,
+                owner: None,
+                population: "backstop_vault".into(),
+                strategy: "take_over".into(),
+                leverage: 1,
+                collateral: v.capital,
+            })
+        });
         let mut world = World::new();
         let mut triggers = Triggers::new(&buckets);
         let mut queue = OrderQueue::new(seed.stream(StreamKey::Sequencer));
@@ -176,6 +190,7 @@ impl Simulation {
         world.insert_resource(Protocol(params.protocol.clone()));
         world.insert_resource(TickLiquidations::default());
         world.insert_resource(LiquidationPreview::default());
+        world.insert_resource(Vault(vault));
         world.insert_resource(Recorder::new(&params.recording));
         Ok(Simulation { world, schedule: tick_schedule(), seed_counterparty, slots: Vec::new() })
     }

@@ -50,6 +50,7 @@ proptest! {
         backstop in 0..3_u8,
         breaker in any::<bool>(),
         cap in proptest::option::of(1_000_000..50_000_000_i64),
+        vault in any::<bool>(),
     ) {
         // Prices near 1,000 ticks, 1,000 micros per tick-lot: funding of
         // 0.01% is 100 micros per lot, so it moves liquidation prices.
@@ -68,6 +69,12 @@ proptest! {
                     vec![cascade_framework::liquidation::BreakerBand { move_fraction: 0.02, window_ticks: 2, halt_ticks: 2 }];
             }
             params.protocol.liquidation_cap = cap.map(cascade_framework::Micros);
+            if vault {
+                params.protocol.vault = Some(cascade_framework::liquidation::VaultParams {
+                    below_health: Ppm(800_000),
+                    capital: cascade_framework::Micros(50_000 * scale),
+                });
+            }
             params.protocol.backstop = match backstop {
                 0 => Backstop::InsuranceFundOnly,
                 1 => Backstop::SocializedLoss,

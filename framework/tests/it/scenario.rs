@@ -310,3 +310,30 @@ fn auto_deleveraging_closes_the_top_ranked_opposite_position_at_the_bankruptcy_p
     assert_eq!(ev.column("fill_price").unwrap().f64().unwrap().get(adl), Some(913.0));
     assert_eq!(kinds.iter().filter(|k| *k == "liquidation").count(), 3);
 }
+
+#[test]
+fn the_backstop_vault_takes_over_at_the_bankruptcy_price() {
+    use cascade_framework::liquidation::VaultParams;
+    // At 979 A's health factor is 480 / 489.5 = 0.98, below the vault's
+    // 0.99: the vault takes A's 10 lots over at A's bankruptcy price, 931
+    // (690 − 10,000 + 10 P ≥ 0), instead of selling them into the book.
+    // Nothing more trades, the mark stays at 979, and B (975) is safe.
+    let (sim, [a, b, ..]) = shocked(|p| {
+        p.vault = Some(VaultParams { below_health: Ppm(990_000), capital: Micros(1_000_000) });
+    });
+    let l = sim.ledger();
+    let m = MarketId(0);
+    let vault = l.accounts.iter().position(|acct| l.labels[usize::from(acct.population)] == "backstop_vault").unwrap();
+    let vault = cascade_framework::AccountId(u32::try_from(vault).unwrap());
+    assert_eq!(l.account(vault).qty(m), Lots(10));
+    assert_eq!(l.account(vault).position(m).unwrap().cost, Micros(9_310));
+    assert_eq!(l.account(a).qty(m), Lots(0));
+    assert_eq!(l.account(a).collateral, Micros(0));
+    assert_eq!(l.account(a).liquidated_at, Some(1));
+    assert_eq!(l.account(b).liquidated_at, None);
+    assert_eq!(sim.markets().get(m).mark, Price(979));
+    let out = sim.finish().unwrap();
+    let kinds: Vec<String> =
+        out.events.column("kind").unwrap().str().unwrap().iter().map(|k| k.unwrap().to_owned()).collect();
+    assert_eq!(kinds, ["backstop"]);
+}
