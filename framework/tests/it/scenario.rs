@@ -337,3 +337,53 @@ fn the_backstop_vault_takes_over_at_the_bankruptcy_price() {
         out.events.column("kind").unwrap().str().unwrap().iter().map(|k| k.unwrap().to_owned()).collect();
     assert_eq!(kinds, ["backstop"]);
 }
+
+#[test]
+fn a_cross_margin_loss_in_one_market_forces_sales_in_the_other() {
+    // X is long 10 in A and 10 in B from 1,000 under cross margin with
+    // 1,500: equity 1,500 + 10 (P_A − 1,000) + 10 (P_B − 1,000) against a
+    // maintenance of 5% of 10 (P_A + P_B). A seller takes A's bids down to
+    // 940: equity 900 < 970, so X is liquidated in both markets: 10 at 930
+    // in A and 10 at 990 in B, although B never moved. Collateral left:
+    // 1,500 − 700 − 100 − penalty ⌈1% × 19,200⌉ = 508.
+    let mut params = hand_params(0);
+    let mut b = hand_market();
+    b.name = "B".into();
+    params.markets.push(b);
+    let mut sim = Simulation::new(params).unwrap();
+    let (ma, mb) = (MarketId(0), MarketId(1));
+    let x = trader(&mut sim, "X", MarginMode::Cross, 1_500);
+    sim.seed_position(x, ma, Lots(10), Price(1_000)).unwrap();
+    sim.seed_position(x, mb, Lots(10), Price(1_000)).unwrap();
+    let bidder = trader(&mut sim, "bidder", MarginMode::Cross, 1_000_000_000);
+    let seller = trader(&mut sim, "seller", MarginMode::Cross, 1_000_000_000);
+    {
+        let mut q = sim.world_mut().resource_mut::<OrderQueue>();
+        for (p, n) in [(960, 10), (940, 10), (930, 10)] {
+            q.place(Priority::NORMAL, bidder, ma, Side::Buy, Lots(n), OrderKind::Limit { price: Price(p) });
+        }
+        q.place(Priority::NORMAL, bidder, mb, Side::Buy, Lots(10), OrderKind::Limit { price: Price(990) });
+    }
+    sim.step();
+    assert_eq!(sim.ledger().account(x).liquidated_at, None);
+    sim.world_mut().resource_mut::<OrderQueue>().place(
+        Priority::NORMAL,
+        seller,
+        ma,
+        Side::Sell,
+        Lots(20),
+        OrderKind::Market,
+    );
+    sim.step();
+    assert_conserved(&sim);
+    let l = sim.ledger();
+    assert!(l.account(x).positions.is_empty());
+    assert_eq!(l.account(x).collateral, Micros(508));
+    assert_eq!(sim.markets().get(mb).last_trade, Some(Price(990)));
+    let out = sim.finish().unwrap();
+    let markets: Vec<String> =
+        out.events.column("market").unwrap().str().unwrap().iter().map(|m| m.unwrap().to_owned()).collect();
+    assert_eq!(markets, ["TEST", "B"]);
+    let fills: Vec<f64> = out.events.column("fill_price").unwrap().f64().unwrap().into_no_null_iter().collect();
+    assert_eq!(fills, [930.0, 990.0]);
+}
