@@ -26,6 +26,7 @@ fn build() -> Simulation {
         markets: vec![btc_market("BTC-PERP", vec![])],
         protocol: Default::default(),
         recording: Default::default(),
+        index_correlation: None,
     };
     let mut sim = Simulation::new(params).expect("preset is valid");
     let mut lev = LeveragedParams::holders(

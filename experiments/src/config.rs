@@ -55,6 +55,10 @@ pub struct Experiment {
     /// Which reports are written besides the frames.
     #[serde(default)]
     pub outputs: Outputs,
+    /// Correlation matrix of the markets' index diffusions (one row and
+    /// column per market, unit diagonal); independent when absent.
+    #[serde(default)]
+    pub index_correlation: Option<Vec<Vec<f64>>>,
 }
 
 /// Reports written besides the frames. `cascade plot`, `cascade notebook`
@@ -189,6 +193,7 @@ impl Experiment {
             markets: self.markets.clone(),
             protocol: self.protocol.clone(),
             recording: self.recording.clone(),
+            index_correlation: self.index_correlation.clone(),
         }
     }
 
@@ -232,6 +237,11 @@ impl Experiment {
                     ));
                 }
             }
+        }
+        if let Some(c) = &self.index_correlation
+            && let Err(reason) = cascade_agents::framework::sim::cholesky(c, self.markets.len())
+        {
+            errors.push(ParamError::invalid("index_correlation", reason));
         }
         if let Err(e) = self.protocol.validate() {
             errors.push(e.within("protocol"));

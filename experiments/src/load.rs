@@ -60,7 +60,7 @@ pub struct Loaded {
     pub tree: Value,
 }
 
-const TOP_LEVEL: [&str; 11] = [
+const TOP_LEVEL: [&str; 12] = [
     "name",
     "description",
     "seed",
@@ -72,6 +72,7 @@ const TOP_LEVEL: [&str; 11] = [
     "recording",
     "sweep",
     "outputs",
+    "index_correlation",
 ];
 
 /// Loads `text` (named `file` in messages), applies `overrides`

@@ -68,6 +68,7 @@ fn params(quiet: bool) -> SimParams {
         protocol: Default::default(),
         // The heatmap sample is O(buckets); keep it in, as a run would.
         recording: RecordingParams::default(),
+        index_correlation: None,
     }
 }
 

@@ -179,9 +179,25 @@ impl IndexState {
 
     /// Moves the index to tick `tick` (called once per tick, in order).
     pub fn advance(&mut self, tick: u64) {
+        let z = self.draw_normal();
+        self.advance_with(tick, z);
+    }
+
+    /// The standard normal draw of this tick's diffusion, from the index's
+    /// own stream (zero for a replayed series, which draws nothing).
+    pub fn draw_normal(&mut self) -> f64 {
+        match self.params.process {
+            IndexProcess::Gbm { .. } => StandardNormal.sample(&mut self.rng),
+            IndexProcess::Replay { .. } => 0.0,
+        }
+    }
+
+    /// Moves the index to tick `tick` with diffusion shock `z` (standard
+    /// normal, possibly correlated with other markets'); jumps and shocks
+    /// are its own.
+    pub fn advance_with(&mut self, tick: u64, z: f64) {
         match &self.params.process {
             IndexProcess::Gbm { drift, volatility, jumps } => {
-                let z: f64 = StandardNormal.sample(&mut self.rng);
                 let dt = self.dt_years;
                 let mut d = (drift - 0.5 * volatility * volatility) * dt + volatility * dt.sqrt() * z;
                 if let (Some(poisson), Some(j)) = (&self.poisson, jumps) {

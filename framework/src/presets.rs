@@ -77,6 +77,7 @@ pub fn flash_crash(seed: u64) -> SimParams {
         markets: vec![btc_market("BTC-PERP", shocks)],
         protocol: ProtocolParams::default(),
         recording: RecordingParams::default(),
+        index_correlation: None,
     }
 }
 

@@ -83,6 +83,10 @@ pub struct SimParams {
     /// What is recorded.
     #[serde(default)]
     pub recording: RecordingParams,
+    /// Correlation matrix of the markets' index diffusions (one row and
+    /// column per market, unit diagonal); independent when absent.
+    #[serde(default)]
+    pub index_correlation: Option<Vec<Vec<f64>>>,
 }
 
 impl SimParams {
@@ -101,6 +105,9 @@ impl SimParams {
             m.validate().map_err(|e| e.within(&format!("markets[{i}]")))?;
         }
         self.protocol.validate().map_err(|e| e.within("protocol"))?;
+        if let Some(c) = &self.index_correlation {
+            cholesky(c, self.markets.len()).map_err(|reason| ParamError::invalid("index_correlation", reason))?;
+        }
         if self.recording.heatmap_bucket_bps == 0 {
             return Err(ParamError::invalid("recording.heatmap_bucket_bps", "must be at least 1"));
         }
@@ -191,6 +198,8 @@ impl Simulation {
         world.insert_resource(TickLiquidations::default());
         world.insert_resource(LiquidationPreview::default());
         world.insert_resource(Vault(vault));
+        let factor = params.index_correlation.as_ref().map(|c| cholesky(c, params.markets.len()).expect("validated"));
+        world.insert_resource(IndexCorrelation(factor));
         world.insert_resource(Recorder::new(&params.recording));
         Ok(Simulation { world, schedule: tick_schedule(), seed_counterparty, slots: Vec::new() })
     }
@@ -367,11 +376,58 @@ fn tick_schedule() -> Schedule {
 }
 
 /// Exogenous-phase system: moves every index and clears the tick's flow.
-fn advance_index(clock: Res<Clock>, mut markets: ResMut<Markets>) {
-    for m in &mut markets.0 {
-        m.index.advance(clock.tick);
+fn advance_index(clock: Res<Clock>, correlation: Res<IndexCorrelation>, mut markets: ResMut<Markets>) {
+    // Each market draws from its own stream in market order, then the
+    // draws are mixed by the Cholesky factor: with no correlation the
+    // sequence is exactly that of independent markets.
+    let z: Vec<f64> = markets.0.iter_mut().map(|m| m.index.draw_normal()).collect();
+    for (i, m) in markets.0.iter_mut().enumerate() {
+        let zi = match &correlation.0 {
+            Some(l) => l[i].iter().zip(&z).map(|(a, b)| a * b).sum(),
+            None => z[i],
+        };
+        m.index.advance_with(clock.tick, zi);
         m.flow = Default::default();
     }
+}
+
+/// The lower Cholesky factor of the index correlation matrix, if the
+/// markets' indices are correlated.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct IndexCorrelation(pub Option<Vec<Vec<f64>>>);
+
+/// The lower Cholesky factor of `c`, or why `c` is not a correlation
+/// matrix (square, symmetric, unit diagonal, positive definite).
+pub fn cholesky(c: &[Vec<f64>], n: usize) -> Result<Vec<Vec<f64>>, String> {
+    if c.len() != n || c.iter().any(|row| row.len() != n) {
+        return Err(format!("must be {n} x {n}, one row and column per market"));
+    }
+    for (i, row) in c.iter().enumerate() {
+        if (row[i] - 1.0).abs() > 1e-12 {
+            return Err(format!("diagonal entry [{i}][{i}] must be 1"));
+        }
+        for (j, x) in row.iter().enumerate() {
+            if !(x.is_finite() && (-1.0..=1.0).contains(x)) || (x - c[j][i]).abs() > 1e-12 {
+                return Err(format!("entry [{i}][{j}] must be in [-1, 1] and equal to [{j}][{i}]"));
+            }
+        }
+    }
+    let mut l = vec![vec![0.0; n]; n];
+    for i in 0..n {
+        for j in 0..=i {
+            let s: f64 = (0..j).map(|k| l[i][k] * l[j][k]).sum();
+            if i == j {
+                let d = c[i][i] - s;
+                if d <= 1e-12 {
+                    return Err("must be positive definite".into());
+                }
+                l[i][j] = d.sqrt();
+            } else {
+                l[i][j] = (c[i][j] - s) / l[j][j];
+            }
+        }
+    }
+    Ok(l)
 }
 
 /// Observe-phase system: samples basis and premium, updates the mark so

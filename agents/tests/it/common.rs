@@ -14,6 +14,7 @@ pub fn crash_params(seed: u64, drop: f64) -> SimParams {
         markets: vec![btc_market("BTC-PERP", vec![Shock { start_tick: 100, drop, over_ticks: 30 }])],
         protocol: Default::default(),
         recording: RecordingParams::default(),
+        index_correlation: None,
     }
 }
 

@@ -49,6 +49,7 @@ pub fn hand_params(insurance_fund: i64) -> SimParams {
             ..Default::default()
         },
         recording: RecordingParams::default(),
+        index_correlation: None,
     }
 }
 
