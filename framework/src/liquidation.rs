@@ -42,7 +42,7 @@ pub enum Backstop {
     /// cannot take is closed at the bankruptcy price against the opposite
     /// trader positions, ranked by `PnL% × effective leverage` when
     /// `PnL% > 0` and by `PnL% ÷ effective leverage` otherwise, highest
-    /// first (ties by account). `PnL%` is unrealised PnL over the position's
+    /// first (ties by account), the ranking taken once per round. `PnL%` is unrealised PnL over the position's
     /// cost; effective leverage is its notional over the equity backing it.
     /// No bad debt arises beyond rounding; system accounts are not
     /// deleveraged.
@@ -346,6 +346,9 @@ pub struct TickLiquidations {
     pub rounds: u32,
     /// Totals per market.
     pub totals: Vec<LiquidationTotals>,
+    /// The auto-deleveraging queue of the current round, per (market, side
+    /// of the positions it holds).
+    adl_queue: Vec<(MarketId, Side, u32, Vec<AccountId>)>,
 }
 
 /// Positions below maintenance at the marks seen in Observe, before anyone
@@ -464,6 +467,7 @@ pub fn liquidate(
 ) {
     let n_markets = markets.0.len();
     log.events.clear();
+    log.adl_queue.clear();
     log.rounds = 0;
     log.totals.clear();
     log.totals.resize(n_markets, LiquidationTotals::default());
@@ -765,8 +769,8 @@ pub fn check_breakers(
 }
 
 /// Closes up to `lots` of `bankrupt`'s position in `market` (on `side`) at
-/// `price` against the ranked opposite positions (see [`Backstop::Adl`]).
-/// Returns the lots closed.
+/// `price` against the ranked opposite positions (see [`Backstop::Adl`]),
+/// ranked once per round. Returns the lots closed.
 #[allow(clippy::too_many_arguments, reason = "deleveraging touches every part of the exchange")]
 fn deleverage(
     ctx: Ctx<'_>,
@@ -784,37 +788,54 @@ fn deleverage(
     let (mark, tick_value, funding) = (m.mark, i128::from(m.params.tick_value.0), i128::from(m.funding_index.0));
     let terms = |id: MarketId| terms_of(markets, id);
     let price_of = |id: MarketId| markets.get(id).mark;
-    // This scans every account: it runs only when the book cannot take a
-    // liquidation at the bankruptcy price.
-    let mut ranked: Vec<(f64, AccountId)> = ledger
-        .accounts
-        .iter()
-        .enumerate()
-        .filter(|(i, a)| a.kind == crate::ledger::AccountKind::Trader && *i != bankrupt.idx())
-        .filter_map(|(i, a)| {
-            let p = a.position(market)?;
-            if p.qty.0.signum() != side.opposite().sign() {
-                return None;
-            }
-            let q = i128::from(p.qty.0);
-            let upnl = q * tick_value * i128::from(mark.0)
-                - i128::from(p.cost.0)
-                - q * (funding - i128::from(p.funding_index.0));
-            let pnl_pct = upnl as f64 / (i128::from(p.cost.0).abs().max(1)) as f64;
-            let equity = a.margin_line(market, &terms, &price_of)?.equity(mark);
-            let notional = (q.abs() * tick_value * i128::from(mark.0)) as f64;
-            let leverage = if equity > 0 { notional / equity as f64 } else { f64::INFINITY };
-            let score = if pnl_pct > 0.0 { pnl_pct * leverage } else { pnl_pct / leverage };
-            Some((score, AccountId(u32::try_from(i).expect("fits"))))
-        })
-        .collect();
-    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let queue_side = side.opposite();
+    let cached = log.adl_queue.iter().position(|(m, s, r, _)| *m == market && *s == queue_side && *r == ctx.round);
+    let ranked: Vec<AccountId> = match cached {
+        Some(k) => log.adl_queue[k].3.clone(),
+        None => {
+            // The queue is ranked once per round and market side, like the
+            // exchanges' periodically published ADL indicator: it scans
+            // every account, and only when a liquidation cannot fill at its
+            // bankruptcy price.
+            let mut scored: Vec<(f64, AccountId)> = ledger
+                .accounts
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| a.kind == crate::ledger::AccountKind::Trader)
+                .filter_map(|(i, a)| {
+                    let p = a.position(market)?;
+                    if p.qty.0.signum() != queue_side.sign() {
+                        return None;
+                    }
+                    let q = i128::from(p.qty.0);
+                    let upnl = q * tick_value * i128::from(mark.0)
+                        - i128::from(p.cost.0)
+                        - q * (funding - i128::from(p.funding_index.0));
+                    let pnl_pct = upnl as f64 / (i128::from(p.cost.0).abs().max(1)) as f64;
+                    let equity = a.margin_line(market, &terms, &price_of)?.equity(mark);
+                    let notional = (q.abs() * tick_value * i128::from(mark.0)) as f64;
+                    let leverage = if equity > 0 { notional / equity as f64 } else { f64::INFINITY };
+                    let score = if pnl_pct > 0.0 { pnl_pct * leverage } else { pnl_pct / leverage };
+                    Some((score, AccountId(u32::try_from(i).expect("fits"))))
+                })
+                .collect();
+            scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            let ranked: Vec<AccountId> = scored.into_iter().map(|(_, a)| a).collect();
+            log.adl_queue.push((market, queue_side, ctx.round, ranked.clone()));
+            ranked
+        }
+    };
     let mut left = lots.0;
-    for (_, counterparty) in ranked {
+    for counterparty in ranked {
         if left == 0 {
             break;
         }
-        let x = Lots(left.min(ledger.account(counterparty).qty(market).0.abs()));
+        // Positions closed or flipped since the queue was ranked are passed.
+        let held = ledger.account(counterparty).qty(market).0;
+        if counterparty == bankrupt || held.signum() != queue_side.sign() {
+            continue;
+        }
+        let x = Lots(left.min(held.abs()));
         let terms = terms_of(markets, market);
         let leg = |side| crate::ledger::TradeLeg { side, qty: x, price, fee: Micros(0) };
         ledger.apply_trade(bankrupt, market, terms, leg(side.opposite()));
