@@ -320,6 +320,41 @@ pub struct LiquidationEvent {
     pub uncovered: Micros,
 }
 
+impl LiquidationEvent {
+    /// An event of `kind` with nothing traded, paid or owed yet; callers
+    /// fill in what applies.
+    #[allow(clippy::too_many_arguments, reason = "these are what every event has")]
+    pub fn new(
+        kind: EventKind,
+        tick: u64,
+        round: u32,
+        account: AccountId,
+        market: MarketId,
+        side: Side,
+        qty: Lots,
+        trigger_price: Price,
+    ) -> LiquidationEvent {
+        LiquidationEvent {
+            kind,
+            tick,
+            round,
+            account,
+            market,
+            side,
+            qty,
+            unfilled: Lots(0),
+            trigger_price,
+            liquidation_price: None,
+            bankruptcy_price: None,
+            fill_price: f64::NAN,
+            penalty: Micros(0),
+            bad_debt: Micros(0),
+            covered: Micros(0),
+            uncovered: Micros(0),
+        }
+    }
+}
+
 /// Per-market liquidation totals of one tick.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LiquidationTotals {
@@ -538,23 +573,21 @@ fn socialize_tick(
         .position(|t| t.bad_debt.0 > 0)
         .map_or(MarketId(0), |i| MarketId(u16::try_from(i).expect("market id fits")));
     log.totals[market.idx()].socialized += total;
+    let payers = Lots(i64::try_from(haircuts.len()).unwrap_or(i64::MAX));
+    let mark = markets.get(market).mark;
     log.events.push(LiquidationEvent {
-        kind: EventKind::SocializedLoss,
-        tick,
-        round: log.rounds,
-        account: haircuts[0].0,
-        market,
-        side: Side::Buy,
-        qty: Lots(i64::try_from(haircuts.len()).unwrap_or(i64::MAX)),
-        unfilled: Lots(0),
-        trigger_price: markets.get(market).mark,
-        liquidation_price: None,
-        bankruptcy_price: None,
-        fill_price: f64::NAN,
-        penalty: Micros(0),
-        bad_debt: Micros(0),
         covered: total,
         uncovered: ledger.uncovered_bad_debt,
+        ..LiquidationEvent::new(
+            EventKind::SocializedLoss,
+            tick,
+            log.rounds,
+            haircuts[0].0,
+            market,
+            Side::Buy,
+            payers,
+            mark,
+        )
     });
     for (payer, _) in haircuts {
         triggers.rekey(payer, ledger, markets);
@@ -649,23 +682,13 @@ fn liquidate_account(
             Side::Buy => totals.long_notional += notional,
             Side::Sell => totals.short_notional += notional,
         }
+        let qty = ex.filled + deleveraged;
         log.events.push(LiquidationEvent {
-            kind: EventKind::Liquidation,
-            tick: ctx.tick,
-            round: ctx.round,
-            account,
-            market: m,
-            side,
-            qty: ex.filled + deleveraged,
             unfilled: ex.cancelled,
-            trigger_price: mk.mark,
             liquidation_price,
             bankruptcy_price,
             fill_price,
-            penalty: Micros(0),
-            bad_debt: Micros(0),
-            covered: Micros(0),
-            uncovered: Micros(0),
+            ..LiquidationEvent::new(EventKind::Liquidation, ctx.tick, ctx.round, account, m, side, qty, mk.mark)
         });
         first_event.get_or_insert(log.events.len() - 1);
     }
@@ -746,24 +769,17 @@ pub fn check_breakers(
         if let Some(band) = tripped {
             m.halt = Some((clock.tick + 1, clock.tick + 1 + band.halt_ticks));
             m.breaker_marks.clear();
-            log.events.push(LiquidationEvent {
-                kind: EventKind::Halt,
-                tick: clock.tick,
-                round: 0,
-                account: AccountId(0),
-                market: m.id,
-                side: Side::Sell,
-                qty: Lots(i64::try_from(band.halt_ticks).unwrap_or(i64::MAX)),
-                unfilled: Lots(0),
-                trigger_price: m.mark,
-                liquidation_price: None,
-                bankruptcy_price: None,
-                fill_price: f64::NAN,
-                penalty: Micros(0),
-                bad_debt: Micros(0),
-                covered: Micros(0),
-                uncovered: Micros(0),
-            });
+            let halt = Lots(i64::try_from(band.halt_ticks).unwrap_or(i64::MAX));
+            log.events.push(LiquidationEvent::new(
+                EventKind::Halt,
+                clock.tick,
+                0,
+                AccountId(0),
+                m.id,
+                Side::Sell,
+                halt,
+                m.mark,
+            ));
         }
     }
 }
@@ -844,22 +860,9 @@ fn deleverage(
         left -= x.0;
         triggers.rekey(counterparty, ledger, markets);
         log.events.push(LiquidationEvent {
-            kind: EventKind::Adl,
-            tick: ctx.tick,
-            round: ctx.round,
-            account: counterparty,
-            market,
-            side: side.opposite(),
-            qty: x,
-            unfilled: Lots(0),
-            trigger_price: mark,
-            liquidation_price: None,
             bankruptcy_price: Some(price),
             fill_price: price.0 as f64,
-            penalty: Micros(0),
-            bad_debt: Micros(0),
-            covered: Micros(0),
-            uncovered: Micros(0),
+            ..LiquidationEvent::new(EventKind::Adl, ctx.tick, ctx.round, counterparty, market, side.opposite(), x, mark)
         });
     }
     triggers.rekey(bankrupt, ledger, markets);
@@ -895,21 +898,9 @@ fn take_over(
     triggers.rekey(vault, ledger, markets);
     let mark = markets.get(market).mark;
     log.events.push(LiquidationEvent {
-        kind: EventKind::Backstop,
-        tick: ctx.tick,
-        round: ctx.round,
-        account,
-        market,
-        side,
-        qty: lots,
-        unfilled: Lots(0),
-        trigger_price: mark,
         liquidation_price,
         bankruptcy_price: Some(price),
         fill_price: price.0 as f64,
-        penalty: Micros(0),
-        bad_debt: Micros(0),
-        covered: Micros(0),
-        uncovered: Micros(0),
+        ..LiquidationEvent::new(EventKind::Backstop, ctx.tick, ctx.round, account, market, side, lots, mark)
     });
 }
