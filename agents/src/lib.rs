@@ -44,6 +44,7 @@
 pub mod alarms;
 pub mod dist;
 pub mod fundamental;
+pub mod keeper;
 pub mod leveraged;
 pub mod maker;
 pub mod noise;

@@ -12,6 +12,7 @@ use cascade_agents::framework::market::MarketParams;
 use cascade_agents::framework::recorder::RecordingParams;
 use cascade_agents::framework::{ParamError, SimParams, Simulation};
 use cascade_agents::fundamental::FundamentalParams;
+use cascade_agents::keeper::KeeperParams;
 use cascade_agents::leveraged::LeveragedParams;
 use cascade_agents::maker::MakerParams;
 use cascade_agents::noise::NoiseParams;
@@ -119,6 +120,8 @@ pub enum PopulationSpec {
     Noise(NoiseParams),
     /// Fundamental (value) traders.
     Fundamental(FundamentalParams),
+    /// Keepers bidding in the protocol's Dutch auctions.
+    Keeper(KeeperParams),
 }
 
 impl PopulationSpec {
@@ -130,6 +133,7 @@ impl PopulationSpec {
             PopulationSpec::Predator(p) => p,
             PopulationSpec::Noise(p) => p,
             PopulationSpec::Fundamental(p) => p,
+            PopulationSpec::Keeper(p) => p,
         }
     }
 
@@ -141,6 +145,7 @@ impl PopulationSpec {
             PopulationSpec::Predator(p) => p.validate(),
             PopulationSpec::Noise(p) => p.validate(),
             PopulationSpec::Fundamental(p) => p.validate(),
+            PopulationSpec::Keeper(p) => p.validate(),
         }
     }
 
@@ -152,6 +157,8 @@ impl PopulationSpec {
             PopulationSpec::Predator(p) => p.market.0,
             PopulationSpec::Noise(p) => p.market.0,
             PopulationSpec::Fundamental(p) => p.market.0,
+            // Keepers bid in every market's auctions.
+            PopulationSpec::Keeper(_) => 0,
         }
     }
 }

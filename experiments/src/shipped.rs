@@ -2,7 +2,7 @@
 //! binary so that `cascade` runs anywhere.
 
 /// (name, file text) of every shipped experiment, the default first.
-pub const SHIPPED: [(&str, &str); 9] = [
+pub const SHIPPED: [(&str, &str); 10] = [
     ("flash_crash", include_str!("../configs/flash_crash.yaml")),
     ("baseline", include_str!("../configs/baseline.yaml")),
     ("thin_book", include_str!("../configs/thin_book.yaml")),
@@ -12,6 +12,7 @@ pub const SHIPPED: [(&str, &str); 9] = [
     ("partial_liquidation", include_str!("../configs/partial_liquidation.yaml")),
     ("protocol_backstops", include_str!("../configs/protocol_backstops.yaml")),
     ("circuit_breaker", include_str!("../configs/circuit_breaker.yaml")),
+    ("dutch_auction", include_str!("../configs/dutch_auction.yaml")),
 ];
 
 /// The experiment `cascade` runs with no arguments.

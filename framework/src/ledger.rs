@@ -183,6 +183,8 @@ pub struct Ledger {
     /// Everything put into the system from outside (deposits, the initial
     /// insurance fund), micros.
     pub external_in: Micros,
+    /// Keepers' bidding costs (gas) paid in auctions, micros.
+    pub bid_costs: Micros,
 }
 
 /// One account's side of a trade.
@@ -358,8 +360,8 @@ impl Ledger {
         }
     }
 
-    /// Sum of every account's equity plus the insurance fund and fee pool,
-    /// minus uncovered bad debt, micros. Equals [`Ledger::external_in`]
+    /// Sum of every account's equity plus the insurance fund, fee pool and
+    /// bid costs, minus uncovered bad debt, micros. Equals [`Ledger::external_in`]
     /// exactly when value is conserved.
     pub fn total_value<'a>(
         &self,
@@ -369,6 +371,7 @@ impl Ledger {
         self.accounts.iter().map(|a| a.equity(terms, price_of)).sum::<i128>()
             + i128::from(self.insurance_fund.0)
             + i128::from(self.fee_pool.0)
+            + i128::from(self.bid_costs.0)
             - i128::from(self.uncovered_bad_debt.0)
     }
 }

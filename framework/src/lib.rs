@@ -8,6 +8,7 @@
 //! `ARCHITECTURE.md` at the repository root maps the modules and states the
 //! invariants.
 
+pub mod auction;
 pub mod book;
 pub mod error;
 pub mod exchange;

@@ -16,6 +16,7 @@
 //! hook where auto-deleveraging and socialised loss will take over the
 //! uncovered part.
 
+use crate::auction::Auctions;
 use crate::book::{Fill, Order, OrderKind};
 use crate::error::ParamError;
 use crate::exchange::{TakerFee, execute, fee};
@@ -155,9 +156,10 @@ impl CloseFactor {
     }
 }
 
-/// Parameters of the liquidation protocol.
+/// Parameters of the liquidation protocol; each field defaults to
+/// [`ProtocolParams::default`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct ProtocolParams {
     /// Penalty on the notional closed by a liquidation (ppm), paid to the
     /// insurance fund.
@@ -184,6 +186,10 @@ pub struct ProtocolParams {
     /// A backstop liquidator vault; none when absent.
     #[serde(default)]
     pub vault: Option<VaultParams>,
+    /// Liquidate by Dutch auction to keepers instead of selling into the
+    /// book (see [`crate::auction`]); the book when absent.
+    #[serde(default)]
+    pub auction: Option<crate::auction::AuctionParams>,
 }
 
 impl Default for ProtocolParams {
@@ -197,6 +203,7 @@ impl Default for ProtocolParams {
             breakers: Vec::new(),
             liquidation_cap: None,
             vault: None,
+            auction: None,
         }
     }
 }
@@ -228,6 +235,21 @@ impl ProtocolParams {
             && (v.capital.0 <= 0 || v.below_health.0 <= 0)
         {
             return Err(ParamError::invalid("vault", "capital and below_health must be positive"));
+        }
+        if let Some(a) = &self.auction {
+            a.validate()?;
+            if self.backstop == Backstop::Adl {
+                return Err(ParamError::invalid(
+                    "backstop",
+                    "auto-deleveraging closes at the bankruptcy price in the book; it cannot follow an auction",
+                ));
+            }
+            if self.vault.is_some() {
+                return Err(ParamError::invalid("vault", "choose the vault or the auction, not both"));
+            }
+            if self.close_factor != CloseFactor::Full {
+                return Err(ParamError::invalid("close_factor", "an auction sells the whole position; use full"));
+            }
         }
         if self.liquidation_cap.is_some_and(|c| c.0 <= 0) {
             return Err(ParamError::invalid("liquidation_cap", "must be positive"));
@@ -268,6 +290,19 @@ pub enum EventKind {
     /// The backstop vault took this account's position over: `qty` lots at
     /// `fill_price` (its bankruptcy price).
     Backstop,
+    /// A Dutch auction of this account's position began: `qty` lots,
+    /// `fill_price` the start price.
+    AuctionKick,
+    /// A keeper (`account`) took `qty` lots at `fill_price`; `covered` is
+    /// the keeper reward it was paid.
+    AuctionTake,
+    /// An auction restarted from the current mark; `fill_price` is the new
+    /// start price.
+    AuctionReset,
+    /// An auction sold out; when it was the account's last, the account was
+    /// settled: `penalty`, `bad_debt`, `covered` and `uncovered` as for a
+    /// liquidation.
+    AuctionEnd,
 }
 
 impl EventKind {
@@ -279,6 +314,10 @@ impl EventKind {
             EventKind::Halt => "halt",
             EventKind::Adl => "adl",
             EventKind::Backstop => "backstop",
+            EventKind::AuctionKick => "auction_kick",
+            EventKind::AuctionTake => "auction_take",
+            EventKind::AuctionReset => "auction_reset",
+            EventKind::AuctionEnd => "auction_end",
         }
     }
 }
@@ -370,6 +409,8 @@ pub struct LiquidationTotals {
     pub socialized: Micros,
     /// Liquidations put off to the next tick by the cap.
     pub throttled: u64,
+    /// Dutch auctions running at the end of the tick.
+    pub auctions_open: u64,
 }
 
 /// This tick's liquidations, read by the recorder.
@@ -498,6 +539,7 @@ pub fn liquidate(
     mut ledger: ResMut<Ledger>,
     mut triggers: ResMut<Triggers>,
     mut queue: ResMut<OrderQueue>,
+    mut auctions: ResMut<Auctions>,
     mut log: ResMut<TickLiquidations>,
 ) {
     let n_markets = markets.0.len();
@@ -506,6 +548,14 @@ pub fn liquidate(
     log.rounds = 0;
     log.totals.clear();
     log.totals.resize(n_markets, LiquidationTotals::default());
+    // Keepers' takes of this tick's Match phase.
+    log.events.append(&mut auctions.events);
+    for (i, (long, short, bad)) in auctions.taken.drain(..).enumerate() {
+        let t = &mut log.totals[i];
+        t.long_notional += long;
+        t.short_notional += short;
+        t.bad_debt += bad;
+    }
     let mut candidates: Vec<AccountId> = Vec::new();
     for round in 0..protocol.0.max_rounds {
         candidates.clear();
@@ -520,6 +570,9 @@ pub fn liquidate(
         candidates.retain(|a| seen.insert(*a));
         let mut closed_any = false;
         for &account in &candidates {
+            if auctions.is_frozen(account) {
+                continue;
+            }
             let Some(market) = below_maintenance(account, &ledger, &markets) else { continue };
             if markets.get(market).is_halted(clock.tick) {
                 continue;
@@ -532,6 +585,19 @@ pub fn liquidate(
                 }
             }
             let ctx = Ctx { tick: clock.tick, round, protocol: &protocol.0, vault: vault.0 };
+            if auctions.params.is_some() {
+                closed_any |= kick_account(
+                    ctx,
+                    account,
+                    market,
+                    &mut markets,
+                    &mut ledger,
+                    &mut triggers,
+                    &mut auctions,
+                    &mut log,
+                );
+                continue;
+            }
             closed_any |=
                 liquidate_account(ctx, account, market, &mut markets, &mut ledger, &mut triggers, &mut queue, &mut log);
         }
@@ -543,9 +609,57 @@ pub fn liquidate(
             m.update_mark(clock.tick);
         }
     }
+    if auctions.params.is_some() {
+        let resets = auctions.reset_due(clock.tick, &markets);
+        log.events.extend(resets);
+        for (t, n) in log.totals.iter_mut().zip(auctions.open_per_market(n_markets)) {
+            t.auctions_open = n;
+        }
+    }
     if protocol.0.backstop == Backstop::SocializedLoss && ledger.uncovered_bad_debt.0 > 0 {
         socialize_tick(clock.tick, &mut markets, &mut ledger, &mut triggers, &mut log);
     }
+}
+
+/// The markets whose positions a liquidation of `account`, found below
+/// maintenance in `market`, closes: that one under isolated margin, every
+/// one under cross.
+fn liquidated_markets(ledger: &Ledger, account: AccountId, market: MarketId) -> Vec<MarketId> {
+    let acct = ledger.account(account);
+    match acct.mode {
+        MarginMode::Isolated => vec![market],
+        MarginMode::Cross => acct.positions.iter().map(|p| p.market).collect(),
+    }
+}
+
+/// Kicks auctions of `account`'s liquidated positions: the one in `market`
+/// under isolated margin, every one under cross, after cancelling the
+/// account's resting orders there. Returns whether anything happened.
+#[allow(clippy::too_many_arguments, reason = "a kick touches the ledger, index and auction house")]
+fn kick_account(
+    ctx: Ctx<'_>,
+    account: AccountId,
+    market: MarketId,
+    markets: &mut Markets,
+    ledger: &mut Ledger,
+    triggers: &mut Triggers,
+    auctions: &mut Auctions,
+    log: &mut TickLiquidations,
+) -> bool {
+    let targets = liquidated_markets(ledger, account, market);
+    let mut any = false;
+    for m in targets {
+        markets.get_mut(m).book.cancel_all(account);
+        if let Some(ev) = auctions.kick(ctx.tick, ctx.round, account, m, markets, ledger, triggers) {
+            log.totals[m.idx()].count += 1;
+            log.events.push(ev);
+            any = true;
+        }
+    }
+    if any {
+        ledger.account_mut(account).liquidated_at.get_or_insert(ctx.tick);
+    }
+    any
 }
 
 /// Socialises the uncovered bad debt once, at the end of the tick's
@@ -619,10 +733,7 @@ fn liquidate_account(
 ) -> bool {
     let acct = ledger.account(account);
     let mode = acct.mode;
-    let targets: Vec<MarketId> = match mode {
-        MarginMode::Isolated => vec![market],
-        MarginMode::Cross => acct.positions.iter().map(|p| p.market).collect(),
-    };
+    let targets = liquidated_markets(ledger, account, market);
     let free_before = acct.collateral;
     let mut fills: Vec<Fill> = Vec::new();
     // The first liquidation event of this account (ADL events of its

@@ -71,6 +71,7 @@ struct TickCols {
     socialized_loss: Vec<i64>,
     halted: Vec<bool>,
     throttled: Vec<u64>,
+    auctions_open: Vec<u64>,
     insurance_fund: Vec<i64>,
     uncovered_bad_debt: Vec<i64>,
 }
@@ -159,6 +160,7 @@ pub fn record(
         t.socialized_loss.push(totals.socialized.0);
         t.halted.push(m.is_halted(clock.tick));
         t.throttled.push(totals.throttled);
+        t.auctions_open.push(totals.auctions_open);
         t.insurance_fund.push(ledger.insurance_fund.0);
         t.uncovered_bad_debt.push(ledger.uncovered_bad_debt.0);
         if rec.every > 0 && clock.tick.is_multiple_of(rec.every) {
@@ -181,15 +183,9 @@ pub fn record(
         e.population.push(ledger.account(ev.account).population);
         e.market.push(m.params.name.clone());
         e.side.push(match ev.kind {
-            crate::liquidation::EventKind::Liquidation | crate::liquidation::EventKind::Backstop
-                if ev.side == crate::units::Side::Buy =>
-            {
-                "long"
-            }
-            crate::liquidation::EventKind::Liquidation | crate::liquidation::EventKind::Backstop => "short",
-            crate::liquidation::EventKind::Adl if ev.side == crate::units::Side::Buy => "long",
-            crate::liquidation::EventKind::Adl => "short",
             crate::liquidation::EventKind::SocializedLoss | crate::liquidation::EventKind::Halt => "",
+            _ if ev.side == crate::units::Side::Buy => "long",
+            _ => "short",
         });
         e.qty.push(ev.qty.0);
         e.unfilled.push(ev.unfilled.0);
@@ -291,6 +287,7 @@ impl Recorder {
                 "socialized_loss" => t.socialized_loss,
                 "halted" => t.halted,
                 "throttled" => t.throttled,
+                "auctions_open" => t.auctions_open,
                 "insurance_fund" => t.insurance_fund, "uncovered_bad_debt" => t.uncovered_bad_debt,
             ],
         )?;

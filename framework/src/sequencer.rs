@@ -73,6 +73,8 @@ pub enum Action {
         /// Amount, micros, positive.
         amount: Micros,
     },
+    /// A keeper's bid in a Dutch auction (see [`crate::auction`]).
+    Take(crate::auction::Take),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -94,12 +96,15 @@ pub struct OrderQueue {
     pub rejected: u64,
     /// Orders dropped because their market was halted, over the run.
     pub halted: u64,
+    /// Orders and deposits dropped because the account's positions were
+    /// being auctioned, over the run.
+    pub frozen: u64,
 }
 
 impl OrderQueue {
     /// An empty queue drawing tie-breaks from `rng`.
     pub fn new(rng: SimRng) -> OrderQueue {
-        OrderQueue { pending: Vec::new(), next_order: 1, next_seq: 0, rng, rejected: 0, halted: 0 }
+        OrderQueue { pending: Vec::new(), next_order: 1, next_seq: 0, rng, rejected: 0, halted: 0, frozen: 0 }
     }
 
     /// A fresh order id, for orders placed outside the queue.
@@ -144,6 +149,11 @@ impl OrderQueue {
     /// from the agent's reserve).
     pub fn deposit(&mut self, priority: Priority, account: AccountId, market: MarketId, amount: Micros) {
         self.push(priority, account, Action::Deposit { market, amount });
+    }
+
+    /// Queues a keeper's bid in a Dutch auction.
+    pub fn take(&mut self, priority: Priority, account: AccountId, bid: crate::auction::Take) {
+        self.push(priority, account, Action::Take(bid));
     }
 
     /// Number of queued actions.
@@ -231,10 +241,19 @@ pub fn match_orders(
     mut markets: ResMut<Markets>,
     mut ledger: ResMut<Ledger>,
     mut triggers: ResMut<Triggers>,
+    mut auctions: ResMut<crate::auction::Auctions>,
 ) {
     let mut fills: Vec<Fill> = Vec::new();
     for (account, action) in queue.drain_sequenced() {
+        // An account whose positions are being auctioned can only cancel.
+        if auctions.is_frozen(account) && matches!(action, Action::Place { .. } | Action::Deposit { .. }) {
+            queue.frozen += 1;
+            continue;
+        }
         match action {
+            Action::Take(bid) => {
+                auctions.take(clock.tick, account, bid, &mut markets, &mut ledger, &mut triggers);
+            }
             Action::Place { market, order } => {
                 if markets.get(market).is_halted(clock.tick) {
                     queue.halted += 1;

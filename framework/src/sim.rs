@@ -198,6 +198,7 @@ impl Simulation {
         world.insert_resource(TickLiquidations::default());
         world.insert_resource(LiquidationPreview::default());
         world.insert_resource(Vault(vault));
+        world.insert_resource(crate::auction::Auctions::new(params.protocol.auction.clone(), params.protocol.penalty));
         let factor = params.index_correlation.as_ref().map(|c| cholesky(c, params.markets.len()).expect("validated"));
         world.insert_resource(IndexCorrelation(factor));
         world.insert_resource(Recorder::new(&params.recording));

@@ -140,11 +140,12 @@ impl Triggers {
         size_of::<(Price, AccountId)>() + size_of::<SmallVec<[Key; 1]>>()
     }
 
-    /// Recomputes the keys of `account` from its current state.
-    pub fn rekey(&mut self, account: AccountId, ledger: &Ledger, markets: &Markets) {
+    /// Removes every key of `account`: it is not a candidate again until
+    /// the next [`Triggers::rekey`].
+    pub fn forget(&mut self, account: AccountId) {
         let i = account.idx();
         if self.keys.len() <= i {
-            self.keys.resize(i + 1, SmallVec::new());
+            return;
         }
         for old in std::mem::take(&mut self.keys[i]) {
             let mt = &mut self.markets[old.market.idx()];
@@ -155,6 +156,15 @@ impl Triggers {
             mt.add_heat(old, -1);
         }
         self.multi.remove(&account);
+    }
+
+    /// Recomputes the keys of `account` from its current state.
+    pub fn rekey(&mut self, account: AccountId, ledger: &Ledger, markets: &Markets) {
+        let i = account.idx();
+        if self.keys.len() <= i {
+            self.keys.resize(i + 1, SmallVec::new());
+        }
+        self.forget(account);
         let acct = ledger.account(account);
         if acct.kind == AccountKind::System || acct.positions.is_empty() {
             return;

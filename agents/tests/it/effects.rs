@@ -160,3 +160,54 @@ fn the_leverage_draw_does_not_move_other_draws() {
     };
     assert_eq!(sizes(5.0), sizes(50.0));
 }
+
+fn population_pnl(out: &cascade_agents::framework::recorder::RunOutput, population: &str) -> f64 {
+    let a = &out.agents;
+    let pop = a.column("population").unwrap().str().unwrap();
+    let pnl = a.column("pnl").unwrap().i64().unwrap();
+    pop.iter().zip(pnl.iter()).filter(|(p, _)| *p == Some(population)).map(|(_, x)| x.unwrap() as f64).sum()
+}
+
+#[test]
+fn congested_keepers_leave_bad_debt_that_prompt_keepers_do_not() {
+    use cascade_agents::framework::auction::{AuctionParams, Decay};
+    use cascade_agents::keeper::KeeperParams;
+    // The same 6% crash and crowd, liquidated by a linear auction over 60
+    // ticks with no reset. Prompt keepers react in 1-3 ticks; congested ones
+    // wait 80 ticks and pay 50 quote a bid, so they first bid at price 0.
+    let run_with = |delay: f64, bid_cost: i64| {
+        let mut p = crash_params(3, 0.06);
+        p.protocol.auction = Some(AuctionParams {
+            buf: cascade_agents::framework::Ppm(1_000_000),
+            decay: Decay::Linear { tau_ticks: 60 },
+            tail: None,
+            cusp: cascade_agents::framework::Ppm(0),
+            ..AuctionParams::default()
+        });
+        let keepers = KeeperParams {
+            delay: if delay < 2.0 { Dist::Uniform { low: 1.0, high: 3.0 } } else { Dist::fixed(delay) },
+            bid_cost: Micros(bid_cost),
+            ..KeeperParams::default()
+        };
+        run(p, &[&leveraged(20.0), &noise(), &keepers], 220)
+    };
+    let (prompt, congested) = (run_with(1.0, 20_000_000), run_with(80.0, 50_000_000));
+    let (bd_p, bd_c) = (prompt.summary.bad_debt, congested.summary.bad_debt);
+    let (k_p, k_c) = (population_pnl(&prompt, "keepers"), population_pnl(&congested, "keepers"));
+    let kinds = |out: &cascade_agents::framework::recorder::RunOutput, kind: &str| {
+        out.events.column("kind").unwrap().str().unwrap().iter().filter(|k| *k == Some(kind)).count()
+    };
+    eprintln!(
+        "keepers: bad debt {bd_p:.0} vs {bd_c:.0} quote, keeper PnL {:.0} vs {:.0} quote, takes {} vs {}, kicks {} vs {} (prompt vs congested)",
+        k_p / 1e6,
+        k_c / 1e6,
+        kinds(&prompt, "auction_take"),
+        kinds(&congested, "auction_take"),
+        kinds(&prompt, "auction_kick"),
+        kinds(&congested, "auction_kick"),
+    );
+    assert!(kinds(&prompt, "auction_kick") > 0);
+    assert_eq!(kinds(&prompt, "auction_kick"), kinds(&congested, "auction_kick"));
+    assert!(bd_c > 10.0 * bd_p.max(1.0), "bad debt: congested {bd_c} vs prompt {bd_p}");
+    assert!(k_c > k_p, "congested keepers win the lots for nothing: {k_c} vs {k_p}");
+}

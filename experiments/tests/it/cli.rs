@@ -173,6 +173,7 @@ fn every_shipped_experiment_validates_and_runs_briefly() {
         ("mm_withdrawal", 110),
         ("partial_liquidation", 110),
         ("protocol_backstops", 110),
+        ("dutch_auction", 110),
         ("circuit_breaker", 110),
     ];
     let mut seen = 0;

@@ -20,6 +20,7 @@ enum Flow {
     Market { trader: usize, buy: bool, qty: i64 },
     CancelAll { trader: usize },
     Deposit { trader: usize, amount: i64 },
+    Take { trader: usize, offset: i64, qty: i64 },
 }
 
 fn flow() -> impl Strategy<Value = Flow> {
@@ -29,7 +30,8 @@ fn flow() -> impl Strategy<Value = Flow> {
         2 => (t.clone(), any::<bool>(), -30..30_i64, 1..40_i64).prop_map(|(trader, buy, offset, qty)| Flow::Ioc { trader, buy, offset, qty }),
         2 => (t.clone(), any::<bool>(), 1..60_i64).prop_map(|(trader, buy, qty)| Flow::Market { trader, buy, qty }),
         1 => t.clone().prop_map(|trader| Flow::CancelAll { trader }),
-        1 => (t, 1..500_i64).prop_map(|(trader, amount)| Flow::Deposit { trader, amount }),
+        1 => (t.clone(), 1..500_i64).prop_map(|(trader, amount)| Flow::Deposit { trader, amount }),
+        2 => (t, -300..30_i64, 1..40_i64).prop_map(|(trader, offset, qty)| Flow::Take { trader, offset, qty }),
     ]
 }
 
@@ -51,6 +53,7 @@ proptest! {
         breaker in any::<bool>(),
         cap in proptest::option::of(1_000_000..50_000_000_i64),
         vault in any::<bool>(),
+        auction in proptest::option::of((any::<bool>(), 1..6_u64, 0..700_000_i64)),
     ) {
         // Prices near 1,000 ticks, 1,000 micros per tick-lot: funding of
         // 0.01% is 100 micros per lot, so it moves liquidation prices.
@@ -82,6 +85,26 @@ proptest! {
             };
             if backstop > 0 {
                 params.protocol.insurance_fund = cascade_framework::Micros(0);
+            }
+            if let Some((linear, ticks, cusp)) = auction {
+                use cascade_framework::auction::{AuctionParams, Decay};
+                let decay = if linear {
+                    Decay::Linear { tau_ticks: ticks * 3 }
+                } else {
+                    Decay::Stepwise { step_ticks: ticks, cut: Ppm(900_000) }
+                };
+                params.protocol.auction = Some(AuctionParams {
+                    decay,
+                    cusp: Ppm(cusp),
+                    tail: Some(ticks * 4),
+                    tip: cascade_framework::Micros(5 * scale),
+                    ..AuctionParams::default()
+                });
+                params.protocol.vault = None;
+                params.protocol.close_factor = CloseFactor::Full;
+                if params.protocol.backstop == Backstop::Adl {
+                    params.protocol.backstop = Backstop::SocializedLoss;
+                }
             }
         }
         let market = &mut params.markets[0];
@@ -117,6 +140,7 @@ proptest! {
         }
         assert_conserved(&sim);
         for actions in ticks {
+            let first_auction = sim.world().resource::<cascade_framework::auction::Auctions>().open.first().map(|a| a.id);
             {
                 let mut q = sim.world_mut().resource_mut::<OrderQueue>();
                 for a in actions {
@@ -136,6 +160,17 @@ proptest! {
                         }
                         Flow::CancelAll { trader } => q.cancel_all(Priority::NORMAL, traders[trader], m),
                         Flow::Deposit { trader, amount } => q.deposit(Priority::NORMAL, traders[trader], m, cascade_framework::Micros(amount)),
+                        Flow::Take { trader, offset, qty } => {
+                            if let Some(auction) = first_auction {
+                                let take = cascade_framework::auction::Take {
+                                    auction,
+                                    max_lots: Lots(qty),
+                                    limit: Price(mark + offset),
+                                    cost: cascade_framework::Micros(qty * 10),
+                                };
+                                q.take(Priority::NORMAL, traders[trader], take);
+                            }
+                        }
                     }
                 }
             }
@@ -160,7 +195,8 @@ proptest! {
                 || market.is_halted(sim.tick() - 1);
             for (i, acct) in sim.ledger().accounts.iter().enumerate() {
                 let id = cascade_framework::AccountId(u32::try_from(i).unwrap());
-                if below_maintenance(id, sim.ledger(), sim.markets()).is_some() {
+                let frozen = sim.world().resource::<cascade_framework::auction::Auctions>().is_frozen(id);
+                if !frozen && below_maintenance(id, sim.ledger(), sim.markets()).is_some() {
                     let q = acct.qty(m).0;
                     // Under auto-deleveraging a liquidation sells no worse
                     // than the bankruptcy price, so only that part of the

@@ -111,7 +111,7 @@ fn an_isolated_liquidation_never_touches_free_collateral() {
 }
 
 /// The scenario above up to the shock, with `protocol` changed by `tweak`.
-fn shocked(
+pub(crate) fn shocked(
     tweak: impl Fn(&mut cascade_framework::liquidation::ProtocolParams),
 ) -> (Simulation, [cascade_framework::AccountId; 6]) {
     let mut params = hand_params(100);

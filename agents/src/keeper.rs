@@ -1,0 +1,177 @@
+//! Keepers: the bidders in the protocol's Dutch auctions
+//! (`protocol.auction`, see `cascade_framework::auction`).
+//!
+//! Each keeper has `capital` of cross-margin collateral, a reaction delay
+//! `d ~ delay` ticks (drawn once; rounded, at least 0) and a cost per bid
+//! `c` (gas), paid whether the bid wins or not. Each tick it:
+//!
+//! 1. sells back into the book, at market, whatever it bought in earlier
+//!    auctions (it holds no inventory by choice);
+//! 2. looks at every running auction that (re)started at least `d` ticks
+//!    ago, oldest first, and prices it against the book: for a long being
+//!    sold, the best bid `b` is where it can resell, and it bids when
+//!
+//!    ```text
+//!    p ≤ b × (1 − min_edge)   and   q × (b − p) × v − fee(q × b × v) − c > 0
+//!    ```
+//!
+//!    with `p` the auction price, `v` the tick value and `q` the lots it
+//!    can pay for in full out of what is left of its collateral this tick,
+//!    `q = min(lots for sale, ⌊free / (b × v)⌋)`; for a short being bought
+//!    back it mirrors this against the best ask. Its limit is `p`, so a
+//!    bid never pays more than the price it saw.
+//!
+//! Keepers of one priority class are shuffled against each other each tick
+//! by the sequencer, so who wins a contested lot is a seeded draw. A
+//! congested network is a long `delay` and a high `bid_cost`: no one bids
+//! until the price has fallen far, and with `cusp: 0` and no `tail` the
+//! price can fall to zero first.
+
+use crate::dist::Dist;
+use crate::{Agent, Population, install_once, spawn_agent};
+use bevy_ecs::prelude::*;
+use cascade_framework::auction::{Auctions, Take};
+use cascade_framework::book::OrderKind;
+use cascade_framework::exchange::fee;
+use cascade_framework::ledger::{Ledger, MarginMode};
+use cascade_framework::market::Markets;
+use cascade_framework::sequencer::{OrderQueue, Priority};
+use cascade_framework::sim::Clock;
+use cascade_framework::units::{PPM, round_to_i64};
+use cascade_framework::{Lots, MarketId, Micros, ParamError, Phase, Ppm, Side, Simulation};
+use serde::{Deserialize, Serialize};
+
+/// A population of keepers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeeperParams {
+    /// Population name.
+    pub name: String,
+    /// Number of keepers.
+    pub count: u32,
+    /// Collateral of each keeper, micros.
+    pub capital: Micros,
+    /// Reaction delay, ticks, drawn once per keeper.
+    pub delay: Dist,
+    /// Cost of one bid (gas), micros.
+    pub bid_cost: Micros,
+    /// Least discount to the book, as a fraction of the resale price (ppm).
+    pub min_edge: Ppm,
+}
+
+impl Default for KeeperParams {
+    fn default() -> KeeperParams {
+        KeeperParams {
+            name: "keepers".into(),
+            count: 5,
+            capital: Micros(2_000_000_000_000),
+            delay: Dist::Uniform { low: 1.0, high: 5.0 },
+            bid_cost: Micros(20_000_000),
+            min_edge: Ppm(5_000),
+        }
+    }
+}
+
+impl KeeperParams {
+    /// Checks the parameters.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        self.delay.validate("delay")?;
+        if self.capital.0 < 0 || self.bid_cost.0 < 0 {
+            return Err(ParamError::invalid("capital", "capital and bid_cost must be non-negative"));
+        }
+        if !(0..PPM).contains(&self.min_edge.0) {
+            return Err(ParamError::invalid("min_edge", "must be in [0, 1,000,000) ppm"));
+        }
+        Ok(())
+    }
+}
+
+/// A keeper.
+#[derive(Component, Debug)]
+pub struct Keeper {
+    /// Reaction delay, ticks.
+    pub delay: u64,
+    bid_cost: Micros,
+    min_edge: Ppm,
+}
+
+impl Population for KeeperParams {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn install(&self, sim: &mut Simulation) -> Result<(), ParamError> {
+        self.validate()?;
+        if sim.world().resource::<Auctions>().params.is_none() {
+            return Err(ParamError::invalid("kind", "keepers bid in auctions: set protocol.auction"));
+        }
+        install_once(sim, "keeper", |sim| {
+            sim.add_systems(Phase::Decide, decide);
+        });
+        for index in 0..self.count {
+            let mut agent =
+                spawn_agent(sim, &self.name, "keeper", index, MarketId(0), MarginMode::Cross, 1, self.capital);
+            let delay = u64::try_from(round_to_i64(self.delay.sample(&mut agent.rng)).max(0)).unwrap_or(0);
+            let keeper = Keeper { delay, bid_cost: self.bid_cost, min_edge: self.min_edge };
+            sim.world_mut().spawn((agent, keeper));
+        }
+        Ok(())
+    }
+}
+
+fn decide(
+    clock: Res<Clock>,
+    auctions: Res<Auctions>,
+    markets: Res<Markets>,
+    ledger: Res<Ledger>,
+    mut queue: ResMut<OrderQueue>,
+    keepers: Query<(&Agent, &Keeper)>,
+) {
+    for (agent, k) in &keepers {
+        let acct = ledger.account(agent.account);
+        for p in &acct.positions {
+            let side = if p.qty.0 > 0 { Side::Sell } else { Side::Buy };
+            queue.place(Priority::NORMAL, agent.account, p.market, side, Lots(p.qty.0.abs()), OrderKind::Market);
+        }
+        let mut free = i128::from(acct.collateral.0 - k.bid_cost.0);
+        for a in &auctions.open {
+            if clock.tick < a.start_tick + k.delay || free <= 0 {
+                continue;
+            }
+            let Some(price) = auctions.price_at(a, clock.tick) else { continue };
+            let m = markets.get(a.market);
+            let (edge_ppm, resale) = match a.side {
+                Side::Buy => (PPM - k.min_edge.0, m.book.best_bid()),
+                Side::Sell => (PPM + k.min_edge.0, m.book.best_ask()),
+            };
+            let Some(resale) = resale else { continue };
+            let bound = i128::from(resale.0) * i128::from(edge_ppm);
+            let good = match a.side {
+                Side::Buy => i128::from(price.0) * i128::from(PPM) <= bound,
+                Side::Sell => i128::from(price.0) * i128::from(PPM) >= bound,
+            };
+            if !good {
+                continue;
+            }
+            let per_lot = i128::from(m.params.tick_value.0) * i128::from(resale.0.max(price.0)).max(1);
+            let held = i128::from(ledger.account(a.account).qty(a.market).0.abs());
+            let lots = held.min(free / per_lot);
+            if lots <= 0 {
+                continue;
+            }
+            let gain = lots * i128::from((resale.0 - price.0).abs()) * i128::from(m.params.tick_value.0);
+            let resale_notional = m.notional(Lots(i64::try_from(lots).unwrap_or(i64::MAX)), resale);
+            let costs = i128::from(fee(resale_notional, m.params.fees.taker).0 + k.bid_cost.0);
+            if gain <= costs {
+                continue;
+            }
+            let max_lots = Lots(i64::try_from(lots).unwrap_or(i64::MAX));
+            queue.take(
+                Priority::NORMAL,
+                agent.account,
+                Take { auction: a.id, max_lots, limit: price, cost: k.bid_cost },
+            );
+            free -= lots * per_lot + i128::from(k.bid_cost.0);
+        }
+    }
+}
