@@ -102,7 +102,7 @@ impl Population for KeeperParams {
 
     fn install(&self, sim: &mut Simulation) -> Result<(), ParamError> {
         self.validate()?;
-        if sim.world().resource::<Auctions>().params.is_none() {
+        if self.count > 0 && sim.world().resource::<Auctions>().params.is_none() {
             return Err(ParamError::invalid("kind", "keepers bid in auctions: set protocol.auction"));
         }
         install_once(sim, "keeper", |sim| {

@@ -180,6 +180,12 @@ pub struct Sweep {
     /// axis.
     #[serde(default)]
     pub zip: BTreeMap<String, Vec<serde_json::Value>>,
+    /// Named variants of the experiment, each a set of `path: value`
+    /// changes, combined with the grid as one more axis, `variant`. The
+    /// first is the reference: each other variant's paired differences from
+    /// it, replicate by replicate on the same seed, go to `paired.parquet`.
+    #[serde(default)]
+    pub variants: Vec<Variant>,
     /// Runs per sweep point, each with its own seed derived from the master
     /// seed. Replicate `r` has the same seed at every point, so points are
     /// compared on common random numbers.
@@ -189,6 +195,20 @@ pub struct Sweep {
 
 fn one() -> u32 {
     1
+}
+
+/// The axis name of a sweep's variants.
+pub const VARIANT_AXIS: &str = "variant";
+
+/// One variant of a sweep: a name and the values it changes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Variant {
+    /// Name, as it appears in frames, charts and tables.
+    pub name: String,
+    /// Values to set, by path (as in `grid`); none leaves the file as is.
+    #[serde(default)]
+    pub set: BTreeMap<String, serde_json::Value>,
 }
 
 impl Experiment {
@@ -292,6 +312,20 @@ impl Experiment {
                 if values.is_empty() {
                     errors.push(ParamError::invalid(format!("sweep.{path}"), "needs at least one value"));
                 }
+            }
+            for (i, v) in s.variants.iter().enumerate() {
+                if v.name.trim().is_empty() {
+                    errors.push(ParamError::invalid(format!("sweep.variants[{i}].name"), "must not be empty"));
+                }
+                if s.variants[..i].iter().any(|w| w.name == v.name) {
+                    errors.push(ParamError::invalid(
+                        format!("sweep.variants[{i}].name"),
+                        format!("variant name {:?} is used twice", v.name),
+                    ));
+                }
+            }
+            if s.grid.contains_key(VARIANT_AXIS) || s.zip.contains_key(VARIANT_AXIS) {
+                errors.push(ParamError::invalid(format!("sweep.{VARIANT_AXIS}"), "is the variants' axis name"));
             }
         }
         errors

@@ -13,9 +13,10 @@
 //! Layout: runs go to `<out>/<name>/<run-id>/` like single runs (a run
 //! already finished by any earlier run or sweep is reused), and the sweep's
 //! own files to `<out>/<name>/sweeps/<sweep-id>/`: `plan.json`,
-//! `sweep.parquet`, `points.parquet`.
+//! `sweep.parquet`, `points.parquet`, and `paired.parquet` when the sweep
+//! has variants (paired differences from the first variant).
 
-use crate::config::Experiment;
+use crate::config::{Experiment, VARIANT_AXIS};
 use crate::load::{Loaded, from_tree};
 use crate::locate::Locator;
 use crate::output::{sha256_hex, write_atomic};
@@ -79,13 +80,28 @@ pub fn plan(loaded: &Loaded) -> Result<Plan> {
             (0..n).map(|i| sweep.zip.values().map(|vs| vs[i].clone()).collect()).collect();
         points = points.into_iter().flat_map(|p| rows.iter().map(move |r| [p.clone(), r.clone()].concat())).collect();
     }
+    if !sweep.variants.is_empty() {
+        axes.push(VARIANT_AXIS.to_owned());
+        let names: Vec<serde_json::Value> =
+            sweep.variants.iter().map(|v| serde_json::Value::String(v.name.clone())).collect();
+        points =
+            points.into_iter().flat_map(|p| names.iter().map(move |n| [p.clone(), vec![n.clone()]].concat())).collect();
+    }
     let locator = Locator::default();
     let mut configs = Vec::with_capacity(points.len());
     for (k, values) in points.iter().enumerate() {
         let mut tree = loaded.tree.clone();
         for (path, v) in axes.iter().zip(values) {
-            let v: serde_yaml::Value = serde_yaml::to_value(v).expect("JSON values are YAML values");
-            crate::paths::set(&mut tree, path, v).map_err(|e| anyhow!("sweep point {k}: {e}"))?;
+            let changes: Vec<(&String, &serde_json::Value)> = if path == VARIANT_AXIS {
+                let variant = sweep.variants.iter().find(|x| Some(x.name.as_str()) == v.as_str()).expect("planned");
+                variant.set.iter().collect()
+            } else {
+                vec![(path, v)]
+            };
+            for (path, v) in changes {
+                let v: serde_yaml::Value = serde_yaml::to_value(v).expect("JSON values are YAML values");
+                crate::paths::set(&mut tree, path, v).map_err(|e| anyhow!("sweep point {k}: {e}"))?;
+            }
         }
         let point = from_tree(tree, &locator).map_err(|diags| {
             let lines: Vec<String> = diags.iter().map(|d| format!("  {}: {}", d.path, d.message)).collect();
@@ -217,10 +233,11 @@ fn axis_column(name: &str, values: Vec<serde_json::Value>) -> Column {
     }
 }
 
-/// Reads every run of the plan and writes `sweep.parquet` and
-/// `points.parquet` into the sweep's folder. Fails, naming them, if runs
-/// are missing (a shard has not finished).
-pub fn aggregate(plan: &Plan, out: &Path) -> Result<(PathBuf, PathBuf)> {
+/// Reads every run of the plan and writes `sweep.parquet`,
+/// `points.parquet` and, when the sweep has variants, `paired.parquet` into
+/// the sweep's folder; returns their paths. Fails, naming them, if runs are
+/// missing (a shard has not finished).
+pub fn aggregate(plan: &Plan, out: &Path) -> Result<Vec<PathBuf>> {
     let mut manifests = Vec::with_capacity(plan.runs.len());
     let mut missing = Vec::new();
     for r in &plan.runs {
@@ -252,7 +269,7 @@ pub fn aggregate(plan: &Plan, out: &Path) -> Result<(PathBuf, PathBuf)> {
     for (k, name) in names.iter().enumerate() {
         cols.push(Column::new((*name).into(), manifests.iter().map(|m| metrics(m)[k].1).collect::<Vec<_>>()));
     }
-    let mut runs_df = DataFrame::new_infer_height(cols).context("building sweep frame")?;
+    let runs_df = DataFrame::new_infer_height(cols).context("building sweep frame")?;
     // One row per point.
     let mut cols = vec![Column::new("point".into(), (0..plan.points.len() as u64).collect::<Vec<_>>())];
     for (a, axis) in plan.axes.iter().enumerate() {
@@ -271,33 +288,115 @@ pub fn aggregate(plan: &Plan, out: &Path) -> Result<(PathBuf, PathBuf)> {
                 .filter(|(r, _)| r.point == p)
                 .filter_map(|(_, m)| metrics(m)[k].1)
                 .collect();
-            let n = xs.len();
-            let m = (n > 0).then(|| xs.iter().sum::<f64>() / n as f64);
-            let s = (n > 1).then(|| {
-                let m = m.expect("n > 0");
-                (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
-            });
-            let half = s.map(|s| t95(n - 1) * s / (n as f64).sqrt());
+            let (m, s, l, h) = mean_ci(&xs);
             mean.push(m);
             std.push(s);
-            lo.push(m.zip(half).map(|(m, h)| m - h));
-            hi.push(m.zip(half).map(|(m, h)| m + h));
+            lo.push(l);
+            hi.push(h);
         }
         cols.push(Column::new(format!("{name}_mean").into(), mean));
         cols.push(Column::new(format!("{name}_std").into(), std));
         cols.push(Column::new(format!("{name}_ci95_low").into(), lo));
         cols.push(Column::new(format!("{name}_ci95_high").into(), hi));
     }
-    let mut points_df = DataFrame::new_infer_height(cols).context("building points frame")?;
+    let points_df = DataFrame::new_infer_height(cols).context("building points frame")?;
     let dir = sweep_dir(out, plan);
-    let sweep_path = dir.join("sweep.parquet");
-    let points_path = dir.join("points.parquet");
-    for (path, df) in [(&sweep_path, &mut runs_df), (&points_path, &mut points_df)] {
-        let mut buf = Vec::new();
-        ParquetWriter::new(&mut buf).finish(df).with_context(|| format!("encoding {}", path.display()))?;
-        write_atomic(path, &buf)?;
+    let mut frames = vec![(dir.join("sweep.parquet"), runs_df), (dir.join("points.parquet"), points_df)];
+    if let Some(paired) = paired(plan, &manifests)? {
+        frames.push((dir.join("paired.parquet"), paired));
     }
-    Ok((sweep_path, points_path))
+    let mut written = Vec::new();
+    for (path, mut df) in frames {
+        let mut buf = Vec::new();
+        ParquetWriter::new(&mut buf).finish(&mut df).with_context(|| format!("encoding {}", path.display()))?;
+        write_atomic(&path, &buf)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Mean, standard deviation and Student-t 95% interval of `xs`.
+fn mean_ci(xs: &[f64]) -> (Option<f64>, Option<f64>, Option<f64>, Option<f64>) {
+    let n = xs.len();
+    let m = (n > 0).then(|| xs.iter().sum::<f64>() / n as f64);
+    let s = m.filter(|_| n > 1).map(|m| (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt());
+    let half = s.map(|s| t95(n - 1) * s / (n as f64).sqrt());
+    (m, s, m.zip(half).map(|(m, h)| m - h), m.zip(half).map(|(m, h)| m + h))
+}
+
+/// Paired differences from the first variant, when the sweep has variants:
+/// one row per (point of the other axes, variant, metric), each the mean
+/// over replicates of `metric(variant, r) − metric(first, r)`, with its
+/// standard deviation and Student-t 95% interval. Replicate `r` has the
+/// same seed in every variant (common random numbers), so the pairing
+/// removes the variance that the variants share. A replicate missing the
+/// metric in either run (no recovery, say) is left out; `n` counts the rest.
+fn paired(plan: &Plan, manifests: &[Manifest]) -> Result<Option<DataFrame>> {
+    let Some(v_axis) = plan.axes.iter().position(|a| a == VARIANT_AXIS) else { return Ok(None) };
+    let names: Vec<&str> = metrics(&manifests[0]).iter().map(|(n, _)| *n).collect();
+    let others = |p: usize| -> Vec<serde_json::Value> {
+        plan.points[p].iter().enumerate().filter(|(a, _)| *a != v_axis).map(|(_, v)| v.clone()).collect()
+    };
+    let first = plan.points.first().map(|p| p[v_axis].clone()).context("a sweep with variants has points")?;
+    let value = |point: usize, replicate: u32, k: usize| -> Option<f64> {
+        let i = plan.runs.iter().position(|r| r.point == point && r.replicate == replicate)?;
+        metrics(&manifests[i])[k].1
+    };
+    let replicates: Vec<u32> = {
+        let mut r: Vec<u32> = plan.runs.iter().map(|r| r.replicate).collect();
+        r.sort_unstable();
+        r.dedup();
+        r
+    };
+    let mut axis_values: Vec<Vec<serde_json::Value>> = vec![Vec::new(); plan.axes.len() - 1];
+    let (mut variant, mut metric, mut n) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut base_mean, mut var_mean) = (Vec::new(), Vec::new());
+    let (mut mean, mut std, mut lo, mut hi) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for p in 0..plan.points.len() {
+        if plan.points[p][v_axis] == first {
+            continue;
+        }
+        let key = others(p);
+        let base = (0..plan.points.len())
+            .find(|&q| plan.points[q][v_axis] == first && others(q) == key)
+            .context("every point has its reference variant")?;
+        for (k, name) in names.iter().enumerate() {
+            let pairs: Vec<(f64, f64)> =
+                replicates.iter().filter_map(|&r| Some((value(base, r, k)?, value(p, r, k)?))).collect();
+            let diffs: Vec<f64> = pairs.iter().map(|(b, v)| v - b).collect();
+            let (m, s, l, h) = mean_ci(&diffs);
+            for (a, v) in key.iter().enumerate() {
+                axis_values[a].push(v.clone());
+            }
+            variant.push(plan.points[p][v_axis].as_str().unwrap_or_default().to_owned());
+            metric.push((*name).to_owned());
+            n.push(pairs.len() as u64);
+            base_mean.push(mean_ci(&pairs.iter().map(|x| x.0).collect::<Vec<_>>()).0);
+            var_mean.push(mean_ci(&pairs.iter().map(|x| x.1).collect::<Vec<_>>()).0);
+            mean.push(m);
+            std.push(s);
+            lo.push(l);
+            hi.push(h);
+        }
+    }
+    let mut cols = Vec::new();
+    for (a, axis) in plan.axes.iter().filter(|a| *a != VARIANT_AXIS).enumerate() {
+        cols.push(axis_column(axis, std::mem::take(&mut axis_values[a])));
+    }
+    let reference = first.as_str().unwrap_or_default().to_owned();
+    cols.extend([
+        Column::new(VARIANT_AXIS.into(), variant),
+        Column::new("reference".into(), vec![reference; metric.len()]),
+        Column::new("metric".into(), metric),
+        Column::new("n".into(), n),
+        Column::new("reference_mean".into(), base_mean),
+        Column::new("variant_mean".into(), var_mean),
+        Column::new("diff_mean".into(), mean),
+        Column::new("diff_std".into(), std),
+        Column::new("diff_ci95_low".into(), lo),
+        Column::new("diff_ci95_high".into(), hi),
+    ]);
+    Ok(Some(DataFrame::new_infer_height(cols).context("building paired frame")?))
 }
 
 /// Reads a sweep folder's plan.

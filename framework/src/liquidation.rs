@@ -26,7 +26,7 @@ use crate::market::Markets;
 use crate::sequencer::OrderQueue;
 use crate::sim::Clock;
 use crate::triggers::{Triggers, below_maintenance, terms_of};
-use crate::units::{AccountId, Lots, MarketId, Micros, PPM, Ppm, Price, Side, div_ceil, narrow};
+use crate::units::{AccountId, Lots, MarketId, Micros, PPM, Ppm, Price, Side, div_ceil, narrow, round_to_i64};
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -190,6 +190,91 @@ pub struct ProtocolParams {
     /// book (see [`crate::auction`]); the book when absent.
     #[serde(default)]
     pub auction: Option<crate::auction::AuctionParams>,
+    /// Maintenance rates that rise with realised volatility; the configured
+    /// rates always when absent.
+    #[serde(default)]
+    pub dynamic_maintenance: Option<DynamicMaintenance>,
+}
+
+/// Maintenance rates that rise with the market's realised volatility, at a
+/// bounded speed. Each tick, in Observe, with `σ` the market's realised
+/// volatility (RMS of one-tick log returns of the mark over its
+/// `vol_window`):
+///
+/// ```text
+/// k*  = min(max_multiplier, 1 + sensitivity × max(0, σ / vol_ref − 1))
+/// k_t = k_{t−1} + clamp(k* − k_{t−1}, −max_step, +max_step),   k_0 = 1
+/// ```
+///
+/// and every maintenance rate of the market's tier table is multiplied by
+/// `k_t` (held in ppm, rates rounded up); initial rates are unchanged. The
+/// liquidation checks use the scaled rates; the trigger index stays keyed
+/// under the configured ones and widens its query by the bound in
+/// [`crate::triggers`], so a change of `k` re-keys nothing. The heatmap
+/// shows liquidation prices under the configured rates. `k_t` is the
+/// `maintenance_scale` column of `ticks`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct DynamicMaintenance {
+    /// Volatility at and below which the rates are as configured (RMS of
+    /// one-tick log returns; 0.0005 is about 89% a year at one-second ticks).
+    pub vol_ref: f64,
+    /// Rise of the multiplier per unit of `σ / vol_ref` above 1.
+    pub sensitivity: f64,
+    /// Largest multiplier.
+    pub max_multiplier: f64,
+    /// Largest change of the multiplier in one tick, up or down.
+    pub max_step: f64,
+}
+
+impl Default for DynamicMaintenance {
+    fn default() -> DynamicMaintenance {
+        DynamicMaintenance { vol_ref: 0.000_5, sensitivity: 0.5, max_multiplier: 2.0, max_step: 0.02 }
+    }
+}
+
+impl DynamicMaintenance {
+    /// Checks the parameters.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        let field = |f: &str| format!("dynamic_maintenance.{f}");
+        if !(self.vol_ref.is_finite() && self.vol_ref > 0.0) {
+            return Err(ParamError::invalid(field("vol_ref"), "must be positive"));
+        }
+        if !(self.sensitivity.is_finite() && self.sensitivity >= 0.0) {
+            return Err(ParamError::invalid(field("sensitivity"), "must be non-negative"));
+        }
+        if !(self.max_multiplier.is_finite() && (1.0..=100.0).contains(&self.max_multiplier)) {
+            return Err(ParamError::invalid(field("max_multiplier"), "must be between 1 and 100"));
+        }
+        if !(self.max_step.is_finite() && self.max_step > 0.0) {
+            return Err(ParamError::invalid(field("max_step"), "must be positive"));
+        }
+        Ok(())
+    }
+
+    /// The largest multiplier, in ppm.
+    pub fn max_scale(&self) -> Ppm {
+        Ppm(round_to_i64(self.max_multiplier * PPM as f64))
+    }
+
+    /// The next multiplier (ppm) from `previous` at volatility `sigma`.
+    pub fn next_scale(&self, previous: Ppm, sigma: f64) -> Ppm {
+        let excess = if sigma.is_finite() { (sigma / self.vol_ref - 1.0).max(0.0) } else { 0.0 };
+        let target = (1.0 + self.sensitivity * excess).min(self.max_multiplier);
+        let target = round_to_i64(target * PPM as f64);
+        let step = round_to_i64(self.max_step * PPM as f64);
+        Ppm(previous.0 + (target - previous.0).clamp(-step, step))
+    }
+}
+
+/// Observe-phase system: moves each market's maintenance multiplier under
+/// [`DynamicMaintenance`], after the views are refreshed.
+pub fn update_maintenance(protocol: Res<Protocol>, mut markets: ResMut<Markets>) {
+    let Some(d) = &protocol.0.dynamic_maintenance else { return };
+    for m in &mut markets.0 {
+        let next = d.next_scale(m.maintenance_scale, m.view.realised_vol);
+        m.set_maintenance_scale(next);
+    }
 }
 
 impl Default for ProtocolParams {
@@ -204,6 +289,7 @@ impl Default for ProtocolParams {
             liquidation_cap: None,
             vault: None,
             auction: None,
+            dynamic_maintenance: None,
         }
     }
 }
@@ -250,6 +336,9 @@ impl ProtocolParams {
             if self.close_factor != CloseFactor::Full {
                 return Err(ParamError::invalid("close_factor", "an auction sells the whole position; use full"));
             }
+        }
+        if let Some(d) = &self.dynamic_maintenance {
+            d.validate()?;
         }
         if self.liquidation_cap.is_some_and(|c| c.0 <= 0) {
             return Err(ParamError::invalid("liquidation_cap", "must be positive"));

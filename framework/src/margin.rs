@@ -123,6 +123,26 @@ impl MarginTiers {
         Micros(narrow(div_ceil(n * self.tier(n).im_rate, i128::from(PPM))))
     }
 
+    /// The table with every maintenance rate multiplied by `scale` (ppm of
+    /// 1; rounded up, in the protocol's favour) and the initial rates kept.
+    /// The caller keeps the scaled rates below the initial ones.
+    pub fn with_maintenance_scaled(&self, scale: Ppm) -> MarginTiers {
+        let mut tiers = self.tiers.clone();
+        let mut prev: Option<Tier> = None;
+        for t in &mut tiers {
+            t.mm_rate = div_ceil(t.mm_rate * i128::from(scale.0), i128::from(PPM));
+            t.amount = prev.map_or(0, |p| p.amount + t.floor * (t.mm_rate - p.mm_rate));
+            prev = Some(*t);
+        }
+        MarginTiers { tiers }
+    }
+
+    /// Whether every maintenance rate times `scale` (ppm of 1) stays below
+    /// its tier's initial rate.
+    pub fn maintenance_fits(&self, scale: Ppm) -> bool {
+        self.tiers.iter().all(|t| div_ceil(t.mm_rate * i128::from(scale.0), i128::from(PPM)) < t.im_rate)
+    }
+
     /// The smallest maintenance rate in the table (the first tier's).
     pub fn min_maintenance_rate(&self) -> Ppm {
         Ppm(self.tiers.first().map_or(0, |t| narrow(t.mm_rate)))

@@ -236,8 +236,15 @@ pub struct Market {
     pub id: MarketId,
     /// Its parameters.
     pub params: MarketParams,
-    /// Validated tiers.
+    /// The margin tiers in force: the configured table with its
+    /// maintenance rates times [`Market::maintenance_scale`].
     pub tiers: MarginTiers,
+    /// The configured tier table. The trigger index is keyed by liquidation
+    /// prices under it, whatever the scale.
+    pub base_tiers: MarginTiers,
+    /// Multiplier of the maintenance rates, ppm of 1 (1,000,000 unless
+    /// the protocol's dynamic maintenance raises it).
+    pub maintenance_scale: Ppm,
     /// The order book.
     pub book: Book,
     /// The index.
@@ -275,6 +282,8 @@ impl Market {
         let price = index.price;
         Market {
             id,
+            base_tiers: tiers.clone(),
+            maintenance_scale: Ppm(PPM),
             tiers,
             book: Book::new(),
             index,
@@ -292,6 +301,15 @@ impl Market {
             breaker_marks: VecDeque::new(),
             view: MarketView { index: price, mark: price, ..MarketView::default() },
             params,
+        }
+    }
+
+    /// Sets the multiplier of the maintenance rates (ppm of 1) and rebuilds
+    /// [`Market::tiers`] from the configured table.
+    pub fn set_maintenance_scale(&mut self, scale: Ppm) {
+        if scale != self.maintenance_scale {
+            self.maintenance_scale = scale;
+            self.tiers = self.base_tiers.with_maintenance_scaled(scale);
         }
     }
 

@@ -72,6 +72,7 @@ struct TickCols {
     halted: Vec<bool>,
     throttled: Vec<u64>,
     auctions_open: Vec<u64>,
+    maintenance_scale: Vec<i64>,
     insurance_fund: Vec<i64>,
     uncovered_bad_debt: Vec<i64>,
 }
@@ -161,6 +162,7 @@ pub fn record(
         t.halted.push(m.is_halted(clock.tick));
         t.throttled.push(totals.throttled);
         t.auctions_open.push(totals.auctions_open);
+        t.maintenance_scale.push(m.maintenance_scale.0);
         t.insurance_fund.push(ledger.insurance_fund.0);
         t.uncovered_bad_debt.push(ledger.uncovered_bad_debt.0);
         if rec.every > 0 && clock.tick.is_multiple_of(rec.every) {
@@ -288,6 +290,7 @@ impl Recorder {
                 "halted" => t.halted,
                 "throttled" => t.throttled,
                 "auctions_open" => t.auctions_open,
+                "maintenance_scale" => t.maintenance_scale,
                 "insurance_fund" => t.insurance_fund, "uncovered_bad_debt" => t.uncovered_bad_debt,
             ],
         )?;

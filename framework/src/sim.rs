@@ -12,7 +12,7 @@ use crate::error::{ExportError, ParamError};
 use crate::ledger::{AccountKind, AccountSpec, Ledger, MarginMode, TradeLeg};
 use crate::liquidation::{
     LiquidationPreview, Protocol, ProtocolParams, TickLiquidations, Vault, check_breakers, liquidate,
-    preview_liquidations,
+    preview_liquidations, update_maintenance,
 };
 use crate::liquidity::{Liquidity, lay_depth, refresh_depth};
 use crate::market::{Market, MarketParams, Markets};
@@ -105,6 +105,17 @@ impl SimParams {
             m.validate().map_err(|e| e.within(&format!("markets[{i}]")))?;
         }
         self.protocol.validate().map_err(|e| e.within("protocol"))?;
+        if let Some(d) = &self.protocol.dynamic_maintenance {
+            let k = d.max_scale();
+            for (i, m) in self.markets.iter().enumerate() {
+                if !m.validate()?.maintenance_fits(k) {
+                    return Err(ParamError::invalid(
+                        "protocol.dynamic_maintenance.max_multiplier",
+                        format!("raises a maintenance rate of markets[{i}] to its initial rate or above"),
+                    ));
+                }
+            }
+        }
         if let Some(c) = &self.index_correlation {
             cholesky(c, self.markets.len()).map_err(|reason| ParamError::invalid("index_correlation", reason))?;
         }
@@ -368,7 +379,9 @@ fn tick_schedule() -> Schedule {
         schedule.configure_sets(FrameworkSystems(phase).in_set(phase));
     }
     schedule.add_systems((advance_index, refresh_depth).chain().in_set(FrameworkSystems(Phase::Exogenous)));
-    schedule.add_systems((observe, preview_liquidations).chain().in_set(FrameworkSystems(Phase::Observe)));
+    schedule.add_systems(
+        (observe, update_maintenance, preview_liquidations).chain().in_set(FrameworkSystems(Phase::Observe)),
+    );
     schedule.add_systems(match_orders.in_set(FrameworkSystems(Phase::Match)));
     schedule.add_systems(settle.in_set(FrameworkSystems(Phase::Settle)));
     schedule.add_systems((liquidate, check_breakers).chain().in_set(FrameworkSystems(Phase::Liquidate)));

@@ -35,7 +35,7 @@
 
 use crate::ledger::{AccountKind, Ledger, MarginMode, MarketTerms};
 use crate::market::Markets;
-use crate::units::{AccountId, Lots, MarketId, Micros, PPM, Price, Side, div_ceil};
+use crate::units::{AccountId, Lots, MarketId, Micros, PPM, Ppm, Price, Side, div_ceil};
 use bevy_ecs::prelude::Resource;
 use smallvec::SmallVec;
 use std::collections::{BTreeMap, BTreeSet};
@@ -173,7 +173,12 @@ impl Triggers {
             self.multi.insert(account);
             return;
         }
-        let terms = |m: MarketId| terms_of(markets, m);
+        // Keys are liquidation prices under the configured tiers, so that a
+        // change of the dynamic maintenance scale needs no re-keying.
+        let terms = |m: MarketId| {
+            let market = markets.get(m);
+            MarketTerms { tiers: &market.base_tiers, ..terms_of(markets, m) }
+        };
         let price_of = |m: MarketId| markets.get(m).mark;
         let mut new_keys = SmallVec::new();
         for pos in &acct.positions {
@@ -209,8 +214,13 @@ impl Triggers {
         let (slack_long, slack_short) = scale.slack(mt.funding_hi, m.funding_index);
         // One more tick each way: a key is a whole tick, and the threshold
         // it rounds moves by fractions of a tick as funding accrues.
-        let long_from = scale.adjust(Side::Buy, m.mark, m.funding_index) - slack_long - scale.long_per_tick;
-        let short_to = scale.adjust(Side::Sell, m.mark, m.funding_index) + slack_short + scale.short_per_tick;
+        let (long_at, short_at) = if m.maintenance_scale.0 == PPM {
+            (m.mark, m.mark)
+        } else {
+            scale.query_prices(m.mark, m.tiers.max_maintenance_rate())
+        };
+        let long_from = scale.adjust(Side::Buy, long_at, m.funding_index) - slack_long - scale.long_per_tick;
+        let short_to = scale.adjust(Side::Sell, short_at, m.funding_index) + slack_short + scale.short_per_tick;
         out.extend(mt.longs.range((long_from, AccountId(0))..).rev().map(|(_, a)| *a));
         out.extend(mt.shorts.range(..=(short_to, AccountId(u32::MAX))).map(|(_, a)| *a));
     }
@@ -258,7 +268,7 @@ impl Scale {
     fn of(m: &crate::market::Market) -> Scale {
         let v = i128::from(m.params.tick_value.0);
         let (r_min, r_max) =
-            (i128::from(m.tiers.min_maintenance_rate().0), i128::from(m.tiers.max_maintenance_rate().0));
+            (i128::from(m.base_tiers.min_maintenance_rate().0), i128::from(m.base_tiers.max_maintenance_rate().0));
         let ppm = i128::from(PPM);
         Scale { long_per_tick: v * (ppm - r_max), short_per_tick: v * (ppm + r_max), r_min, r_max }
     }
@@ -266,6 +276,21 @@ impl Scale {
     fn adjust(self, side: Side, price: Price, funding: Micros) -> i128 {
         let per_tick = if side == Side::Buy { self.long_per_tick } else { self.short_per_tick };
         i128::from(price.0) * per_tick - i128::from(PPM) * i128::from(funding.0)
+    }
+
+    /// The prices to query longs from and shorts up to at `mark` when the
+    /// maintenance rates in force (at most `r_now`) differ from those the
+    /// keys were computed with (between `r_min` and `r_max`). A long keyed
+    /// at `L` has `−A ≤ q v L (1 − r_min)` (`A` its equity at price zero);
+    /// below maintenance at `P` it has `−A > q v P (1 − r_now)`; so
+    /// `L > P (1 − r_now) / (1 − r_min)`. For a short,
+    /// `S < P (1 + r_now) / (1 + r_min)`. With one rate, unscaled, both are
+    /// `P`: the plain query.
+    fn query_prices(self, mark: Price, r_now: Ppm) -> (Price, Price) {
+        let (p, r, ppm) = (i128::from(mark.0), i128::from(r_now.0), i128::from(PPM));
+        let long = crate::units::div_floor(p * (ppm - r), ppm - self.r_min);
+        let short = div_ceil(p * (ppm + r), ppm + self.r_min);
+        (Price(crate::units::narrow(long.max(0))), Price(crate::units::narrow(short)))
     }
 
     /// Widening of the long and short queries, in key units.

@@ -16,15 +16,10 @@ pub fn merge(dir: &Path) -> Result<ExitCode> {
         .and_then(Path::parent)
         .and_then(Path::parent)
         .context("a sweep folder is <out>/<name>/sweeps/<sweep-id>")?;
-    let (runs, points) = aggregate(&plan, root)?;
+    let frames = aggregate(&plan, root)?;
+    let frames: Vec<String> = frames.iter().map(|p| p.display().to_string()).collect();
     let outputs = plan.configs.first().map(|c| c.outputs.clone()).unwrap_or_default();
     let reports = write_reports(dir, &outputs)?;
-    out(&format!(
-        "merged {} runs: wrote {} and {} (and {} reports)\n",
-        plan.runs.len(),
-        runs.display(),
-        points.display(),
-        reports.len()
-    ))?;
+    out(&format!("merged {} runs: wrote {} (and {} reports)\n", plan.runs.len(), frames.join(", "), reports.len()))?;
     Ok(ExitCode::SUCCESS)
 }

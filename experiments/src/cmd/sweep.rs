@@ -29,8 +29,9 @@ pub fn sweep(args: &SweepArgs) -> Result<ExitCode> {
             dir.display()
         ));
     } else {
-        let (runs, points) = aggregate(&plan, &args.common.out)?;
-        text.push_str(&format!("wrote {} and {}\n", runs.display(), points.display()));
+        let frames = aggregate(&plan, &args.common.out)?;
+        let frames: Vec<String> = frames.iter().map(|p| p.display().to_string()).collect();
+        text.push_str(&format!("wrote {}\n", frames.join(", ")));
         let reports = write_reports(&dir, &loaded.experiment.outputs)?;
         if !reports.is_empty() {
             text.push_str(&format!("and {} charts, notebook and tables in {}\n", reports.len(), dir.display()));

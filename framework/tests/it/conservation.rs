@@ -54,6 +54,7 @@ proptest! {
         cap in proptest::option::of(1_000_000..50_000_000_i64),
         vault in any::<bool>(),
         auction in proptest::option::of((any::<bool>(), 1..6_u64, 0..700_000_i64)),
+        dynamic in proptest::option::of((0.000_01..0.01_f64, 0.0..3.0_f64, 0.001..0.5_f64)),
     ) {
         // Prices near 1,000 ticks, 1,000 micros per tick-lot: funding of
         // 0.01% is 100 micros per lot, so it moves liquidation prices.
@@ -85,6 +86,14 @@ proptest! {
             };
             if backstop > 0 {
                 params.protocol.insurance_fund = cascade_framework::Micros(0);
+            }
+            if let Some((vol_ref, sensitivity, max_step)) = dynamic {
+                params.protocol.dynamic_maintenance = Some(cascade_framework::liquidation::DynamicMaintenance {
+                    vol_ref,
+                    sensitivity,
+                    max_multiplier: 1.8,
+                    max_step,
+                });
             }
             if let Some((linear, ticks, cusp)) = auction {
                 use cascade_framework::auction::{AuctionParams, Decay};

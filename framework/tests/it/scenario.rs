@@ -32,7 +32,7 @@ use super::common::*;
 use cascade_framework::book::OrderKind;
 use cascade_framework::ledger::MarginMode;
 use cascade_framework::sequencer::{OrderQueue, Priority};
-use cascade_framework::{Lots, MarketId, Micros, Ppm, Price, Side, Simulation};
+use cascade_framework::{Lots, MarketId, Micros, Ppm, Price, Side, SimParams, Simulation};
 
 #[test]
 fn one_shock_gives_exactly_the_expected_cascade() {
@@ -433,4 +433,99 @@ fn correlated_indices_move_together() {
     assert!(
         matches!(Simulation::new(params).unwrap_err(), cascade_framework::ParamError::Invalid { field, .. } if field == "index_correlation")
     );
+}
+
+#[test]
+fn a_raised_maintenance_rate_liquidates_without_a_price_move() {
+    // T: long 10 from 1,000 with 1,000 of cross collateral. At 5%
+    // maintenance it is liquidatable below 947.4 (9.5 P < 9,000); at 1.8 ×
+    // 5% = 9%, below 989.0 (9.1 P < 9,000). The mark is 979, so T is safe
+    // until the multiplier rises, then liquidated at the same mark: it sells
+    // 4 at 979 and 6 at 900 (9,316), equity 316, penalty ⌈93.16⌉ = 94.
+    // Its key stays at 947: only the widened query, from
+    // ⌊979 × 0.91 / 0.95⌋ = 937, finds it.
+    let mut sim = Simulation::new(hand_params(0)).unwrap();
+    let m = MarketId(0);
+    let t = trader(&mut sim, "T", MarginMode::Cross, 1_000);
+    sim.seed_position(t, m, Lots(10), Price(1_000)).unwrap();
+    let bidder = trader(&mut sim, "bidder", MarginMode::Cross, 1_000_000_000);
+    let seller = trader(&mut sim, "seller", MarginMode::Cross, 1_000_000_000);
+    {
+        let mut q = sim.world_mut().resource_mut::<OrderQueue>();
+        q.place(Priority::NORMAL, bidder, m, Side::Buy, Lots(5), OrderKind::Limit { price: Price(979) });
+        q.place(Priority::NORMAL, bidder, m, Side::Buy, Lots(20), OrderKind::Limit { price: Price(900) });
+    }
+    sim.step();
+    sim.world_mut().resource_mut::<OrderQueue>().place(
+        Priority::NORMAL,
+        seller,
+        m,
+        Side::Sell,
+        Lots(1),
+        OrderKind::Market,
+    );
+    sim.step();
+    assert_eq!(sim.markets().get(m).mark, Price(979));
+    assert_eq!(sim.ledger().account(t).liquidated_at, None);
+    sim.world_mut()
+        .resource_mut::<cascade_framework::market::Markets>()
+        .get_mut(m)
+        .set_maintenance_scale(Ppm(1_800_000));
+    sim.step();
+    assert_conserved(&sim);
+    let l = sim.ledger();
+    assert_eq!(l.account(t).liquidated_at, Some(2));
+    assert_eq!(l.account(t).collateral, Micros(316 - 94));
+    let out = sim.finish().unwrap();
+    let ev = out.events;
+    let col = |name: &str| -> Vec<i64> { ev.column(name).unwrap().i64().unwrap().into_no_null_iter().collect() };
+    assert_eq!(col("trigger_price"), [979]);
+    assert_eq!(col("liquidation_price"), [989]);
+    let scale: Vec<i64> = out.ticks.column("maintenance_scale").unwrap().i64().unwrap().into_no_null_iter().collect();
+    assert_eq!(scale, [1_000_000, 1_000_000, 1_800_000]);
+}
+
+#[test]
+fn the_maintenance_multiplier_follows_volatility_at_a_bounded_speed() {
+    use cascade_framework::liquidation::DynamicMaintenance;
+    // A volatile index (GBM) with a 10% crash: the multiplier must be the
+    // formula applied to the recorded realised volatility, tick by tick,
+    // and so never move by more than max_step.
+    let mut params = hand_params(0);
+    let d = DynamicMaintenance { vol_ref: 0.000_5, sensitivity: 0.4, max_multiplier: 1.9, max_step: 0.05 };
+    params.protocol.dynamic_maintenance = Some(d.clone());
+    params.markets[0].index.process =
+        cascade_framework::index::IndexProcess::Gbm { drift: 0.0, volatility: 2.0, jumps: None };
+    params.markets[0].index.shocks =
+        vec![cascade_framework::index::Shock { start_tick: 20, drop: 0.10, over_ticks: 5 }];
+    params.markets[0].mark = cascade_framework::market::MarkMethod::Index;
+    params.tick_seconds = 60.0;
+    let mut sim = Simulation::new(params).unwrap();
+    sim.run(60);
+    let out = sim.finish().unwrap();
+    let scale: Vec<i64> = out.ticks.column("maintenance_scale").unwrap().i64().unwrap().into_no_null_iter().collect();
+    let vol: Vec<f64> = out.ticks.column("realised_vol").unwrap().f64().unwrap().into_no_null_iter().collect();
+    let mut previous = Ppm(1_000_000);
+    for (k, (s, v)) in scale.iter().zip(&vol).enumerate() {
+        let expected = d.next_scale(previous, *v);
+        assert_eq!(*s, expected.0, "tick {k}");
+        assert!((s - previous.0).abs() <= 50_000, "tick {k}: {} -> {s}", previous.0);
+        previous = expected;
+    }
+    assert!(scale.iter().any(|s| *s >= 1_500_000), "the crash raises the multiplier: {scale:?}");
+    // Formula by hand: σ = 3 × vol_ref gives a target of 1 + 0.4 × 2 = 1.8,
+    // reached from 1 in steps of 0.05; σ ≤ vol_ref gives 1.
+    assert_eq!(d.next_scale(Ppm(1_000_000), 0.001_5), Ppm(1_050_000));
+    assert_eq!(d.next_scale(Ppm(1_780_000), 0.001_5), Ppm(1_800_000));
+    assert_eq!(d.next_scale(Ppm(1_200_000), 0.000_4), Ppm(1_150_000));
+    assert_eq!(d.next_scale(Ppm(1_000_000), 0.1), Ppm(1_050_000));
+    let err = Simulation::new(SimParams {
+        protocol: cascade_framework::liquidation::ProtocolParams {
+            dynamic_maintenance: Some(DynamicMaintenance { max_multiplier: 2.5, ..d }),
+            ..hand_params(0).protocol
+        },
+        ..hand_params(0)
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("max_multiplier"), "{err}");
 }
