@@ -282,6 +282,15 @@ impl Experiment {
             if let Err(e) = p.validate() {
                 errors.push(e.within(&prefix));
             }
+            if let PopulationSpec::Keeper(k) = p
+                && k.count > 0
+                && self.protocol.auction.is_none()
+            {
+                errors.push(ParamError::invalid(
+                    format!("{prefix}.kind"),
+                    "keepers bid in auctions: set protocol.auction, or count: 0",
+                ));
+            }
             if usize::from(p.market()) >= self.markets.len() {
                 errors.push(ParamError::invalid(
                     format!("{prefix}.market"),

@@ -74,8 +74,7 @@ pub fn write_reports(dir: &Path, outputs: &crate::config::Outputs) -> Result<Vec
         written.push(cascade_notebooks::notebook::write_notebook(dir).context("writing the notebook")?);
     }
     if outputs.tables {
-        let (tex, md) = cascade_notebooks::tables::write_tables(dir).context("writing the tables")?;
-        written.extend([tex, md]);
+        written.extend(cascade_notebooks::tables::write_tables(dir).context("writing the tables")?);
     }
     Ok(written)
 }

@@ -229,7 +229,9 @@ fn axis_column(name: &str, values: Vec<serde_json::Value>) -> Column {
     if values.iter().all(serde_json::Value::is_number) {
         Column::new(name.into(), values.iter().map(|v| v.as_f64()).collect::<Vec<_>>())
     } else {
-        Column::new(name.into(), values.iter().map(|v| v.to_string()).collect::<Vec<_>>())
+        // Strings as themselves, anything else (mappings, lists) as JSON.
+        let text = |v: &serde_json::Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+        Column::new(name.into(), values.iter().map(text).collect::<Vec<_>>())
     }
 }
 

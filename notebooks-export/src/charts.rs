@@ -190,6 +190,12 @@ pub fn plot_sweep(sweep_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
             written.extend(write_chart(&out, &format!("heatmap_{}", metric.column), &chart)?);
         }
     }
+    let paired = sweep_dir.join("paired.parquet");
+    if paired.exists()
+        && let Some(chart) = PairedChart::read(&Frame::read(&paired)?, &prefix)?
+    {
+        written.extend(write_chart(&out, "paired_differences", &chart)?);
+    }
     written.sort();
     Ok(written)
 }
@@ -1947,6 +1953,155 @@ fn distinct_digits(values: impl Iterator<Item = f64>) -> i32 {
         digits += 1;
     }
     digits
+}
+
+// ---------------------------------------------------------------------------
+// Paired differences between the variants of a sweep.
+
+/// The metrics of the paired-difference chart, in panel order.
+const PAIRED_METRICS: [Metric; 4] = [
+    Metric { column: "max_drawdown", label: "max drawdown (percentage points)", factor: 100.0 },
+    Metric { column: "liquidated_notional", label: "liquidated notional (quote)", factor: 1.0 },
+    Metric { column: "bad_debt", label: "bad debt (quote)", factor: 1.0 },
+    Metric { column: "half_recovery_ticks", label: "time to recover half the drawdown (ticks)", factor: 1.0 },
+];
+
+/// Each variant's difference from the reference variant (`paired.parquet`),
+/// mean and 95% interval, one panel per metric; one colour per point of
+/// the other swept axes.
+struct PairedChart {
+    title: String,
+    variants: Vec<String>,
+    groups: Vec<String>,
+    /// Per panel, its points.
+    panels: Vec<Vec<PairedPoint>>,
+}
+
+/// `(variant, group, mean, low, high)`, scaled to the metric's unit.
+type PairedPoint = (usize, usize, f64, Option<f64>, Option<f64>);
+
+impl PairedChart {
+    fn read(frame: &Frame, prefix: &str) -> Result<Option<Self>, ChartError> {
+        let variant = frame.strings("variant")?;
+        let reference = frame.strings("reference")?;
+        let metric = frame.strings("metric")?;
+        let (mean, low, high) = (frame.f64s("diff_mean")?, frame.f64s("diff_ci95_low")?, frame.f64s("diff_ci95_high")?);
+        let skip = ["variant", "reference", "metric", "n"];
+        let axes: Vec<String> = frame
+            .df
+            .get_column_names()
+            .iter()
+            .map(|c| c.to_string())
+            .take_while(|c| !skip.contains(&c.as_str()))
+            .collect();
+        let axis_values: Vec<Vec<Option<String>>> = axes.iter().map(|a| frame.strings(a)).collect::<Result<_, _>>()?;
+        let (mut variants, mut groups): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+        let mut panels = vec![Vec::new(); PAIRED_METRICS.len()];
+        for i in 0..frame.df.height() {
+            let Some(k) = PAIRED_METRICS.iter().position(|m| metric[i].as_deref() == Some(m.column)) else { continue };
+            let Some(m) = mean[i] else { continue };
+            let v = variant[i].clone().unwrap_or_default();
+            let g = axes
+                .iter()
+                .zip(&axis_values)
+                .map(|(a, vals)| format!("{} = {}", a, vals[i].clone().unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let vi = variants.iter().position(|x| *x == v).unwrap_or_else(|| {
+                variants.push(v);
+                variants.len() - 1
+            });
+            let gi = groups.iter().position(|x| *x == g).unwrap_or_else(|| {
+                groups.push(g);
+                groups.len() - 1
+            });
+            let f = PAIRED_METRICS[k].factor;
+            panels[k].push((vi, gi, m * f, low[i].map(|x| x * f), high[i].map(|x| x * f)));
+        }
+        if variants.is_empty() {
+            return Ok(None);
+        }
+        let reference = reference.first().cloned().flatten().unwrap_or_default();
+        Ok(Some(Self {
+            title: format!("{prefix}: difference from {reference}, same seeds, mean and 95% CI"),
+            variants,
+            groups,
+            panels,
+        }))
+    }
+}
+
+impl Chart for PairedChart {
+    fn size(&self) -> (u32, u32) {
+        // Room for eight variants a panel in the usual size; more get taller.
+        let n = u32::try_from(self.variants.len()).unwrap_or(u32::MAX);
+        (SIZE.0, SIZE.1.max(n.saturating_mul(80).saturating_add(360)))
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), DrawFailure> {
+        let body = titled(root, &self.title)?;
+        let areas = body.split_evenly((2, 2));
+        let n = self.variants.len();
+        let spread = if self.groups.len() > 1 { 0.5 / self.groups.len() as f64 } else { 0.0 };
+        for ((area, metric), points) in areas.iter().zip(&PAIRED_METRICS).zip(&self.panels) {
+            let values = points.iter().flat_map(|p| [Some(p.2), p.3, p.4]).flatten().chain([0.0]);
+            let x = padded(extent(values), 0.08);
+            let (x_axis, fx) = nice_axis(x, x, 5);
+            let y_keys: Vec<f64> = (0..n).map(|i| i as f64).collect();
+            let mut chart = ChartBuilder::on(area)
+                .caption(format!("\u{394} {}", metric.label), font(LABEL_PX))
+                .margin(12)
+                .margin_right(30)
+                .x_label_area_size(50)
+                .y_label_area_size(200)
+                .build_cartesian_2d(x_axis, Keyed::linear((-0.6, n as f64 - 0.4), y_keys))?;
+            chart
+                .configure_mesh()
+                .x_label_formatter(&|v| fx.label(*v))
+                .y_label_formatter(&|v| {
+                    // Row k (from the bottom) holds variant n − 1 − k.
+                    (0..n)
+                        .find(|k| (*k as f64 - v).abs() < 0.25)
+                        .map_or_else(String::new, |k| self.variants[n - 1 - k].clone())
+                })
+                .label_style(font(TICK_PX))
+                .set_all_tick_mark_size(6)
+                .light_line_style(TRANSPARENT)
+                .bold_line_style(BLACK.mix(0.08))
+                .draw()?;
+            chart.draw_series(std::iter::once(PathElement::new(
+                vec![(0.0, -0.6), (0.0, n as f64 - 0.4)],
+                colour::INK.stroke_width(2),
+            )))?;
+            for (v, g, mean, low, high) in points {
+                let c = colour::PALETTE[*g % colour::PALETTE.len()];
+                // The first variant at the top.
+                let row = (n - 1 - *v) as f64;
+                let y = row + (*g as f64 - (self.groups.len() as f64 - 1.0) / 2.0) * spread;
+                if let (Some(l), Some(h)) = (low, high) {
+                    chart.draw_series(std::iter::once(PathElement::new(vec![(*l, y), (*h, y)], c.stroke_width(4))))?;
+                    for end in [*l, *h] {
+                        chart.draw_series(std::iter::once(PathElement::new(
+                            vec![(end, y - 0.12), (end, y + 0.12)],
+                            c.stroke_width(3),
+                        )))?;
+                    }
+                }
+                chart.draw_series(std::iter::once(Circle::new((*mean, y), 8, c.filled())))?;
+            }
+            if self.groups.len() > 1 {
+                for (g, label) in self.groups.iter().enumerate() {
+                    let c = colour::PALETTE[g % colour::PALETTE.len()];
+                    chart
+                        .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
+                        .label(label.clone())
+                        .legend(move |(x, y)| Circle::new((x + 15, y), 8, c.filled()));
+                }
+                legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -180,6 +180,29 @@ fn sweep_notebook(dir: &Path) -> Result<Value, ReadError> {
         &format!("{SETUP}\nruns = pl.read_parquet(\"sweep.parquet\")\npoints = pl.read_parquet(\"points.parquet\")\nx = {x:?}\npoints"),
         None,
     )?;
+    if dir.join("paired.parquet").exists() {
+        b.markdown(
+            "## Paired differences between variants\n\n\
+             Each variant minus the reference variant, replicate by replicate on the same seed (common random \
+             numbers): mean and 95% confidence interval of the difference.",
+        );
+        b.code(
+            "paired = pl.read_parquet(\"paired.parquet\")\n\
+             metrics = [\"max_drawdown\", \"liquidated_notional\", \"bad_debt\", \"half_recovery_ticks\"]\n\
+             fig, axes = plt.subplots(2, 2, figsize=(12, 8))\n\
+             for ax, m in zip(axes.flat, metrics):\n\
+             \x20   d = paired.filter(pl.col(\"metric\") == m)\n\
+             \x20   y = list(range(d.height))\n\
+             \x20   err = [(d[\"diff_mean\"] - d[\"diff_ci95_low\"]).fill_null(0).to_list(), (d[\"diff_ci95_high\"] - d[\"diff_mean\"]).fill_null(0).to_list()]\n\
+             \x20   ax.errorbar(d[\"diff_mean\"].fill_null(0).to_list(), y, xerr=err, fmt=\"o\")\n\
+             \x20   ax.axvline(0, color=\"grey\")\n\
+             \x20   ax.set_yticks(y, d[\"variant\"].to_list())\n\
+             \x20   ax.set_title(m)\n\
+             plt.tight_layout()\nplt.show()\n\
+             paired.select(\"variant\", \"metric\", \"n\", \"diff_mean\", \"diff_ci95_low\", \"diff_ci95_high\")",
+            Some(&charts.join("paired_differences.png")),
+        )?;
+    }
     for metric in ["liquidated_notional", "max_drawdown", "bad_debt"] {
         b.markdown(&format!("## {metric}\n\nMean over replicates with its 95% confidence band."));
         b.code(

@@ -1,6 +1,8 @@
 //! Paper tables of a run's or a sweep's summary metrics, as LaTeX
 //! (booktabs) and Markdown. For a sweep, each point's metrics are given as
-//! mean ± half-width of the 95% confidence interval, from `points.parquet`.
+//! mean ± half-width of the 95% confidence interval, from `points.parquet`;
+//! a sweep with variants also gets the paired differences from its
+//! reference variant, from `paired.parquet`.
 
 use crate::frames::{self, ReadError, f64s};
 use std::path::{Path, PathBuf};
@@ -31,7 +33,12 @@ pub fn num(x: f64) -> String {
 }
 
 fn latex_escape(s: &str) -> String {
-    s.replace('\\', "\\textbackslash{}").replace('_', "\\_").replace('%', "\\%").replace('&', "\\&").replace('#', "\\#")
+    s.replace('\\', "\\textbackslash{}")
+        .replace('Δ', "$\\Delta$")
+        .replace('_', "\\_")
+        .replace('%', "\\%")
+        .replace('&', "\\&")
+        .replace('#', "\\#")
 }
 
 /// A table: headings and rows of cells, each cell as (LaTeX, Markdown).
@@ -151,17 +158,111 @@ fn sweep_table(dir: &Path) -> Result<Table, ReadError> {
     Ok(Table { caption, headings, rows })
 }
 
-/// Writes `table.tex` and `table.md` into `dir` (a run or a sweep folder).
-pub fn write_tables(dir: &Path) -> Result<(PathBuf, PathBuf), ReadError> {
+/// The metrics of the paired-difference table, with their headings and
+/// the factor to their unit.
+pub const PAIRED_METRICS: [(&str, &str, f64); 5] = [
+    ("max_drawdown", "Δ max drawdown (pp)", 100.0),
+    ("liquidated_notional", "Δ liquidated notional (quote)", 1.0),
+    ("bad_debt", "Δ bad debt (quote)", 1.0),
+    ("uncovered_bad_debt", "Δ uncovered bad debt (quote)", 1.0),
+    ("half_recovery_ticks", "Δ half-recovery time (ticks)", 1.0),
+];
+
+/// The paired differences of a sweep with variants (`paired.parquet`): a
+/// row per variant (and point of the other axes), a column per metric,
+/// each `mean ± half-width` of the 95% interval of the difference from the
+/// reference variant; `*` marks an interval that excludes zero.
+fn paired_table(dir: &Path) -> Result<Option<Table>, ReadError> {
+    let path = dir.join("paired.parquet");
+    if !path.exists() {
+        return Ok(None);
+    }
+    let df = frames::parquet(&path)?;
+    let variant = frames::strings(&df, "variant", &path)?;
+    let reference = frames::strings(&df, "reference", &path)?;
+    let metric = frames::strings(&df, "metric", &path)?;
+    let n = f64s(&df, "n", &path)?;
+    let (mean, low, high) =
+        (f64s(&df, "diff_mean", &path)?, f64s(&df, "diff_ci95_low", &path)?, f64s(&df, "diff_ci95_high", &path)?);
+    let skip = ["variant", "reference", "metric", "n"];
+    let axes: Vec<String> =
+        df.get_column_names().iter().map(|c| c.to_string()).take_while(|c| !skip.contains(&c.as_str())).collect();
+    let mut axis_values = Vec::new();
+    for a in &axes {
+        axis_values.push(frames::strings(&df, a, &path)?);
+    }
+    // Rows in order of first appearance of (other axes, variant).
+    let mut keys: Vec<Vec<String>> = Vec::new();
+    let key_of = |i: usize| -> Vec<String> {
+        axis_values
+            .iter()
+            .map(|v| v[i].clone().unwrap_or_default())
+            .chain([variant[i].clone().unwrap_or_default()])
+            .collect()
+    };
+    for i in 0..df.height() {
+        let k = key_of(i);
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    let mut rows = Vec::new();
+    for k in &keys {
+        let mut row: Vec<(String, String)> = k.iter().map(|v| (latex_escape(v), v.clone())).collect();
+        for (col, _, factor) in PAIRED_METRICS {
+            let i = (0..df.height()).find(|&i| key_of(i) == *k && metric[i].as_deref() == Some(col));
+            let cell = match i.map(|i| (mean[i], low[i], high[i])) {
+                Some((Some(m), Some(l), Some(h))) => {
+                    let star = if l > 0.0 || h < 0.0 { "*" } else { "" };
+                    let (m, half) = (m * factor, (m - l) * factor);
+                    (format!("${} \\pm {}${star}", num(m), num(half)), format!("{} ± {}{star}", num(m), num(half)))
+                }
+                Some((Some(m), _, _)) => (format!("${}$", num(m * factor)), num(m * factor)),
+                _ => ("--".to_owned(), "--".to_owned()),
+            };
+            row.push(cell);
+        }
+        rows.push(row);
+    }
+    let mut headings: Vec<String> = axes.iter().map(|a| a.rsplit('.').next().unwrap_or(a).to_owned()).collect();
+    headings.push("Variant".into());
+    headings.extend(PAIRED_METRICS.iter().map(|(_, l, _)| (*l).to_owned()));
+    let replicates = n.iter().flatten().fold(0.0_f64, |a, b| a.max(*b)).round();
+    let caption = format!(
+        "Paired differences from {} (same seeds), mean and 95% confidence half-width over {} replicates; * the interval excludes 0",
+        reference.first().cloned().flatten().unwrap_or_default(),
+        replicates
+    );
+    Ok(Some(Table { caption, headings, rows }))
+}
+
+/// Writes `table.tex` and `table.md` into `dir` (a run or a sweep folder),
+/// and for a sweep with variants `paired.tex` and `paired.md`. Returns the
+/// written paths.
+pub fn write_tables(dir: &Path) -> Result<Vec<PathBuf>, ReadError> {
     let table = if frames::is_sweep(dir) { sweep_table(dir)? } else { run_table(dir)? };
-    let tex = dir.join("table.tex");
-    let md = dir.join("table.md");
+    let mut tables = vec![("table", table)];
+    if frames::is_sweep(dir)
+        && let Some(paired) = paired_table(dir)?
+    {
+        tables.push(("paired", paired));
+    }
+    let mut written = Vec::new();
+    for (stem, table) in tables {
+        written.extend(write_table(dir, stem, &table)?);
+    }
+    Ok(written)
+}
+
+fn write_table(dir: &Path, stem: &str, table: &Table) -> Result<[PathBuf; 2], ReadError> {
+    let tex = dir.join(format!("{stem}.tex"));
+    let md = dir.join(format!("{stem}.md"));
     for (path, text) in [(&tex, table.latex()), (&md, table.markdown())] {
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, text).map_err(|source| ReadError::Io { path: tmp.clone(), source })?;
         std::fs::rename(&tmp, path).map_err(|source| ReadError::Io { path: path.clone(), source })?;
     }
-    Ok((tex, md))
+    Ok([tex, md])
 }
 
 #[cfg(test)]

@@ -38,7 +38,8 @@ pub fn notebook(dir: &Path) -> Result<ExitCode> {
 /// Writes the tables again.
 pub fn table(dir: &Path) -> Result<ExitCode> {
     check(dir)?;
-    let (tex, md) = cascade_notebooks::tables::write_tables(dir).context("writing the tables")?;
-    out(&format!("wrote {} and {}\n", tex.display(), md.display()))?;
+    let written = cascade_notebooks::tables::write_tables(dir).context("writing the tables")?;
+    let written: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+    out(&format!("wrote {}\n", written.join(", ")))?;
     Ok(ExitCode::SUCCESS)
 }

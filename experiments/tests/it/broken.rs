@@ -84,6 +84,27 @@ const CASES: &[(&str, &str, &str, &str, usize)] = &[
     ),
     ("invalid experiment name", "name: broken", "name: bro ken/1", "name", 1),
     ("sweep with zero replicates", "    count: 5\n", "    count: 5\nsweep:\n  replicates: 0\n", "sweep.replicates", 30),
+    (
+        "two variants of one name",
+        "    count: 5\n",
+        "    count: 5\nsweep:\n  variants:\n    - name: a\n    - name: a\n",
+        "sweep.variants[1].name",
+        32,
+    ),
+    (
+        "auction price start below the mark",
+        "  max_rounds: 10\n",
+        "  max_rounds: 10\n  auction: { buf: 500000 }\n",
+        "protocol.auction.buf",
+        20,
+    ),
+    (
+        "keepers without auctions",
+        "  - kind: noise\n",
+        "  - kind: keeper\n    name: keepers\n    count: 2\n  - kind: noise\n",
+        "populations[1].kind",
+        26,
+    ),
 ];
 
 #[test]

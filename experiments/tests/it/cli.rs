@@ -174,6 +174,7 @@ fn every_shipped_experiment_validates_and_runs_briefly() {
         ("partial_liquidation", 110),
         ("protocol_backstops", 110),
         ("dutch_auction", 110),
+        ("mechanism_comparison", 170),
         ("circuit_breaker", 110),
     ];
     let mut seen = 0;

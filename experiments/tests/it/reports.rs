@@ -29,6 +29,19 @@ sweep:
   replicates: 3
 ";
 
+/// Runs the sweep `text` in `root` and returns its folder.
+fn sweep_in(root: &Path, text: &str) -> PathBuf {
+    std::fs::write(root.join("s.yaml"), text).unwrap();
+    Command::cargo_bin("cascade")
+        .unwrap()
+        .current_dir(root)
+        .args(["sweep", "s.yaml", "--threads", "2"])
+        .assert()
+        .success();
+    let sweeps = root.join("results/report_sweep/sweeps");
+    std::fs::read_dir(&sweeps).unwrap().next().unwrap().unwrap().path()
+}
+
 fn only_subdir(dir: &Path) -> PathBuf {
     std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).find(|p| p.is_dir() && !p.ends_with("sweeps")).unwrap()
 }
@@ -136,15 +149,7 @@ fn a_run_gets_charts_a_notebook_and_tables_that_work() {
 #[test]
 fn a_sweep_table_compiles_and_carries_the_points() {
     let tmp = tempfile::tempdir().unwrap();
-    std::fs::write(tmp.path().join("s.yaml"), SWEEP).unwrap();
-    Command::cargo_bin("cascade")
-        .unwrap()
-        .current_dir(tmp.path())
-        .args(["sweep", "s.yaml", "--threads", "2"])
-        .assert()
-        .success();
-    let sweeps = tmp.path().join("results/report_sweep/sweeps");
-    let dir = std::fs::read_dir(&sweeps).unwrap().next().unwrap().unwrap().path();
+    let dir = sweep_in(tmp.path(), SWEEP);
     assert!(check_charts(&dir, &["metric_liquidated_notional", "metric_max_drawdown", "metric_bad_debt"]) >= 3);
     compile_latex(&dir.join("table.tex"));
     execute_notebook(&dir.join("notebook.ipynb"));
@@ -162,5 +167,63 @@ fn a_sweep_table_compiles_and_carries_the_points() {
             let want = format!("${} \\pm {}$", num(mean[i]), num(mean[i] - low[i]));
             assert!(row.contains(&want), "{metric}, point {i}: {want} not in {row}");
         }
+    }
+}
+
+#[test]
+fn a_variant_sweep_pairs_each_replicate_with_the_reference() {
+    let text = SWEEP.replace(
+        "  replicates: 3\n",
+        "  replicates: 3\n  variants:\n    - name: book\n    - name: halves\n      set: { protocol.close_factor: { kind: fraction, fraction: 500000 } }\n",
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = sweep_in(tmp.path(), &text);
+    assert!(check_charts(&dir, &["paired_differences"]) >= 1);
+    compile_latex(&dir.join("paired.tex"));
+    execute_notebook(&dir.join("notebook.ipynb"));
+    let read = |name: &str| ParquetReader::new(std::fs::File::open(dir.join(name)).unwrap()).finish().unwrap();
+    let (runs, paired) = (read("sweep.parquet"), read("paired.parquet"));
+    let f64s = |df: &DataFrame, c: &str| -> Vec<Option<f64>> {
+        df.column(c).unwrap().cast(&DataType::Float64).unwrap().f64().unwrap().iter().collect()
+    };
+    let strs = |df: &DataFrame, c: &str| -> Vec<String> {
+        df.column(c).unwrap().str().unwrap().iter().map(|s| s.unwrap().to_owned()).collect()
+    };
+    let axis = "populations.leveraged.leverage.median";
+    let (lev, variant, replicate) = (f64s(&runs, axis), strs(&runs, "variant"), f64s(&runs, "replicate"));
+    // 2 leverages x 2 variants x 1 metric row per metric for the second variant.
+    let (p_lev, p_var, p_metric) = (f64s(&paired, axis), strs(&paired, "variant"), strs(&paired, "metric"));
+    let (p_mean, p_low, p_n) = (f64s(&paired, "diff_mean"), f64s(&paired, "diff_ci95_low"), f64s(&paired, "n"));
+    assert!(p_var.iter().all(|v| v == "halves"));
+    assert!(strs(&paired, "reference").iter().all(|v| v == "book"));
+    let mut checked = 0;
+    for i in 0..paired.height() {
+        let metric = &p_metric[i];
+        if !["bad_debt", "liquidated_notional", "max_drawdown", "n_liquidations"].contains(&metric.as_str()) {
+            continue;
+        }
+        let values = f64s(&runs, metric);
+        let at = |v: &str, r: f64| -> f64 {
+            let k =
+                (0..runs.height()).find(|&k| lev[k] == p_lev[i] && variant[k] == v && replicate[k] == Some(r)).unwrap();
+            values[k].unwrap()
+        };
+        let diffs: Vec<f64> = (0..3).map(|r| at("halves", f64::from(r)) - at("book", f64::from(r))).collect();
+        let mean = diffs.iter().sum::<f64>() / 3.0;
+        let sd = (diffs.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / 2.0).sqrt();
+        let tol = 1e-9 * mean.abs().max(1.0);
+        assert_eq!(p_n[i], Some(3.0));
+        assert!((p_mean[i].unwrap() - mean).abs() <= tol, "{metric}: {:?} vs {mean}", p_mean[i]);
+        assert!((p_low[i].unwrap() - (mean - 4.303 * sd / 3f64.sqrt())).abs() <= tol.max(1e-9 * sd), "{metric}");
+        checked += 1;
+    }
+    assert_eq!(checked, 8);
+    // The paired table shows each difference as the frame has it.
+    let md = std::fs::read_to_string(dir.join("paired.md")).unwrap();
+    let bad_debt: Vec<usize> = (0..paired.height()).filter(|&i| p_metric[i] == "bad_debt").collect();
+    for i in bad_debt {
+        let (m, l) = (p_mean[i].unwrap(), p_low[i].unwrap());
+        let want = format!("{} ± {}", num(m), num(m - l));
+        assert!(md.contains(&want), "{want} not in\n{md}");
     }
 }
