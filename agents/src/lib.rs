@@ -48,6 +48,7 @@ pub mod keeper;
 pub mod leveraged;
 pub mod maker;
 pub mod noise;
+pub mod portfolio;
 pub mod predator;
 
 pub use cascade_framework as framework;

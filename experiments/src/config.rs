@@ -16,6 +16,7 @@ use cascade_agents::keeper::KeeperParams;
 use cascade_agents::leveraged::LeveragedParams;
 use cascade_agents::maker::MakerParams;
 use cascade_agents::noise::NoiseParams;
+use cascade_agents::portfolio::PortfolioParams;
 use cascade_agents::predator::PredatorParams;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -122,6 +123,8 @@ pub enum PopulationSpec {
     Fundamental(FundamentalParams),
     /// Keepers bidding in the protocol's Dutch auctions.
     Keeper(KeeperParams),
+    /// Cross-margin traders holding positions in several markets.
+    Portfolio(PortfolioParams),
 }
 
 impl PopulationSpec {
@@ -134,6 +137,7 @@ impl PopulationSpec {
             PopulationSpec::Noise(p) => p,
             PopulationSpec::Fundamental(p) => p,
             PopulationSpec::Keeper(p) => p,
+            PopulationSpec::Portfolio(p) => p,
         }
     }
 
@@ -146,6 +150,7 @@ impl PopulationSpec {
             PopulationSpec::Noise(p) => p.validate(),
             PopulationSpec::Fundamental(p) => p.validate(),
             PopulationSpec::Keeper(p) => p.validate(),
+            PopulationSpec::Portfolio(p) => p.validate(),
         }
     }
 
@@ -159,6 +164,8 @@ impl PopulationSpec {
             PopulationSpec::Fundamental(p) => p.market.0,
             // Keepers bid in every market's auctions.
             PopulationSpec::Keeper(_) => 0,
+            // Every leg's market is checked at install.
+            PopulationSpec::Portfolio(p) => p.legs.iter().map(|l| l.market.0).max().unwrap_or(0),
         }
     }
 }

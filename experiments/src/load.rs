@@ -198,13 +198,14 @@ pub fn from_tree(tree: Value, locator: &Locator) -> Result<Loaded, Vec<Diagnosti
 type Checker = fn(&Value, &str) -> Result<(), (String, String)>;
 
 /// The population kinds and their parameter types.
-const KINDS: [(&str, Checker); 6] = [
+const KINDS: [(&str, Checker); 7] = [
     ("leveraged", typed::<cascade_agents::leveraged::LeveragedParams> as Checker),
     ("market_maker", typed::<cascade_agents::maker::MakerParams> as Checker),
     ("predator", typed::<cascade_agents::predator::PredatorParams> as Checker),
     ("noise", typed::<cascade_agents::noise::NoiseParams> as Checker),
     ("fundamental", typed::<cascade_agents::fundamental::FundamentalParams> as Checker),
     ("keeper", typed::<cascade_agents::keeper::KeeperParams> as Checker),
+    ("portfolio", typed::<cascade_agents::portfolio::PortfolioParams> as Checker),
 ];
 
 /// Checks a population item as its kind's parameters, so that errors keep

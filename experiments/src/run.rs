@@ -131,9 +131,22 @@ pub fn execute(
     reports: Reports,
 ) -> Result<Outcome> {
     let dir = run_dir(out, exp, seed);
-    if let Some(m) = finished(&dir) {
+    if let Some(mut m) = finished(&dir) {
         if let Some(p) = progress {
             p.inc(exp.ticks);
+        }
+        // A run first made inside a sweep has frames only: a single run of
+        // it adds the reports it asks for, and their hashes.
+        let o = &exp.outputs;
+        let missing = (o.charts && !dir.join("charts").exists())
+            || (o.notebook && !dir.join("notebook.ipynb").exists())
+            || (o.tables && !dir.join("table.md").exists());
+        if reports == Reports::AsConfigured && missing {
+            for path in write_reports(&dir, o)? {
+                let name = path.strip_prefix(&dir).unwrap_or(&path).to_string_lossy().into_owned();
+                m.files.insert(name, sha256_file(&path)?);
+            }
+            write_atomic(&dir.join("manifest.json"), &serde_json::to_vec_pretty(&m).expect("serialises"))?;
         }
         return Ok(Outcome::Skipped(m, dir));
     }

@@ -2,7 +2,7 @@
 //! binary so that `cascade` runs anywhere.
 
 /// (name, file text) of every shipped experiment, the default first.
-pub const SHIPPED: [(&str, &str); 11] = [
+pub const SHIPPED: [(&str, &str); 12] = [
     ("flash_crash", include_str!("../configs/flash_crash.yaml")),
     ("baseline", include_str!("../configs/baseline.yaml")),
     ("thin_book", include_str!("../configs/thin_book.yaml")),
@@ -14,6 +14,7 @@ pub const SHIPPED: [(&str, &str); 11] = [
     ("circuit_breaker", include_str!("../configs/circuit_breaker.yaml")),
     ("dutch_auction", include_str!("../configs/dutch_auction.yaml")),
     ("mechanism_comparison", include_str!("../configs/mechanism_comparison.yaml")),
+    ("contagion", include_str!("../configs/contagion.yaml")),
 ];
 
 /// The experiment `cascade` runs with no arguments.

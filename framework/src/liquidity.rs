@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 /// The shape of resting depth around a centre price.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct DepthProfile {
     /// Ticks from the centre to the best bid and to the best ask.
     pub half_spread_ticks: i64,

@@ -53,7 +53,7 @@ pub enum MarkMethod {
 
 /// Funding parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct FundingParams {
     /// Ticks between funding payments; 0 turns funding off.
     pub interval_ticks: u64,
@@ -82,7 +82,7 @@ impl Default for FundingParams {
 
 /// Trading fees.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct FeeParams {
     /// Fee on the maker's notional (ppm); negative is a rebate.
     pub maker: Ppm,

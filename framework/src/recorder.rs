@@ -225,6 +225,10 @@ pub struct RunSummary {
     pub liquidated_notional: f64,
     /// Largest notional liquidated in one tick, quote units.
     pub largest_cascade: f64,
+    /// Notional liquidated in the markets after the first, quote units:
+    /// the spill-over when the first market is the one shocked.
+    #[serde(default)]
+    pub spillover_notional: f64,
     /// Most liquidation rounds in one tick.
     pub max_rounds: u32,
     /// Bad debt created, quote units.
@@ -323,6 +327,7 @@ impl Recorder {
                 "ticks" => [s.ticks], "max_drawdown" => [s.max_drawdown], "trough_tick" => [s.trough_tick],
                 "half_recovery_ticks" => [s.half_recovery_ticks], "n_liquidations" => [s.n_liquidations],
                 "liquidated_notional" => [s.liquidated_notional], "largest_cascade" => [s.largest_cascade],
+                "spillover_notional" => [s.spillover_notional],
                 "max_rounds" => [s.max_rounds], "bad_debt" => [s.bad_debt],
                 "uncovered_bad_debt" => [s.uncovered_bad_debt], "insurance_fund" => [s.insurance_fund],
                 "rejected_orders" => [s.rejected_orders],
@@ -418,6 +423,10 @@ fn summarise(t: &TickCols, ledger: &Ledger, rejected_orders: u64) -> RunSummary 
         n_liquidations: t.liquidations.iter().sum(),
         liquidated_notional: q(per_tick.values().sum()),
         largest_cascade: q(per_tick.values().copied().max().unwrap_or(0)),
+        spillover_notional: q((0..t.tick.len())
+            .filter(|i| t.market[*i] != first)
+            .map(|i| t.liquidated_long[i] + t.liquidated_short[i])
+            .sum()),
         max_rounds: t.liquidation_rounds.iter().copied().max().unwrap_or(0),
         bad_debt: q(t.bad_debt.iter().sum()),
         uncovered_bad_debt: q(ledger.uncovered_bad_debt.0),

@@ -178,6 +178,12 @@ pub fn plot_sweep(sweep_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
     }
 
     for metric in METRICS {
+        // A single-market sweep has no spill-over to show.
+        if metric.column == "spillover_notional"
+            && points.f64s("spillover_notional_mean").is_ok_and(|v| v.iter().all(|x| x.unwrap_or(0.0) == 0.0))
+        {
+            continue;
+        }
         let Some(chart) = MetricChart::read(&points, &axes, &metric, &prefix)? else { continue };
         written.extend(write_chart(&out, &format!("metric_{}", metric.column), &chart)?);
     }
@@ -1597,12 +1603,13 @@ struct Metric {
     factor: f64,
 }
 
-const METRICS: [Metric; 9] = [
+const METRICS: [Metric; 10] = [
     Metric { column: "max_drawdown", label: "max drawdown of the mark (%)", factor: 100.0 },
     Metric { column: "half_recovery_ticks", label: "time to recover half the drawdown (ticks)", factor: 1.0 },
     Metric { column: "n_liquidations", label: "liquidations (count)", factor: 1.0 },
     Metric { column: "liquidated_notional", label: "liquidated notional (quote)", factor: 1.0 },
     Metric { column: "largest_cascade", label: "largest one-tick cascade (quote)", factor: 1.0 },
+    Metric { column: "spillover_notional", label: "notional liquidated outside the first market (quote)", factor: 1.0 },
     Metric { column: "max_rounds", label: "most liquidation rounds in one tick", factor: 1.0 },
     Metric { column: "bad_debt", label: "bad debt (quote)", factor: 1.0 },
     Metric { column: "uncovered_bad_debt", label: "uncovered bad debt (quote)", factor: 1.0 },

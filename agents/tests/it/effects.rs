@@ -211,3 +211,47 @@ fn congested_keepers_leave_bad_debt_that_prompt_keepers_do_not() {
     assert!(bd_c > 10.0 * bd_p.max(1.0), "bad debt: congested {bd_c} vs prompt {bd_p}");
     assert!(k_c > k_p, "congested keepers win the lots for nothing: {k_c} vs {k_p}");
 }
+
+#[test]
+fn cross_margin_portfolios_carry_a_crash_into_a_market_that_did_not_move() {
+    use cascade_agents::framework::presets::btc_market;
+    use cascade_agents::portfolio::{Leg, PortfolioParams};
+    // BTC falls 8%; ETH's index stays where it is. Portfolio traders are
+    // long both under one cross margin: their BTC losses liquidate them,
+    // and the liquidation sells their ETH too.
+    let run_with = |count: u32| {
+        let mut p = crash_params(9, 0.08);
+        let mut eth = btc_market("ETH-PERP", vec![]);
+        eth.index.process =
+            cascade_agents::framework::index::IndexProcess::Gbm { drift: 0.0, volatility: 0.0, jumps: None };
+        eth.mark = MarkMethod::LastTrade;
+        eth.depth.lots_at_best = 5;
+        p.markets.push(eth);
+        let portfolios = PortfolioParams {
+            count,
+            leverage: Dist::Uniform { low: 10.0, high: 30.0 },
+            legs: vec![
+                Leg { market: cascade_agents::framework::MarketId(0), long_fraction: 1.0, ..Leg::default() },
+                Leg { market: cascade_agents::framework::MarketId(1), long_fraction: 1.0, ..Leg::default() },
+            ],
+            ..PortfolioParams::default()
+        };
+        run(p, &[&portfolios, &noise()], 200)
+    };
+    let (with, without) = (run_with(2_000), run_with(0));
+    let eth_low = |out: &cascade_agents::framework::recorder::RunOutput| {
+        let t = &out.ticks;
+        let market = t.column("market").unwrap().str().unwrap();
+        let mark = t.column("mark").unwrap().i64().unwrap();
+        market.iter().zip(mark.iter()).filter(|(m, _)| *m == Some("ETH-PERP")).filter_map(|(_, x)| x).min().unwrap()
+    };
+    let (s_with, s_without) = (with.summary.spillover_notional, without.summary.spillover_notional);
+    eprintln!(
+        "contagion: ETH notional liquidated {s_with:.0} vs {s_without:.0} quote, ETH low {} vs {} ticks (portfolios vs none)",
+        eth_low(&with),
+        eth_low(&without)
+    );
+    assert!(s_with > 100_000.0, "portfolios sold ETH: {s_with}");
+    assert_eq!(s_without, 0.0);
+    assert!(eth_low(&with) < eth_low(&without), "forced ETH sales lower the ETH mark");
+}

@@ -31,7 +31,7 @@ pub fn run(common: &Common) -> Result<ExitCode> {
     let s = &m.summary;
     let status = match outcome {
         Outcome::Ran(..) => format!("ran in {:.1} s", m.wall_seconds),
-        Outcome::Skipped(..) => "already finished; nothing to do".to_owned(),
+        Outcome::Skipped(..) => "already finished; frames reused (missing reports written)".to_owned(),
     };
     let rows = [
         ("experiment", format!("{} (seed {})", m.experiment, m.seed)),
@@ -41,6 +41,7 @@ pub fn run(common: &Common) -> Result<ExitCode> {
         ("liquidations", s.n_liquidations.to_string()),
         ("liquidated notional", format!("{:.0} quote", s.liquidated_notional)),
         ("largest cascade", format!("{:.0} quote in one tick", s.largest_cascade)),
+        ("spill-over", format!("{:.0} quote liquidated outside the first market", s.spillover_notional)),
         ("most rounds in a tick", s.max_rounds.to_string()),
         ("bad debt", format!("{:.2} quote ({:.2} uncovered)", s.bad_debt, s.uncovered_bad_debt)),
         ("insurance fund", format!("{:.0} quote", s.insurance_fund)),

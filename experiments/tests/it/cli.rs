@@ -175,6 +175,7 @@ fn every_shipped_experiment_validates_and_runs_briefly() {
         ("protocol_backstops", 110),
         ("dutch_auction", 110),
         ("mechanism_comparison", 170),
+        ("contagion", 140),
         ("circuit_breaker", 110),
     ];
     let mut seen = 0;
@@ -209,4 +210,25 @@ fn list_and_schema_work() {
     let schema: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert!(schema["properties"]["populations"].is_object());
     assert!(schema.to_string().contains("Maintenance margin rate"));
+}
+
+#[test]
+fn a_single_run_of_a_swept_point_adds_its_reports_to_the_reused_frames() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = SMALL_SWEEP.replace("[5, 20, 40]", "[10]").replace("replicates: 2", "replicates: 1");
+    std::fs::write(tmp.path().join("s.yaml"), &text).unwrap();
+    cascade(tmp.path()).args(["sweep", "s.yaml", "--threads", "1"]).assert().success();
+    let dirs = run_dirs(&tmp.path().join("results"), "small_sweep");
+    assert_eq!(dirs.len(), 1);
+    assert!(!dirs[0].join("charts").exists(), "runs of a sweep write frames only");
+    let ticks = std::fs::read(dirs[0].join("ticks.parquet")).unwrap();
+    // The file's point (median 10) is the swept one: same run id.
+    let out = cascade(tmp.path()).args(["run", "s.yaml"]).assert().success();
+    assert!(String::from_utf8_lossy(&out.get_output().stdout).contains("already finished"));
+    assert_eq!(std::fs::read(dirs[0].join("ticks.parquet")).unwrap(), ticks);
+    let m = manifest(&dirs[0]);
+    for name in ["charts/dashboard.png", "notebook.ipynb", "table.md"] {
+        let path = dirs[0].join(name);
+        assert_eq!(m.files.get(name), Some(&sha256_file(&path).unwrap()), "hash of {name}");
+    }
 }
