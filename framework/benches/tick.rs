@@ -9,6 +9,10 @@
 //!   liquidated as it wanders; the cost grows with the liquidations (which
 //!   grow with the number of positions near the price), not with the
 //!   positions themselves.
+//! - `gbm_dynamic`: the same path with dynamic maintenance raising the
+//!   rates (about 1.5× here). Each tier's keys are queried from their own
+//!   bound (see [`cascade_framework::triggers`]), so the cost stays with the
+//!   liquidations, as in `gbm`.
 //!
 //! The bench prints the heap bytes per position, measured with a counting
 //! allocator, and the liquidations per tick seen while measuring.
@@ -54,7 +58,7 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOC: Counting = Counting;
 
-fn params(quiet: bool) -> SimParams {
+fn params(quiet: bool, dynamic: bool) -> SimParams {
     let mut market = btc_market("BTC-PERP", vec![]);
     if quiet {
         market.index.process = IndexProcess::Replay { prices: vec![market.index.initial_price] };
@@ -65,7 +69,15 @@ fn params(quiet: bool) -> SimParams {
         seed: 2024,
         tick_seconds: 1.0,
         markets: vec![market],
-        protocol: Default::default(),
+        protocol: cascade_framework::liquidation::ProtocolParams {
+            dynamic_maintenance: dynamic.then_some(cascade_framework::liquidation::DynamicMaintenance {
+                vol_ref: 0.000_05,
+                sensitivity: 0.5,
+                max_multiplier: 1.9,
+                max_step: 0.02,
+            }),
+            ..Default::default()
+        },
         // The heatmap sample is O(buckets); keep it in, as a run would.
         recording: RecordingParams::default(),
         index_correlation: None,
@@ -73,19 +85,24 @@ fn params(quiet: bool) -> SimParams {
 }
 
 fn bench_ticks(c: &mut Criterion) {
-    for (name, quiet) in [("quiet", true), ("gbm", false)] {
+    for (name, quiet, dynamic) in [("quiet", true, false), ("gbm", false, false), ("gbm_dynamic", false, true)] {
         let mut group = c.benchmark_group(name);
         group.sample_size(10).measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
         for n in [10_000_u32, 100_000, 1_000_000] {
-            bench_size(&mut group, quiet, n);
+            bench_size(&mut group, quiet, dynamic, n);
         }
         group.finish();
     }
 }
 
-fn bench_size(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, quiet: bool, n: u32) {
+fn bench_size(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    quiet: bool,
+    dynamic: bool,
+    n: u32,
+) {
     {
-        let mut sim = Simulation::new(params(quiet)).expect("preset is valid");
+        let mut sim = Simulation::new(params(quiet, dynamic)).expect("preset is valid");
         let before = LIVE.load(Ordering::Relaxed);
         seed_leveraged(&mut sim, MarketId(0), n);
         let after = LIVE.load(Ordering::Relaxed);
@@ -96,9 +113,11 @@ fn bench_size(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::
         let liquidated = sim.ledger().accounts.iter().filter(|a| a.liquidated_at.is_some()).count() - liq_before;
         let ticks = sim.tick() - tick_before;
         if ticks > 0 {
+            let scale = sim.markets().get(MarketId(0)).maintenance_scale;
             eprintln!(
-                "{n} positions: {per_position:.0} heap bytes per position; {liquidated} accounts liquidated over {ticks} ticks ({:.3} per tick)",
-                liquidated as f64 / ticks as f64
+                "{n} positions: {per_position:.0} heap bytes per position; {liquidated} accounts liquidated over {ticks} ticks ({:.3} per tick); maintenance x{:.2}",
+                liquidated as f64 / ticks as f64,
+                scale.as_fraction()
             );
         }
     }

@@ -143,6 +143,41 @@ impl MarginTiers {
         self.tiers.iter().all(|t| div_ceil(t.mm_rate * i128::from(scale.0), i128::from(PPM)) < t.im_rate)
     }
 
+    /// Number of tiers.
+    pub fn len(&self) -> usize {
+        self.tiers.len()
+    }
+
+    /// Whether the table has no tier (never, once validated).
+    pub fn is_empty(&self) -> bool {
+        self.tiers.is_empty()
+    }
+
+    /// The tier (from 0) that `notional` falls in.
+    pub fn tier_of(&self, notional: i128) -> usize {
+        self.tiers.partition_point(|t| t.floor <= notional).saturating_sub(1)
+    }
+
+    /// Notional floor of tier `k`, micros.
+    pub fn floor_of(&self, k: usize) -> i128 {
+        self.tiers[k].floor
+    }
+
+    /// Maintenance rate of tier `k` on the notional above its floor (ppm).
+    pub fn rate_of(&self, k: usize) -> i128 {
+        self.tiers[k].mm_rate
+    }
+
+    /// The average maintenance rate `MM(N) / N` at `notional` (ppm,
+    /// rounded down); the first tier's rate at zero. It never falls as the
+    /// notional rises.
+    pub fn average_rate(&self, notional: i128) -> i128 {
+        if notional <= 0 {
+            return self.tiers.first().map_or(0, |t| t.mm_rate);
+        }
+        crate::units::div_floor(self.maintenance_scaled(notional), notional)
+    }
+
     /// The smallest maintenance rate in the table (the first tier's).
     pub fn min_maintenance_rate(&self) -> Ppm {
         Ppm(self.tiers.first().map_or(0, |t| narrow(t.mm_rate)))

@@ -190,7 +190,8 @@ impl Simulation {
             })
         });
         let mut world = World::new();
-        let mut triggers = Triggers::new(&buckets);
+        let max_scale = params.protocol.dynamic_maintenance.as_ref().map_or(1.0, |d| d.max_multiplier);
+        let mut triggers = Triggers::new(&buckets, max_scale);
         let mut queue = OrderQueue::new(seed.stream(StreamKey::Sequencer));
         for (i, provider) in providers.iter().enumerate() {
             let id = MarketId(u16::try_from(i).expect("validated market count"));

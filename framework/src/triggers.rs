@@ -32,10 +32,28 @@
 //! Cross-margin accounts with positions in more than one market are kept
 //! apart and checked in full every round: their trigger in one market moves
 //! with the prices of the others.
+//!
+//! # Raised maintenance rates
+//!
+//! Keys are computed under the market's configured tiers. When dynamic
+//! maintenance multiplies the rates by `k > 1`, thresholds rise without
+//! any position being touched, and not in key order across tiers. Each
+//! market's keys are therefore held in groups, one per tier: a position
+//! goes to the tier `j` that its notional at its threshold, times the
+//! largest growth `g = 1.01 / (1 − k_max r_max)` it can have before it is
+//! liquidated, falls in. Within group `j` every position has an average
+//! rate at its threshold of at least `r_lo = ρ(floor_j / g²)` and a rate at
+//! any liquidating price of at most `r_hi = k r_j` (`ρ` the average rate
+//! `MM(N)/N`, `r_j` tier `j`'s marginal rate), so a long below maintenance
+//! at mark `P` has its key at or above `P (1 − r_hi) / (1 − r_lo)` and a
+//! short at or below `P (1 + r_hi) / (1 + r_lo)`. The group is queried from
+//! there. For a flat table, or the positions of the first tier, that bound
+//! is exact; otherwise it is off by a tier's amount. With `k = 1` every
+//! group is queried at the mark itself.
 
 use crate::ledger::{AccountKind, Ledger, MarginMode, MarketTerms};
 use crate::market::Markets;
-use crate::units::{AccountId, Lots, MarketId, Micros, PPM, Ppm, Price, Side, div_ceil};
+use crate::units::{AccountId, Lots, MarketId, Micros, PPM, Price, Side, div_ceil};
 use bevy_ecs::prelude::Resource;
 use smallvec::SmallVec;
 use std::collections::{BTreeMap, BTreeSet};
@@ -50,13 +68,16 @@ struct Key {
     /// Funding-adjusted key (see the module docs).
     adjusted: i128,
     notional: Micros,
+    /// Its group (see the module docs).
+    group: usize,
 }
 
 /// The trigger index of one market.
 #[derive(Clone, Debug, Default)]
 pub struct MarketTriggers {
-    longs: BTreeSet<(i128, AccountId)>,
-    shorts: BTreeSet<(i128, AccountId)>,
+    /// Per group (tier), the keyed longs and shorts.
+    longs: Vec<BTreeSet<(i128, AccountId)>>,
+    shorts: Vec<BTreeSet<(i128, AccountId)>>,
     /// Notional liquidated at each price bucket: (longs, shorts), micros.
     heat: BTreeMap<i64, (i64, i64)>,
     bucket_ticks: i64,
@@ -67,7 +88,15 @@ pub struct MarketTriggers {
 impl MarketTriggers {
     /// Number of keyed positions.
     pub fn len(&self) -> usize {
-        self.longs.len() + self.shorts.len()
+        self.longs.iter().chain(&self.shorts).map(BTreeSet::len).sum()
+    }
+
+    fn set(&mut self, side: Side, group: usize) -> &mut BTreeSet<(i128, AccountId)> {
+        let sets = if side == Side::Buy { &mut self.longs } else { &mut self.shorts };
+        if sets.len() <= group {
+            sets.resize_with(group + 1, BTreeSet::new);
+        }
+        &mut sets[group]
     }
 
     /// Whether no position is keyed.
@@ -117,12 +146,16 @@ pub struct Triggers {
     pub markets: Vec<MarketTriggers>,
     keys: Vec<SmallVec<[Key; 1]>>,
     multi: BTreeSet<AccountId>,
+    /// The largest multiplier of the maintenance rates (1 without dynamic
+    /// maintenance), for the grouping of keys.
+    max_scale: f64,
 }
 
 impl Triggers {
     /// An empty index for `n_markets` markets with heatmap buckets of
-    /// `bucket_ticks` ticks in each.
-    pub fn new(bucket_ticks: &[i64]) -> Triggers {
+    /// `bucket_ticks` ticks in each, for maintenance rates multiplied by at
+    /// most `max_scale` (1 without dynamic maintenance).
+    pub fn new(bucket_ticks: &[i64], max_scale: f64) -> Triggers {
         Triggers {
             markets: bucket_ticks
                 .iter()
@@ -130,7 +163,22 @@ impl Triggers {
                 .collect(),
             keys: Vec::new(),
             multi: BTreeSet::new(),
+            max_scale: max_scale.max(1.0),
         }
+    }
+
+    /// The growth `g` of a position's notional between its threshold under
+    /// the configured rates and any price that liquidates it (module docs).
+    fn reach(&self, m: &crate::market::Market) -> f64 {
+        let r_max = m.base_tiers.max_maintenance_rate().0 as f64 / PPM as f64;
+        1.01 / (1.0 - self.max_scale * r_max).max(1e-6)
+    }
+
+    /// The group of a key with `notional` at its threshold in `m`.
+    fn group_of(&self, m: &crate::market::Market, notional: Micros) -> usize {
+        let reached = (notional.0 as f64 * self.reach(m)).min(i128::MAX as f64);
+        #[allow(clippy::cast_possible_truncation, reason = "clamped to the i128 range above; only the tier is used")]
+        m.base_tiers.tier_of(reached as i128)
     }
 
     /// Bytes used by the index structures per keyed position, estimated from
@@ -149,10 +197,7 @@ impl Triggers {
         }
         for old in std::mem::take(&mut self.keys[i]) {
             let mt = &mut self.markets[old.market.idx()];
-            match old.side {
-                Side::Buy => mt.longs.remove(&(old.adjusted, account)),
-                Side::Sell => mt.shorts.remove(&(old.adjusted, account)),
-            };
+            mt.set(old.side, old.group).remove(&(old.adjusted, account));
             mt.add_heat(old, -1);
         }
         self.multi.remove(&account);
@@ -187,15 +232,14 @@ impl Triggers {
             let market = markets.get(pos.market);
             let side = if pos.qty.0 > 0 { Side::Buy } else { Side::Sell };
             let adjusted = Scale::of(market).adjust(side, price, market.funding_index);
-            let key = Key { market: pos.market, side, price, adjusted, notional: market.notional(pos.qty, price) };
+            let notional = market.notional(pos.qty, price);
+            let group = self.group_of(market, notional);
+            let key = Key { market: pos.market, side, price, adjusted, notional, group };
             let mt = &mut self.markets[pos.market.idx()];
             if mt.is_empty() {
                 mt.funding_hi = market.funding_index;
             }
-            match side {
-                Side::Buy => mt.longs.insert((adjusted, account)),
-                Side::Sell => mt.shorts.insert((adjusted, account)),
-            };
+            mt.set(side, group).insert((adjusted, account));
             mt.add_heat(key, 1);
             mt.funding_hi = mt.funding_hi.max(market.funding_index);
             new_keys.push(key);
@@ -214,15 +258,42 @@ impl Triggers {
         let (slack_long, slack_short) = scale.slack(mt.funding_hi, m.funding_index);
         // One more tick each way: a key is a whole tick, and the threshold
         // it rounds moves by fractions of a tick as funding accrues.
-        let (long_at, short_at) = if m.maintenance_scale.0 == PPM {
-            (m.mark, m.mark)
-        } else {
-            scale.query_prices(m.mark, m.tiers.max_maintenance_rate())
-        };
-        let long_from = scale.adjust(Side::Buy, long_at, m.funding_index) - slack_long - scale.long_per_tick;
-        let short_to = scale.adjust(Side::Sell, short_at, m.funding_index) + slack_short + scale.short_per_tick;
-        out.extend(mt.longs.range((long_from, AccountId(0))..).rev().map(|(_, a)| *a));
-        out.extend(mt.shorts.range(..=(short_to, AccountId(u32::MAX))).map(|(_, a)| *a));
+        let g = self.reach(m);
+        let mut found: Vec<(i128, AccountId)> = Vec::new();
+        for (side, sets) in [(Side::Buy, &mt.longs), (Side::Sell, &mt.shorts)] {
+            found.clear();
+            for (j, set) in sets.iter().enumerate().filter(|(_, set)| !set.is_empty()) {
+                let at = if m.maintenance_scale.0 == PPM {
+                    m.mark
+                } else {
+                    let floor = m.base_tiers.floor_of(j) as f64 / (g * g);
+                    #[allow(clippy::cast_possible_truncation, reason = "a notional well inside the i128 range")]
+                    let r_lo = m.base_tiers.average_rate(floor as i128);
+                    let r_hi = m.tiers.rate_of(j);
+                    scale.query_price(side, m.mark, r_lo, r_hi)
+                };
+                // One more tick each way: a key is a whole tick, and the
+                // threshold it rounds moves by fractions of a tick as
+                // funding accrues.
+                match side {
+                    Side::Buy => {
+                        let from = scale.adjust(side, at, m.funding_index) - slack_long - scale.long_per_tick;
+                        found.extend(set.range((from, AccountId(0))..));
+                    }
+                    Side::Sell => {
+                        let to = scale.adjust(side, at, m.funding_index) + slack_short + scale.short_per_tick;
+                        found.extend(set.range(..=(to, AccountId(u32::MAX))));
+                    }
+                }
+            }
+            // Most under water first, as one index would give them.
+            if side == Side::Buy {
+                found.sort_unstable_by(|a, b| b.cmp(a));
+            } else {
+                found.sort_unstable();
+            }
+            out.extend(found.iter().map(|(_, a)| *a));
+        }
     }
 
     /// Cross-margin accounts with positions in several markets.
@@ -244,7 +315,7 @@ impl Triggers {
         if a <= i128::from(bound) * scale.long_per_tick {
             return;
         }
-        let accounts: BTreeSet<AccountId> = mt.longs.iter().chain(mt.shorts.iter()).map(|(_, a)| *a).collect();
+        let accounts: BTreeSet<AccountId> = mt.longs.iter().chain(&mt.shorts).flatten().map(|(_, a)| *a).collect();
         let mt = &mut self.markets[market.idx()];
         mt.funding_hi = m.funding_index;
         for account in accounts {
@@ -278,19 +349,20 @@ impl Scale {
         i128::from(price.0) * per_tick - i128::from(PPM) * i128::from(funding.0)
     }
 
-    /// The prices to query longs from and shorts up to at `mark` when the
-    /// maintenance rates in force (at most `r_now`) differ from those the
-    /// keys were computed with (between `r_min` and `r_max`). A long keyed
-    /// at `L` has `−A ≤ q v L (1 − r_min)` (`A` its equity at price zero);
-    /// below maintenance at `P` it has `−A > q v P (1 − r_now)`; so
-    /// `L > P (1 − r_now) / (1 − r_min)`. For a short,
-    /// `S < P (1 + r_now) / (1 + r_min)`. With one rate, unscaled, both are
-    /// `P`: the plain query.
-    fn query_prices(self, mark: Price, r_now: Ppm) -> (Price, Price) {
-        let (p, r, ppm) = (i128::from(mark.0), i128::from(r_now.0), i128::from(PPM));
-        let long = crate::units::div_floor(p * (ppm - r), ppm - self.r_min);
-        let short = div_ceil(p * (ppm + r), ppm + self.r_min);
-        (Price(crate::units::narrow(long.max(0))), Price(crate::units::narrow(short)))
+    /// The price to query a group of `side` from (longs) or up to (shorts)
+    /// at `mark` when the group's average rate at its keys is at least
+    /// `r_lo` and the rate in force at a liquidating price at most `r_hi`
+    /// (ppm). A long keyed at `L` has `−A ≤ q v L (1 − r_lo)` (`A` its
+    /// equity at price zero); below maintenance at `P` it has
+    /// `−A > q v P (1 − r_hi)`; so `L > P (1 − r_hi) / (1 − r_lo)`. For a
+    /// short, `S < P (1 + r_hi) / (1 + r_lo)`.
+    fn query_price(self, side: Side, mark: Price, r_lo: i128, r_hi: i128) -> Price {
+        let (p, ppm) = (i128::from(mark.0), i128::from(PPM));
+        let at = match side {
+            Side::Buy => crate::units::div_floor(p * (ppm - r_hi), ppm - r_lo).max(0),
+            Side::Sell => div_ceil(p * (ppm + r_hi), ppm + r_lo),
+        };
+        Price(crate::units::narrow(at))
     }
 
     /// Widening of the long and short queries, in key units.
