@@ -2,7 +2,7 @@
 //! binary so that `cascade` runs anywhere.
 
 /// (name, file text) of every shipped experiment, the default first.
-pub const SHIPPED: [(&str, &str); 12] = [
+pub const SHIPPED: [(&str, &str); 13] = [
     ("flash_crash", include_str!("../configs/flash_crash.yaml")),
     ("baseline", include_str!("../configs/baseline.yaml")),
     ("thin_book", include_str!("../configs/thin_book.yaml")),
@@ -13,6 +13,7 @@ pub const SHIPPED: [(&str, &str); 12] = [
     ("protocol_backstops", include_str!("../configs/protocol_backstops.yaml")),
     ("circuit_breaker", include_str!("../configs/circuit_breaker.yaml")),
     ("dutch_auction", include_str!("../configs/dutch_auction.yaml")),
+    ("dynamic_maintenance", include_str!("../configs/dynamic_maintenance.yaml")),
     ("mechanism_comparison", include_str!("../configs/mechanism_comparison.yaml")),
     ("contagion", include_str!("../configs/contagion.yaml")),
 ];

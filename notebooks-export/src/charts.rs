@@ -677,6 +677,13 @@ struct MarketSeries {
     insurance_fund: Vec<Option<f64>>,
     bad_debt: Vec<Option<f64>>,
     uncovered_bad_debt: Vec<Option<f64>>,
+    /// Whether a circuit breaker halted trading in each tick.
+    halted: Vec<bool>,
+    /// Multiplier of the maintenance rates (dynamic maintenance), 1 when
+    /// the rates are as configured.
+    maintenance_scale: Vec<Option<f64>>,
+    /// Dutch auctions open at the end of each tick.
+    auctions_open: Vec<Option<f64>>,
 }
 
 impl MarketSeries {
@@ -695,6 +702,10 @@ impl MarketSeries {
         let pick = |name: &str, divisor: f64| -> Result<Vec<Option<f64>>, ChartError> {
             let column = frame.f64s(name)?;
             Ok(rows.iter().map(|(row, _)| column[*row].map(|v| v / divisor)).collect())
+        };
+        // Columns that runs written before the protocol mechanisms lack.
+        let pick_optional = |name: &str, divisor: f64| -> Result<Vec<Option<f64>>, ChartError> {
+            if frame.has(name) { pick(name, divisor) } else { Ok(vec![None; rows.len()]) }
         };
         let mark = pick("mark", 1.0)?;
         let mark_price = pick("mark_price", 1.0)?;
@@ -719,7 +730,25 @@ impl MarketSeries {
             insurance_fund: pick("insurance_fund", MICROS)?,
             bad_debt: pick("bad_debt", MICROS)?,
             uncovered_bad_debt: pick("uncovered_bad_debt", MICROS)?,
+            halted: pick_optional("halted", 1.0)?.iter().map(|h| h.is_some_and(|h| h > 0.0)).collect(),
+            maintenance_scale: pick_optional("maintenance_scale", 1e6)?,
+            auctions_open: pick_optional("auctions_open", 1.0)?,
         })
+    }
+
+    /// The halted stretches, as `[first tick, end of last tick)`.
+    fn halts(&self) -> Vec<(f64, f64)> {
+        let mut out: Vec<(f64, f64)> = Vec::new();
+        for (t, halted) in self.tick.iter().zip(&self.halted) {
+            if !halted {
+                continue;
+            }
+            match out.last_mut() {
+                Some(last) if last.1 == *t => last.1 = t + 1.0,
+                _ => out.push((*t, t + 1.0)),
+            }
+        }
+        out
     }
 
     /// The time axis: from the first tick to the end of the last.
@@ -941,6 +970,15 @@ impl Chart for Dashboard<'_> {
                 )?
                 .label("shorts liquidated (right axis)")
                 .legend(|(x, y)| Rectangle::new([(x, y - 8), (x + 30, y + 8)], colour::GREEN.filled()));
+            let halts = s.halts();
+            if !halts.is_empty() {
+                let (top, bottom) = (hi + 0.08 * span, lo - 0.8 * span);
+                let shade = colour::GREY.mix(0.25).filled();
+                chart
+                    .draw_series(halts.iter().map(|(a, b)| Rectangle::new([(*a, bottom), (*b, top)], shade)))?
+                    .label("trading halted")
+                    .legend(move |(x, y)| Rectangle::new([(x, y - 8), (x + 30, y + 8)], shade));
+            }
             chart
                 .draw_series(LineSeries::new(pairs(&s.tick, &s.index_price), colour::INK.stroke_width(2)))?
                 .label("index price")
@@ -1002,15 +1040,37 @@ impl Chart for Dashboard<'_> {
             legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         }
 
-        // (c) Open interest. The empty secondary axis keeps the plot as
-        // wide as the panels above and below.
+        // (c) Open interest, with the protocol's state on the right axis:
+        // the maintenance multiplier when it moved, otherwise the Dutch
+        // auctions open when there were any. Without either, the empty
+        // secondary axis keeps the plot as wide as the panels around it.
         {
             let oi = pairs(&s.tick, &s.open_interest);
             let y = padded(extent(oi.iter().map(|p| p.1)), 0.1);
             let (y_axis, fy) = nice_axis(y, y, 5);
-            let mut chart = panel(&panels[2], "(c) Open interest", PanelAxes::Both)
+            let scale = pairs(&s.tick, &s.maintenance_scale);
+            let auctions = pairs(&s.tick, &s.auctions_open);
+            let right = if scale.iter().any(|p| (p.1 - 1.0).abs() > 1e-9) {
+                Some((scale, "maintenance multiplier", colour::ORANGE))
+            } else if auctions.iter().any(|p| p.1 > 0.0) {
+                Some((auctions, "Dutch auctions open", colour::BROWN))
+            } else {
+                None
+            };
+            let caption = match &right {
+                Some((_, name, _)) => format!("(c) Open interest; {name}"),
+                None => "(c) Open interest".to_owned(),
+            };
+            let (y2_axis, fy2) = match &right {
+                Some((points, _, _)) => {
+                    let top = points.iter().map(|p| p.1).fold(1.0, f64::max);
+                    nice_axis((0.0, top * 1.1), (0.0, top), 4)
+                }
+                None => (Keyed::linear(y, Vec::new()), Scale::for_ticks(&[])),
+            };
+            let mut chart = panel(&panels[2], &caption, PanelAxes::Both)
                 .build_cartesian_2d(x_axis.clone(), y_axis)?
-                .set_secondary_coord(x_axis.clone(), Keyed::linear(y, Vec::new()));
+                .set_secondary_coord(x_axis.clone(), y2_axis);
             chart
                 .configure_mesh()
                 .y_desc("open interest (lots)")
@@ -1021,7 +1081,24 @@ impl Chart for Dashboard<'_> {
                 .axis_desc_style(font(LABEL_PX))
                 .bold_line_style(BLACK.mix(0.08))
                 .draw()?;
-            chart.draw_series(LineSeries::new(oi, colour::PURPLE.stroke_width(3)))?;
+            let line = chart.draw_series(LineSeries::new(oi, colour::PURPLE.stroke_width(3)))?;
+            if let Some((points, name, c)) = right {
+                line.label("open interest (left axis)")
+                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 30, y)], colour::PURPLE.stroke_width(3)));
+                chart
+                    .configure_secondary_axes()
+                    .y_desc(name)
+                    .y_label_formatter(&|v| fy2.label(*v))
+                    .label_style(font(TICK_PX))
+                    .set_all_tick_mark_size(6)
+                    .axis_desc_style(font(LABEL_PX))
+                    .draw()?;
+                chart
+                    .draw_secondary_series(LineSeries::new(points, c.stroke_width(3)))?
+                    .label(format!("{name} (right axis)"))
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 30, y)], c.stroke_width(3)));
+                legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+            }
         }
 
         // (d) The insurance fund against the bad debt it absorbed (covered)

@@ -20,6 +20,10 @@ const MICROS: i64 = 1_000_000;
 struct RunSpec<'a> {
     markets: &'a [&'a str],
     liquidations: bool,
+    /// Whether `ticks` has the protocol columns (`halted`,
+    /// `maintenance_scale`, `auctions_open`) that runs written before the
+    /// protocol mechanisms lack.
+    protocol: bool,
 }
 
 fn write_parquet(path: &Path, columns: Vec<Column>) {
@@ -152,6 +156,23 @@ fn make_run(dir: &Path, spec: &RunSpec) {
             Column::new("uncovered_bad_debt".into(), vec![0i64; rows.len()]),
         ],
     );
+    if spec.protocol {
+        // A breaker halt through the first ten crash ticks, and maintenance
+        // rates raised up to 1.5x from the crash on.
+        use polars::prelude::SerReader;
+        let mut ticks =
+            polars::prelude::ParquetReader::new(std::fs::File::open(dir.join("ticks.parquet")).expect("ticks"))
+                .finish()
+                .expect("read ticks");
+        let halted: Vec<bool> = rows.iter().map(|(t, _)| (CRASH_START + 3..CRASH_START + 13).contains(t)).collect();
+        let scale: Vec<i64> =
+            rows.iter().map(|(t, _)| 1_000_000 + (t.saturating_sub(CRASH_START).min(25) as i64) * 20_000).collect();
+        ticks.with_column(Column::new("halted".into(), halted)).expect("halted");
+        ticks.with_column(Column::new("maintenance_scale".into(), scale)).expect("scale");
+        ticks.with_column(Column::new("auctions_open".into(), vec![0u32; rows.len()])).expect("auctions");
+        let file = std::fs::File::create(dir.join("ticks.parquet")).expect("create parquet");
+        ParquetWriter::new(file).finish(&mut ticks).expect("write parquet");
+    }
 
     // Events: a few liquidations per crash tick, on the first market.
     let event_ticks: Vec<u64> = if spec.liquidations {
@@ -388,7 +409,7 @@ fn run_size(stem: &str) -> (u32, u32) {
 fn every_run_chart_is_written_as_svg_and_png() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let run = tmp.path().join("run");
-    make_run(&run, &RunSpec { markets: &["BTC-PERP"], liquidations: true });
+    make_run(&run, &RunSpec { markets: &["BTC-PERP"], liquidations: true, protocol: false });
     let paths = plot_run(&run).expect("plot_run");
     let stems = stems(&paths);
     assert_eq!(stems, ["cascade_sizes", "dashboard", "heatmap", "pnl_by_population"]);
@@ -406,10 +427,30 @@ fn every_run_chart_is_written_as_svg_and_png() {
 }
 
 #[test]
+fn the_dashboard_shows_halts_and_the_maintenance_multiplier() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (plain, protocol) = (tmp.path().join("plain"), tmp.path().join("protocol"));
+    make_run(&plain, &RunSpec { markets: &["BTC-PERP"], liquidations: true, protocol: false });
+    make_run(&protocol, &RunSpec { markets: &["BTC-PERP"], liquidations: true, protocol: true });
+    for run in [&plain, &protocol] {
+        let stems = stems(&plot_run(run).expect("plot_run"));
+        check_all(&run.join("charts"), &stems, run_size);
+    }
+    let svg = |run: &Path| std::fs::read_to_string(run.join("charts/dashboard.svg")).expect("svg");
+    let (plain, protocol) = (svg(&plain), svg(&protocol));
+    for label in ["trading halted", "maintenance multiplier (right axis)"] {
+        assert!(protocol.contains(label), "{label} is drawn when the run has it");
+        assert!(!plain.contains(label), "{label} is left out when the run has none");
+    }
+    // Auctions never opened: the multiplier has the right axis.
+    assert!(!protocol.contains("Dutch auctions open"));
+}
+
+#[test]
 fn a_run_without_liquidations_says_so() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let run = tmp.path().join("quiet");
-    make_run(&run, &RunSpec { markets: &["BTC-PERP"], liquidations: false });
+    make_run(&run, &RunSpec { markets: &["BTC-PERP"], liquidations: false, protocol: false });
     let paths = plot_run(&run).expect("plot_run");
     let stems = stems(&paths);
     assert!(stems.contains(&"cascade_sizes".to_owned()));
@@ -422,7 +463,7 @@ fn a_run_without_liquidations_says_so() {
 fn a_second_market_gets_charts_of_its_own() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let run = tmp.path().join("two");
-    make_run(&run, &RunSpec { markets: &["BTC-PERP", "ETH-PERP"], liquidations: true });
+    make_run(&run, &RunSpec { markets: &["BTC-PERP", "ETH-PERP"], liquidations: true, protocol: false });
     let stems = stems(&plot_run(&run).expect("plot_run"));
     for stem in
         ["dashboard", "heatmap", "cascade_sizes", "dashboard_ETH-PERP", "heatmap_ETH-PERP", "cascade_sizes_ETH-PERP"]
@@ -436,7 +477,7 @@ fn a_second_market_gets_charts_of_its_own() {
 fn the_same_run_gives_the_same_bytes() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-    let spec = RunSpec { markets: &["BTC-PERP"], liquidations: true };
+    let spec = RunSpec { markets: &["BTC-PERP"], liquidations: true, protocol: false };
     make_run(&a, &spec);
     make_run(&b, &spec);
     let (pa, pb) = (plot_run(&a).expect("a"), plot_run(&b).expect("b"));
@@ -468,7 +509,7 @@ fn every_sweep_chart_is_written_as_svg_and_png() {
 fn a_missing_input_names_its_path() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let run = tmp.path().join("run");
-    make_run(&run, &RunSpec { markets: &["BTC-PERP"], liquidations: true });
+    make_run(&run, &RunSpec { markets: &["BTC-PERP"], liquidations: true, protocol: false });
     std::fs::remove_file(run.join("ticks.parquet")).expect("remove");
     let err = plot_run(&run).expect_err("no ticks");
     assert!(matches!(err, ChartError::MissingFile { .. }), "{err:?}");
