@@ -165,6 +165,17 @@ fn a_fractional_close_factor_halts_the_cascade_at_the_first_account() {
     let (sim, [a, ..]) =
         shocked(|p| p.close_factor = CloseFactor::Stepped { fraction: Ppm(500_000), full_below: Ppm(950_000) });
     assert_eq!(sim.ledger().account(a).qty(MarketId(0)), Lots(5));
+    // With the step at 0.99, A's 0.98 is below it: everything is closed, and
+    // the cascade runs as under full liquidation (A keeps 430 − 98).
+    let (sim, [a, b, c, d, ..]) =
+        shocked(|p| p.close_factor = CloseFactor::Stepped { fraction: Ppm(500_000), full_below: Ppm(990_000) });
+    let l = sim.ledger();
+    assert!(l.account(a).positions.is_empty());
+    assert_eq!(l.account(a).collateral, Micros(430 - 98));
+    for t in [b, c, d] {
+        assert_eq!(l.account(t).liquidated_at, Some(1));
+    }
+    assert_eq!(l.uncovered_bad_debt, Micros(131));
 }
 
 #[test]
