@@ -206,6 +206,7 @@ fn metrics(m: &Manifest) -> Vec<(&'static str, Option<f64>)> {
         ("liquidated_notional", Some(s.liquidated_notional)),
         ("largest_cascade", Some(s.largest_cascade)),
         ("spillover_notional", Some(s.spillover_notional)),
+        ("spillover_drawdown", Some(s.spillover_drawdown)),
         ("max_rounds", Some(f64::from(s.max_rounds))),
         ("bad_debt", Some(s.bad_debt)),
         ("uncovered_bad_debt", Some(s.uncovered_bad_debt)),

@@ -229,6 +229,11 @@ pub struct RunSummary {
     /// the spill-over when the first market is the one shocked.
     #[serde(default)]
     pub spillover_notional: f64,
+    /// Largest peak-to-trough fall of the mark in any market after the
+    /// first, as a fraction of the peak: the price side of the spill-over.
+    /// Zero with one market.
+    #[serde(default)]
+    pub spillover_drawdown: f64,
     /// Most liquidation rounds in one tick.
     pub max_rounds: u32,
     /// Bad debt created, quote units.
@@ -327,7 +332,7 @@ impl Recorder {
                 "ticks" => [s.ticks], "max_drawdown" => [s.max_drawdown], "trough_tick" => [s.trough_tick],
                 "half_recovery_ticks" => [s.half_recovery_ticks], "n_liquidations" => [s.n_liquidations],
                 "liquidated_notional" => [s.liquidated_notional], "largest_cascade" => [s.largest_cascade],
-                "spillover_notional" => [s.spillover_notional],
+                "spillover_notional" => [s.spillover_notional], "spillover_drawdown" => [s.spillover_drawdown],
                 "max_rounds" => [s.max_rounds], "bad_debt" => [s.bad_debt],
                 "uncovered_bad_debt" => [s.uncovered_bad_debt], "insurance_fund" => [s.insurance_fund],
                 "rejected_orders" => [s.rejected_orders],
@@ -391,11 +396,12 @@ fn agents_frame(ledger: &Ledger, markets: &Markets) -> Result<DataFrame, ExportE
     )
 }
 
-fn summarise(t: &TickCols, ledger: &Ledger, rejected_orders: u64) -> RunSummary {
-    let first = t.market.first().cloned().unwrap_or_default();
-    let rows: Vec<usize> = (0..t.tick.len()).filter(|i| t.market[*i] == first).collect();
+/// The largest peak-to-trough fall of the mark over `rows` (one market's,
+/// in tick order), as a fraction of the peak, with that peak and the row of
+/// the trough.
+fn drawdown(t: &TickCols, rows: &[usize]) -> (f64, i64, usize) {
     let (mut peak, mut best_dd, mut peak_at_dd, mut trough) = (0_i64, 0.0_f64, 0_i64, 0_usize);
-    for &i in &rows {
+    for &i in rows {
         peak = peak.max(t.mark[i]);
         let dd = (peak - t.mark[i]) as f64 / peak as f64;
         if dd > best_dd {
@@ -404,6 +410,20 @@ fn summarise(t: &TickCols, ledger: &Ledger, rejected_orders: u64) -> RunSummary 
             trough = i;
         }
     }
+    (best_dd, peak_at_dd, trough)
+}
+
+fn summarise(t: &TickCols, ledger: &Ledger, rejected_orders: u64) -> RunSummary {
+    let first = t.market.first().cloned().unwrap_or_default();
+    let rows: Vec<usize> = (0..t.tick.len()).filter(|i| t.market[*i] == first).collect();
+    let (best_dd, peak_at_dd, trough) = drawdown(t, &rows);
+    let mut others: Vec<&String> = t.market.iter().filter(|m| **m != first).collect();
+    others.sort();
+    others.dedup();
+    let spillover_drawdown = others
+        .into_iter()
+        .map(|m| drawdown(t, &(0..t.tick.len()).filter(|i| t.market[*i] == *m).collect::<Vec<_>>()).0)
+        .fold(0.0, f64::max);
     let half_recovery_ticks = (best_dd > 0.0)
         .then(|| {
             let level = t.mark[trough] as f64 + 0.5 * (peak_at_dd - t.mark[trough]) as f64;
@@ -423,6 +443,7 @@ fn summarise(t: &TickCols, ledger: &Ledger, rejected_orders: u64) -> RunSummary 
         n_liquidations: t.liquidations.iter().sum(),
         liquidated_notional: q(per_tick.values().sum()),
         largest_cascade: q(per_tick.values().copied().max().unwrap_or(0)),
+        spillover_drawdown,
         spillover_notional: q((0..t.tick.len())
             .filter(|i| t.market[*i] != first)
             .map(|i| t.liquidated_long[i] + t.liquidated_short[i])

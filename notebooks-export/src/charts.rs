@@ -179,8 +179,8 @@ pub fn plot_sweep(sweep_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
 
     for metric in METRICS {
         // A single-market sweep has no spill-over to show.
-        if metric.column == "spillover_notional"
-            && points.f64s("spillover_notional_mean").is_ok_and(|v| v.iter().all(|x| x.unwrap_or(0.0) == 0.0))
+        if metric.column.starts_with("spillover_")
+            && points.f64s(&format!("{}_mean", metric.column)).is_ok_and(|v| v.iter().all(|x| x.unwrap_or(0.0) == 0.0))
         {
             continue;
         }
@@ -593,6 +593,9 @@ impl Frame {
     }
 
     fn strings(&self, name: &str) -> Result<Vec<Option<String>>, ChartError> {
+        if self.df.column(name).is_ok_and(|c| c.dtype().is_float()) {
+            return Ok(self.f64s(name)?.into_iter().map(|v| v.map(exact)).collect());
+        }
         let column = self.cast(name, &DataType::String)?;
         Ok(column.str().map_err(|e| self.polars(e))?.iter().map(|s| s.map(str::to_owned)).collect())
     }
@@ -1680,13 +1683,18 @@ struct Metric {
     factor: f64,
 }
 
-const METRICS: [Metric; 10] = [
+const METRICS: [Metric; 11] = [
     Metric { column: "max_drawdown", label: "max drawdown of the mark (%)", factor: 100.0 },
     Metric { column: "half_recovery_ticks", label: "time to recover half the drawdown (ticks)", factor: 1.0 },
     Metric { column: "n_liquidations", label: "liquidations (count)", factor: 1.0 },
     Metric { column: "liquidated_notional", label: "liquidated notional (quote)", factor: 1.0 },
     Metric { column: "largest_cascade", label: "largest one-tick cascade (quote)", factor: 1.0 },
     Metric { column: "spillover_notional", label: "notional liquidated outside the first market (quote)", factor: 1.0 },
+    Metric {
+        column: "spillover_drawdown",
+        label: "largest drawdown of a mark outside the first market (%)",
+        factor: 100.0,
+    },
     Metric { column: "max_rounds", label: "most liquidation rounds in one tick", factor: 1.0 },
     Metric { column: "bad_debt", label: "bad debt (quote)", factor: 1.0 },
     Metric { column: "uncovered_bad_debt", label: "uncovered bad debt (quote)", factor: 1.0 },

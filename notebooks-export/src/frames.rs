@@ -53,10 +53,21 @@ pub fn f64s(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<Option<f64>>,
     Ok(c.f64().map_err(|e| bad(e.to_string()))?.iter().collect())
 }
 
-/// A column as strings (nulls as `None`).
+/// A number as a table or legend shows it: whole numbers without the `.0`
+/// a cast to text would give (a swept count of 1000 reads "1000"), others
+/// in their shortest exact form.
+fn float_label(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 { format!("{v:.0}") } else { v.to_string() }
+}
+
+/// A column as strings (nulls as `None`; floats by [`float_label`]).
 pub fn strings(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<Option<String>>, ReadError> {
     let bad = |message: String| ReadError::Frame { path: path.to_owned(), message };
     let c = df.column(name).map_err(|e| bad(e.to_string()))?;
+    if c.dtype().is_float() {
+        let c = c.cast(&polars::prelude::DataType::Float64).map_err(|e| bad(e.to_string()))?;
+        return Ok(c.f64().map_err(|e| bad(e.to_string()))?.iter().map(|v| v.map(float_label)).collect());
+    }
     let c = c.cast(&polars::prelude::DataType::String).map_err(|e| bad(e.to_string()))?;
     Ok(c.str().map_err(|e| bad(e.to_string()))?.iter().map(|s| s.map(str::to_owned)).collect())
 }

@@ -17,6 +17,20 @@ pub const METRICS: [(&str, &str); 6] = [
     ("uncovered_bad_debt", "Uncovered bad debt (quote)"),
 ];
 
+/// Metrics tabulated only when some value is not zero: a single-market
+/// run has no spill-over.
+pub const SPILLOVER_METRICS: [(&str, &str); 2] =
+    [("spillover_notional", "Spill-over notional (quote)"), ("spillover_drawdown", "Spill-over drawdown (fraction)")];
+
+/// `METRICS`, and those of `SPILLOVER_METRICS` whose column `suffix` in
+/// `df` exists and has a value other than zero.
+fn metrics_of(df: &polars::prelude::DataFrame, suffix: &str, path: &Path) -> Vec<(&'static str, &'static str)> {
+    let shown = |col: &str| {
+        f64s(df, &format!("{col}{suffix}"), path).is_ok_and(|v| v.iter().any(|x| x.is_some_and(|x| x != 0.0)))
+    };
+    METRICS.into_iter().chain(SPILLOVER_METRICS.into_iter().filter(|(col, _)| shown(col))).collect()
+}
+
 /// Formats a number with four significant digits, plainly (no exponent
 /// below 1e9), so that a reader and a test read the same value.
 pub fn num(x: f64) -> String {
@@ -89,7 +103,7 @@ fn run_table(dir: &Path) -> Result<Table, ReadError> {
     let path = dir.join("summary.parquet");
     let df = frames::parquet(&path)?;
     let mut rows = Vec::new();
-    for (col, label) in METRICS {
+    for (col, label) in metrics_of(&df, "", &path) {
         let v = f64s(&df, col, &path)?.first().copied().flatten();
         let cell = v.map_or("--".to_owned(), num);
         rows.push(vec![(latex_escape(label), label.to_owned()), (format!("${cell}$"), cell)]);
@@ -117,14 +131,15 @@ fn sweep_table(dir: &Path) -> Result<Table, ReadError> {
     if headings.is_empty() {
         headings.push("Point".into());
     }
-    headings.extend(METRICS.iter().map(|(_, l)| (*l).to_owned()));
+    let metrics = metrics_of(&df, "_mean", &path);
+    headings.extend(metrics.iter().map(|(_, l)| (*l).to_owned()));
     let n = df.height();
     let mut axis_values = Vec::new();
     for a in &axes {
         axis_values.push(frames::strings(&df, a, &path)?);
     }
     let mut stats = Vec::new();
-    for (col, _) in METRICS {
+    for (col, _) in metrics {
         let mean = f64s(&df, &format!("{col}_mean"), &path)?;
         let low = f64s(&df, &format!("{col}_ci95_low"), &path)?;
         stats.push((mean, low));

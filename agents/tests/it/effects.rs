@@ -247,11 +247,15 @@ fn cross_margin_portfolios_carry_a_crash_into_a_market_that_did_not_move() {
     };
     let (s_with, s_without) = (with.summary.spillover_notional, without.summary.spillover_notional);
     eprintln!(
-        "contagion: ETH notional liquidated {s_with:.0} vs {s_without:.0} quote, ETH low {} vs {} ticks (portfolios vs none)",
+        "contagion: ETH notional liquidated {s_with:.0} vs {s_without:.0} quote, ETH low {} vs {} ticks, ETH drawdown {:.4} vs {:.4} (portfolios vs none)",
         eth_low(&with),
-        eth_low(&without)
+        eth_low(&without),
+        with.summary.spillover_drawdown,
+        without.summary.spillover_drawdown
     );
     assert!(s_with > 100_000.0, "portfolios sold ETH: {s_with}");
     assert_eq!(s_without, 0.0);
     assert!(eth_low(&with) < eth_low(&without), "forced ETH sales lower the ETH mark");
+    let (d_with, d_without) = (with.summary.spillover_drawdown, without.summary.spillover_drawdown);
+    assert!(d_with > 0.01 && d_with > 10.0 * d_without, "ETH drawdown {d_with} vs {d_without}");
 }

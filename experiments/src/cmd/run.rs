@@ -42,6 +42,7 @@ pub fn run(common: &Common) -> Result<ExitCode> {
         ("liquidated notional", format!("{:.0} quote", s.liquidated_notional)),
         ("largest cascade", format!("{:.0} quote in one tick", s.largest_cascade)),
         ("spill-over", format!("{:.0} quote liquidated outside the first market", s.spillover_notional)),
+        ("spill-over drawdown", format!("{:.2}% (largest outside the first market)", 100.0 * s.spillover_drawdown)),
         ("most rounds in a tick", s.max_rounds.to_string()),
         ("bad debt", format!("{:.2} quote ({:.2} uncovered)", s.bad_debt, s.uncovered_bad_debt)),
         ("insurance fund", format!("{:.0} quote", s.insurance_fund)),

@@ -140,10 +140,31 @@ fn a_run_gets_charts_a_notebook_and_tables_that_work() {
     assert_eq!(check_charts(&run, &["dashboard", "heatmap", "cascade_sizes", "pnl_by_population"]), 4);
     execute_notebook(&run.join("notebook.ipynb"));
     compile_latex(&run.join("table.tex"));
+    // One market: no spill-over rows.
+    assert!(!std::fs::read_to_string(run.join("table.md")).unwrap().contains("Spill-over"));
     // Charts can be drawn again from the Parquet files alone.
     std::fs::remove_dir_all(run.join("charts")).unwrap();
     Command::cargo_bin("cascade").unwrap().args(["plot", run.to_str().unwrap()]).assert().success();
     assert!(run.join("charts/heatmap.png").exists());
+}
+
+#[test]
+fn a_run_over_two_markets_tabulates_its_spill_over() {
+    let tmp = tempfile::tempdir().unwrap();
+    Command::cargo_bin("cascade")
+        .unwrap()
+        .current_dir(tmp.path())
+        .args(["run", "contagion", "--ticks", "160", "--set", "outputs.notebook=false"])
+        .assert()
+        .success();
+    let run = only_subdir(&tmp.path().join("results/contagion"));
+    let summary = ParquetReader::new(std::fs::File::open(run.join("summary.parquet")).unwrap()).finish().unwrap();
+    let value = |c: &str| summary.column(c).unwrap().f64().unwrap().get(0).unwrap();
+    let (notional, drawdown) = (value("spillover_notional"), value("spillover_drawdown"));
+    assert!(notional > 0.0 && drawdown > 0.0, "ETH liquidations {notional}, drawdown {drawdown}");
+    let md = std::fs::read_to_string(run.join("table.md")).unwrap();
+    assert!(md.contains(&format!("| Spill-over drawdown (fraction) | {} |", num(drawdown))), "{md}");
+    compile_latex(&run.join("table.tex"));
 }
 
 #[test]
