@@ -144,6 +144,33 @@ fn run_notebook(dir: &Path) -> Result<Value, ReadError> {
          \x20   plt.show()",
         Some(&charts.join("cascade_sizes.png")),
     )?;
+    b.markdown(
+        "## Protocol mechanisms\n\nThe protocol's state in each tick, for the mechanisms that acted: circuit-breaker halts, \
+         liquidations put off by the per-tick cap, Dutch auctions open, socialised loss and the maintenance multiplier; \
+         then the events by kind.",
+    );
+    b.code(
+        "series = [\n\
+         \x20   (\"trading halted\", \"halted\", 1.0, 0.0),\n\
+         \x20   (\"accounts put off by the cap\", \"throttled\", 1.0, 0.0),\n\
+         \x20   (\"Dutch auctions open\", \"auctions_open\", 1.0, 0.0),\n\
+         \x20   (\"socialised loss (quote)\", \"socialized_loss\", 1e6, 0.0),\n\
+         \x20   (\"maintenance multiplier\", \"maintenance_scale\", 1e6, 1.0),\n\
+         ]\n\
+         active = [(label, t[c].cast(pl.Float64) / unit) for label, c, unit, idle in series\n\
+         \x20         if c in t.columns and (t[c].cast(pl.Float64) / unit != idle).any()]\n\
+         if active:\n\
+         \x20   fig, axes = plt.subplots(len(active), 1, sharex=True, squeeze=False, figsize=(11, 2.4 * len(active)))\n\
+         \x20   for ax, (label, values) in zip(axes[:, 0], active):\n\
+         \x20       ax.step(t[\"tick\"], values, where=\"post\")\n\
+         \x20       ax.set_ylabel(label)\n\
+         \x20   axes[-1, 0].set_xlabel(\"tick\")\n\
+         \x20   plt.show()\n\
+         else:\n\
+         \x20   print(\"No protocol mechanism acted in this run (no halt, throttle, auction, socialised loss or raised maintenance).\")\n\
+         events.group_by(\"kind\").agg(n=pl.len()).sort(\"kind\")",
+        None,
+    )?;
     b.markdown("## PnL by population");
     b.code(
         "traders = agents.filter(pl.col(\"kind\") == \"trader\")\n\

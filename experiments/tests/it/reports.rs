@@ -47,7 +47,16 @@ fn only_subdir(dir: &Path) -> PathBuf {
 }
 
 /// Validates and executes a notebook with the real Jupyter stack.
-fn execute_notebook(path: &Path) {
+/// Runs the shipped experiment `name` in `root` with `args`; returns its
+/// run folder.
+fn run_shipped(root: &Path, name: &str, args: &[&str]) -> PathBuf {
+    Command::cargo_bin("cascade").unwrap().current_dir(root).args(["run", name]).args(args).assert().success();
+    only_subdir(&root.join("results").join(name))
+}
+
+/// Executes the notebook at `path` with a real kernel; returns the text its
+/// cells printed.
+fn execute_notebook(path: &Path) -> String {
     let script = "\
 import sys, nbformat, nbclient
 nb = nbformat.read(sys.argv[1], as_version=4)
@@ -56,6 +65,11 @@ nbclient.NotebookClient(nb, timeout=300, kernel_name='python3', resources={'meta
 errors = [o for c in nb.cells if c.cell_type == 'code' for o in c.outputs if o.output_type == 'error']
 assert not errors, errors
 print('executed', len(nb.cells), 'cells')
+for c in nb.cells:
+    if c.cell_type == 'code':
+        for o in c.outputs:
+            if o.output_type == 'stream':
+                print(o.text, end='')
 ";
     let out = std::process::Command::new("python3")
         .args(["-c", script, path.to_str().unwrap(), path.parent().unwrap().to_str().unwrap()])
@@ -67,6 +81,7 @@ print('executed', len(nb.cells), 'cells')
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Every chart in `dir/charts` is a real SVG and a non-blank PNG of its
@@ -115,13 +130,7 @@ fn compile_latex(table: &Path) {
 #[test]
 fn a_run_gets_charts_a_notebook_and_tables_that_work() {
     let tmp = tempfile::tempdir().unwrap();
-    Command::cargo_bin("cascade")
-        .unwrap()
-        .current_dir(tmp.path())
-        .args(["run", "flash_crash", "--ticks", "240", "--set", "populations.leveraged.count=3000"])
-        .assert()
-        .success();
-    let run = only_subdir(&tmp.path().join("results/flash_crash"));
+    let run = run_shipped(tmp.path(), "flash_crash", &["--ticks", "240", "--set", "populations.leveraged.count=3000"]);
     for f in [
         "charts/dashboard.png",
         "charts/dashboard.svg",
@@ -138,7 +147,8 @@ fn a_run_gets_charts_a_notebook_and_tables_that_work() {
     assert!(manifest["files"]["notebook.ipynb"].is_string());
     assert!(manifest["files"]["charts/heatmap.png"].is_string());
     assert_eq!(check_charts(&run, &["dashboard", "heatmap", "cascade_sizes", "pnl_by_population"]), 4);
-    execute_notebook(&run.join("notebook.ipynb"));
+    let printed = execute_notebook(&run.join("notebook.ipynb"));
+    assert!(printed.contains("No protocol mechanism acted"), "{printed}");
     compile_latex(&run.join("table.tex"));
     // One market: no spill-over rows.
     assert!(!std::fs::read_to_string(run.join("table.md")).unwrap().contains("Spill-over"));
@@ -149,15 +159,20 @@ fn a_run_gets_charts_a_notebook_and_tables_that_work() {
 }
 
 #[test]
+fn a_run_notebook_plots_the_mechanisms_that_acted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run =
+        run_shipped(tmp.path(), "circuit_breaker", &["--ticks", "200", "--set", "populations.leveraged.count=2000"]);
+    let halted = ParquetReader::new(std::fs::File::open(run.join("ticks.parquet")).unwrap()).finish().unwrap();
+    assert!(halted.column("halted").unwrap().bool().unwrap().any(), "the breaker halts in this run");
+    let printed = execute_notebook(&run.join("notebook.ipynb"));
+    assert!(!printed.contains("No protocol mechanism acted"), "{printed}");
+}
+
+#[test]
 fn a_run_over_two_markets_tabulates_its_spill_over() {
     let tmp = tempfile::tempdir().unwrap();
-    Command::cargo_bin("cascade")
-        .unwrap()
-        .current_dir(tmp.path())
-        .args(["run", "contagion", "--ticks", "160", "--set", "outputs.notebook=false"])
-        .assert()
-        .success();
-    let run = only_subdir(&tmp.path().join("results/contagion"));
+    let run = run_shipped(tmp.path(), "contagion", &["--ticks", "160", "--set", "outputs.notebook=false"]);
     let summary = ParquetReader::new(std::fs::File::open(run.join("summary.parquet")).unwrap()).finish().unwrap();
     let value = |c: &str| summary.column(c).unwrap().f64().unwrap().get(0).unwrap();
     let (notional, drawdown) = (value("spillover_notional"), value("spillover_drawdown"));
