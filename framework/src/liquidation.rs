@@ -179,8 +179,11 @@ pub struct ProtocolParams {
     /// refreshed, and no one is liquidated in it.
     #[serde(default)]
     pub breakers: Vec<BreakerBand>,
-    /// Most notional liquidated per market per tick, micros; accounts past
-    /// it wait for the next tick. No limit when absent.
+    /// Notional liquidated per market per tick, micros, after which accounts
+    /// wait for the next tick: a liquidation starts only while the market's
+    /// total for the tick is below the cap, and is then completed, so a
+    /// tick ends above the cap by at most one account's positions. No
+    /// limit when absent.
     #[serde(default)]
     pub liquidation_cap: Option<Micros>,
     /// A backstop liquidator vault; none when absent.
