@@ -143,16 +143,6 @@ impl MarginTiers {
         self.tiers.iter().all(|t| div_ceil(t.mm_rate * i128::from(scale.0), i128::from(PPM)) < t.im_rate)
     }
 
-    /// Number of tiers.
-    pub fn len(&self) -> usize {
-        self.tiers.len()
-    }
-
-    /// Whether the table has no tier (never, once validated).
-    pub fn is_empty(&self) -> bool {
-        self.tiers.is_empty()
-    }
-
     /// The tier (from 0) that `notional` falls in.
     pub fn tier_of(&self, notional: i128) -> usize {
         self.tiers.partition_point(|t| t.floor <= notional).saturating_sub(1)

@@ -49,7 +49,8 @@
 //! short at or below `P (1 + r_hi) / (1 + r_lo)`. The group is queried from
 //! there. For a flat table, or the positions of the first tier, that bound
 //! is exact; otherwise it is off by a tier's amount. With `k = 1` every
-//! group is queried at the mark itself.
+//! group is queried at the mark itself; without dynamic maintenance there
+//! is one group.
 
 use crate::ledger::{AccountKind, Ledger, MarginMode, MarketTerms};
 use crate::market::Markets;
@@ -174,8 +175,12 @@ impl Triggers {
         1.01 / (1.0 - self.max_scale * r_max).max(1e-6)
     }
 
-    /// The group of a key with `notional` at its threshold in `m`.
+    /// The group of a key with `notional` at its threshold in `m`; one
+    /// group when the rates never change.
     fn group_of(&self, m: &crate::market::Market, notional: Micros) -> usize {
+        if self.max_scale <= 1.0 {
+            return 0;
+        }
         let reached = (notional.0 as f64 * self.reach(m)).min(i128::MAX as f64);
         #[allow(clippy::cast_possible_truncation, reason = "clamped to the i128 range above; only the tier is used")]
         m.base_tiers.tier_of(reached as i128)
@@ -256,8 +261,6 @@ impl Triggers {
         let mt = &self.markets[market.idx()];
         let scale = Scale::of(m);
         let (slack_long, slack_short) = scale.slack(mt.funding_hi, m.funding_index);
-        // One more tick each way: a key is a whole tick, and the threshold
-        // it rounds moves by fractions of a tick as funding accrues.
         let g = self.reach(m);
         let mut found: Vec<(i128, AccountId)> = Vec::new();
         for (side, sets) in [(Side::Buy, &mt.longs), (Side::Sell, &mt.shorts)] {

@@ -952,14 +952,7 @@ impl Chart for Dashboard<'_> {
                 .axis_desc_style(font(LABEL_PX))
                 .bold_line_style(BLACK.mix(0.08))
                 .draw()?;
-            chart
-                .configure_secondary_axes()
-                .y_desc("liquidated (quote per tick)")
-                .y_label_formatter(&|v| fy2.label(*v))
-                .label_style(font(TICK_PX))
-                .set_all_tick_mark_size(6)
-                .axis_desc_style(font(LABEL_PX))
-                .draw()?;
+            right_axis(&mut chart, "liquidated (quote per tick)", &fy2)?;
             chart
                 .draw_secondary_series(
                     bars.iter().map(|(t, l, _)| Rectangle::new([(*t, 0.0), (*t + 1.0, *l)], colour::RED.filled())),
@@ -1015,14 +1008,7 @@ impl Chart for Dashboard<'_> {
                 .axis_desc_style(font(LABEL_PX))
                 .bold_line_style(BLACK.mix(0.08))
                 .draw()?;
-            chart
-                .configure_secondary_axes()
-                .y_desc("depth (lots)")
-                .y_label_formatter(&|v| fy2.label(*v))
-                .label_style(font(TICK_PX))
-                .set_all_tick_mark_size(6)
-                .axis_desc_style(font(LABEL_PX))
-                .draw()?;
+            right_axis(&mut chart, "depth (lots)", &fy2)?;
             chart
                 .draw_secondary_series(LineSeries::new(pairs(&s.tick, &s.bid_depth), colour::GREEN.stroke_width(2)))?
                 .label("bid depth (right axis)")
@@ -1088,14 +1074,7 @@ impl Chart for Dashboard<'_> {
             if let Some((points, name, c)) = right {
                 line.label("open interest (left axis)")
                     .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 30, y)], colour::PURPLE.stroke_width(3)));
-                chart
-                    .configure_secondary_axes()
-                    .y_desc(name)
-                    .y_label_formatter(&|v| fy2.label(*v))
-                    .label_style(font(TICK_PX))
-                    .set_all_tick_mark_size(6)
-                    .axis_desc_style(font(LABEL_PX))
-                    .draw()?;
+                right_axis(&mut chart, name, &fy2)?;
                 chart
                     .draw_secondary_series(LineSeries::new(points, c.stroke_width(3)))?
                     .label(format!("{name} (right axis)"))
@@ -1129,14 +1108,7 @@ impl Chart for Dashboard<'_> {
                 .axis_desc_style(font(LABEL_PX))
                 .bold_line_style(BLACK.mix(0.08))
                 .draw()?;
-            chart
-                .configure_secondary_axes()
-                .y_desc("cumulative bad debt (quote)")
-                .y_label_formatter(&|v| fy2.label(*v))
-                .label_style(font(TICK_PX))
-                .set_all_tick_mark_size(6)
-                .axis_desc_style(font(LABEL_PX))
-                .draw()?;
+            right_axis(&mut chart, "cumulative bad debt (quote)", &fy2)?;
             chart
                 .draw_series(LineSeries::new(fund, colour::BLUE.stroke_width(3)))?
                 .label("insurance fund (left axis)")
@@ -1153,6 +1125,24 @@ impl Chart for Dashboard<'_> {
         }
         Ok(())
     }
+}
+
+/// Draws a dashboard panel's right axis, described by `desc` and labelled
+/// by `scale`.
+fn right_axis<'a, DB: DrawingBackend + 'a>(
+    chart: &mut plotters::chart::DualCoordChartContext<'a, DB, Cartesian2d<Keyed, Keyed>, Cartesian2d<Keyed, Keyed>>,
+    desc: &str,
+    scale: &Scale,
+) -> Result<(), DrawFailure> {
+    chart
+        .configure_secondary_axes()
+        .y_desc(desc)
+        .y_label_formatter(&|v| scale.label(*v))
+        .label_style(font(TICK_PX))
+        .set_all_tick_mark_size(6)
+        .axis_desc_style(font(LABEL_PX))
+        .draw()?;
+    Ok(())
 }
 
 /// Which label areas a dashboard panel has: every panel has both y axes;
