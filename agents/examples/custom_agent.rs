@@ -11,10 +11,10 @@
 //! ```
 
 use bevy_ecs::prelude::*;
-use cascade_agents::framework::book::OrderKind;
-use cascade_agents::framework::ledger::{Ledger, MarginMode};
+use cascade_agents::framework::accounts::ledger::{Ledger, MarginMode};
+use cascade_agents::framework::exchange::sequencer::{OrderQueue, Priority};
+use cascade_agents::framework::market::book::OrderKind;
 use cascade_agents::framework::presets::flash_crash;
-use cascade_agents::framework::sequencer::{OrderQueue, Priority};
 use cascade_agents::framework::{Lots, MarketId, Micros, ParamError, Phase, Side, Simulation};
 use cascade_agents::leveraged::LeveragedParams;
 use cascade_agents::{Agent, Dist, Population, PriceHistory, install_once, spawn_agent, use_price_history};

@@ -119,7 +119,7 @@ impl Dist {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cascade_framework::rng::{RunSeed, StreamKey};
+    use cascade_framework::core::rng::{RunSeed, StreamKey};
 
     #[test]
     fn draws_respect_their_support() {

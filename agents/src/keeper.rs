@@ -1,5 +1,5 @@
 //! Keepers: the bidders in the protocol's Dutch auctions
-//! (`protocol.auction`, see `cascade_framework::auction`).
+//! (`protocol.auction`, see `cascade_framework::exchange::auction`).
 //!
 //! Each keeper has `capital` of cross-margin collateral, a reaction delay
 //! `d ~ delay` ticks (drawn once; rounded, at least 0) and a cost per bid
@@ -30,14 +30,14 @@
 use crate::dist::Dist;
 use crate::{Agent, Population, install_once, spawn_agent};
 use bevy_ecs::prelude::*;
-use cascade_framework::auction::{Auctions, Take};
-use cascade_framework::book::OrderKind;
+use cascade_framework::accounts::ledger::{Ledger, MarginMode};
+use cascade_framework::core::Clock;
+use cascade_framework::core::units::{PPM, round_to_i64};
+use cascade_framework::exchange::auction::{Auctions, Take};
 use cascade_framework::exchange::fee;
-use cascade_framework::ledger::{Ledger, MarginMode};
+use cascade_framework::exchange::sequencer::{OrderQueue, Priority};
 use cascade_framework::market::Markets;
-use cascade_framework::sequencer::{OrderQueue, Priority};
-use cascade_framework::sim::Clock;
-use cascade_framework::units::{PPM, round_to_i64};
+use cascade_framework::market::book::OrderKind;
 use cascade_framework::{Lots, MarketId, Micros, ParamError, Phase, Ppm, Side, Simulation};
 use serde::{Deserialize, Serialize};
 

@@ -42,15 +42,15 @@ use crate::{
     spawn_agent, use_price_history,
 };
 use bevy_ecs::prelude::*;
-use cascade_framework::book::OrderKind;
-use cascade_framework::ledger::{Ledger, MarginMode};
-use cascade_framework::liquidation::TickLiquidations;
-use cascade_framework::margin::MarginLine;
+use cascade_framework::accounts::ledger::{Ledger, MarginMode};
+use cascade_framework::accounts::triggers::terms_of;
+use cascade_framework::core::Clock;
+use cascade_framework::core::units::{div_ceil, narrow, round_to_i64};
+use cascade_framework::exchange::sequencer::{OrderQueue, Priority};
 use cascade_framework::market::Markets;
-use cascade_framework::sequencer::{OrderQueue, Priority};
-use cascade_framework::sim::Clock;
-use cascade_framework::triggers::terms_of;
-use cascade_framework::units::{div_ceil, narrow, round_to_i64};
+use cascade_framework::market::book::OrderKind;
+use cascade_framework::market::margin::MarginLine;
+use cascade_framework::protocol::TickLiquidations;
 use cascade_framework::{AccountId, Lots, MarketId, Micros, ParamError, Phase, Price, Side, Simulation};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
@@ -262,10 +262,11 @@ impl Population for LeveragedParams {
         for index in 0..self.count {
             // The first draws fix the trader's type; the agent's stream then
             // continues for its decisions.
-            let mut rng = sim.seed().stream(cascade_framework::rng::StreamKey::Agent(cascade_framework::AgentId {
-                population: cascade_framework::rng::population_id(&self.name),
-                index,
-            }));
+            let mut rng =
+                sim.seed().stream(cascade_framework::core::rng::StreamKey::Agent(cascade_framework::AgentId {
+                    population: cascade_framework::core::rng::population_id(&self.name),
+                    index,
+                }));
             let long = rng.random_bool(self.long_fraction);
             let lots = round_to_i64(self.size_lots.sample(&mut rng)).max(1);
             let mut leverage = round_to_i64(self.leverage.sample(&mut rng)).clamp(1, 1_000);

@@ -12,7 +12,7 @@
 //! ```
 //! use cascade_agents::{Agent, Population, install_once, spawn_agent};
 //! use cascade_agents::framework::{ParamError, Phase, Simulation, Micros, MarketId};
-//! use cascade_agents::framework::ledger::MarginMode;
+//! use cascade_agents::framework::accounts::ledger::MarginMode;
 //! use bevy_ecs::prelude::*;
 //!
 //! /// Does nothing, politely.
@@ -55,9 +55,9 @@ pub use cascade_framework as framework;
 pub use dist::Dist;
 
 use bevy_ecs::prelude::*;
-use cascade_framework::ledger::{AccountKind, AccountSpec, MarginMode};
+use cascade_framework::accounts::ledger::{AccountKind, AccountSpec, MarginMode};
+use cascade_framework::core::rng::{SimRng, StreamKey, population_id};
 use cascade_framework::market::Markets;
-use cascade_framework::rng::{SimRng, StreamKey, population_id};
 use cascade_framework::{AccountId, AgentId, MarketId, Micros, ParamError, Phase, Price, Simulation};
 use std::collections::VecDeque;
 

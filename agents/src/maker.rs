@@ -24,12 +24,12 @@
 
 use crate::{Agent, Population, check_market, check_non_negative, install_once, spawn_agent};
 use bevy_ecs::prelude::*;
-use cascade_framework::book::OrderKind;
-use cascade_framework::ledger::{Ledger, MarginMode};
+use cascade_framework::accounts::ledger::{Ledger, MarginMode};
+use cascade_framework::core::Clock;
+use cascade_framework::core::units::round_to_i64;
+use cascade_framework::exchange::sequencer::{OrderQueue, Priority};
 use cascade_framework::market::Markets;
-use cascade_framework::sequencer::{OrderQueue, Priority};
-use cascade_framework::sim::Clock;
-use cascade_framework::units::round_to_i64;
+use cascade_framework::market::book::OrderKind;
 use cascade_framework::{Lots, MarketId, Micros, ParamError, Phase, Price, Side, Simulation};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;

@@ -8,10 +8,10 @@
 
 use crate::{Agent, Population, check_market, check_non_negative, install_once, spawn_agent};
 use bevy_ecs::prelude::*;
-use cascade_framework::book::OrderKind;
-use cascade_framework::ledger::MarginMode;
-use cascade_framework::sequencer::{OrderQueue, Priority};
-use cascade_framework::units::round_to_i64;
+use cascade_framework::accounts::ledger::MarginMode;
+use cascade_framework::core::units::round_to_i64;
+use cascade_framework::exchange::sequencer::{OrderQueue, Priority};
+use cascade_framework::market::book::OrderKind;
 use cascade_framework::{Lots, MarketId, Micros, ParamError, Phase, Side, Simulation};
 use rand::RngExt;
 use rand_distr::{Distribution, LogNormal, Poisson};

@@ -19,8 +19,8 @@
 //! Portfolio traders then hold; they do not trade again.
 
 use crate::{Dist, Population, check_market, check_probability, spawn_agent};
-use cascade_framework::ledger::MarginMode;
-use cascade_framework::units::{div_ceil, narrow, round_to_i64};
+use cascade_framework::accounts::ledger::MarginMode;
+use cascade_framework::core::units::{div_ceil, narrow, round_to_i64};
 use cascade_framework::{Lots, MarketId, Micros, ParamError, Simulation};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
@@ -97,9 +97,11 @@ impl Population for PortfolioParams {
             check_market(sim, &format!("legs[{k}].market"), leg.market)?;
         }
         for index in 0..self.count {
-            let id =
-                cascade_framework::AgentId { population: cascade_framework::rng::population_id(&self.name), index };
-            let mut rng = sim.seed().stream(cascade_framework::rng::StreamKey::Agent(id));
+            let id = cascade_framework::AgentId {
+                population: cascade_framework::core::rng::population_id(&self.name),
+                index,
+            };
+            let mut rng = sim.seed().stream(cascade_framework::core::rng::StreamKey::Agent(id));
             let leverage = round_to_i64(self.leverage.sample(&mut rng)).clamp(1, 1_000);
             let mut legs = Vec::with_capacity(self.legs.len());
             let (mut notional, mut initial) = (0_i128, 0_i128);

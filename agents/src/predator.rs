@@ -38,15 +38,15 @@
 
 use crate::{Agent, Population, check_market, check_non_negative, install_once, spawn_agent};
 use bevy_ecs::prelude::*;
-use cascade_framework::book::{Book, OrderKind};
+use cascade_framework::accounts::ledger::{Ledger, MarginMode};
+use cascade_framework::accounts::triggers::Triggers;
+use cascade_framework::core::Clock;
+use cascade_framework::core::units::round_to_i64;
 use cascade_framework::exchange::fee;
-use cascade_framework::ledger::{Ledger, MarginMode};
-use cascade_framework::liquidation::LiquidationPreview;
+use cascade_framework::exchange::sequencer::{OrderQueue, Priority};
+use cascade_framework::market::book::{Book, OrderKind};
 use cascade_framework::market::{Market, Markets};
-use cascade_framework::sequencer::{OrderQueue, Priority};
-use cascade_framework::sim::Clock;
-use cascade_framework::triggers::Triggers;
-use cascade_framework::units::round_to_i64;
+use cascade_framework::protocol::LiquidationPreview;
 use cascade_framework::{Lots, MarketId, Micros, ParamError, Phase, Price, Side, Simulation};
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
@@ -306,9 +306,9 @@ fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cascade_framework::book::Order;
+    use cascade_framework::core::rng::{RunSeed, StreamKey};
+    use cascade_framework::market::book::Order;
     use cascade_framework::presets::btc_market;
-    use cascade_framework::rng::{RunSeed, StreamKey};
     use cascade_framework::{AccountId, MarketId};
 
     /// A market at 1,000 ticks (100 micros per tick-lot) whose bids are 10
@@ -321,7 +321,7 @@ mod tests {
         let mut m = Market::new(MarketId(0), p, tiers, 1.0, RunSeed(1).stream(StreamKey::Index(MarketId(0))));
         let mut fills = Vec::new();
         for (i, price) in [1_000, 990, 980].into_iter().enumerate() {
-            let id = cascade_framework::book::OrderId(i as u64);
+            let id = cascade_framework::market::book::OrderId(i as u64);
             let order = Order {
                 id,
                 account: AccountId(9),

@@ -7,9 +7,9 @@
 //! 1,000,000), rates in parts per million, fractions as plain numbers.
 
 use cascade_agents::Population;
-use cascade_agents::framework::liquidation::ProtocolParams;
 use cascade_agents::framework::market::MarketParams;
-use cascade_agents::framework::recorder::RecordingParams;
+use cascade_agents::framework::protocol::ProtocolParams;
+use cascade_agents::framework::record::RecordingParams;
 use cascade_agents::framework::{ParamError, SimParams, Simulation};
 use cascade_agents::fundamental::FundamentalParams;
 use cascade_agents::keeper::KeeperParams;
@@ -273,7 +273,7 @@ impl Experiment {
             }
         }
         if let Some(c) = &self.index_correlation
-            && let Err(reason) = cascade_agents::framework::sim::cholesky(c, self.markets.len())
+            && let Err(reason) = cascade_agents::framework::market::correlation::cholesky(c, self.markets.len())
         {
             errors.push(ParamError::invalid("index_correlation", reason));
         }
@@ -313,7 +313,7 @@ impl Experiment {
             }
             names.push(name);
         }
-        if let Err(e) = cascade_agents::framework::rng::check_population_ids(names.iter().copied()) {
+        if let Err(e) = cascade_agents::framework::core::rng::check_population_ids(names.iter().copied()) {
             errors.push(e);
         }
         if let Some(s) = &self.sweep {

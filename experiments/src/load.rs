@@ -157,8 +157,8 @@ pub fn from_tree(tree: Value, locator: &Locator) -> Result<Loaded, Vec<Diagnosti
         }
     }
     for (section, check) in [
-        ("protocol", typed::<cascade_agents::framework::liquidation::ProtocolParams> as Checker),
-        ("recording", typed::<cascade_agents::framework::recorder::RecordingParams> as Checker),
+        ("protocol", typed::<cascade_agents::framework::protocol::ProtocolParams> as Checker),
+        ("recording", typed::<cascade_agents::framework::record::RecordingParams> as Checker),
         ("sweep", typed::<crate::config::Sweep> as Checker),
         ("outputs", typed::<crate::config::Outputs> as Checker),
     ] {

@@ -9,7 +9,7 @@
 use crate::config::Experiment;
 use crate::output::{StagedDir, git_commit, sha256_file, sha256_hex, write_atomic};
 use anyhow::{Context, Result, anyhow};
-use cascade_agents::framework::recorder::RunSummary;
+use cascade_agents::framework::record::RunSummary;
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -11,7 +11,7 @@
 //!   positions themselves.
 //! - `gbm_dynamic`: the same path with dynamic maintenance raising the
 //!   rates (about 1.5× here). Each tier's keys are queried from their own
-//!   bound (see [`cascade_framework::triggers`]), so the cost stays with the
+//!   bound (see [`cascade_framework::accounts::triggers`]), so the cost stays with the
 //!   liquidations, as in `gbm`.
 //!
 //! The bench prints the heap bytes per position, measured with a counting
@@ -23,9 +23,9 @@
 
 #![allow(unsafe_code, reason = "a counting global allocator must implement the unsafe GlobalAlloc trait")]
 
-use cascade_framework::index::IndexProcess;
+use cascade_framework::market::index::IndexProcess;
 use cascade_framework::presets::{btc_market, seed_leveraged};
-use cascade_framework::recorder::RecordingParams;
+use cascade_framework::record::RecordingParams;
 use cascade_framework::{MarketId, SimParams, Simulation};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -69,8 +69,8 @@ fn params(quiet: bool, dynamic: bool) -> SimParams {
         seed: 2024,
         tick_seconds: 1.0,
         markets: vec![market],
-        protocol: cascade_framework::liquidation::ProtocolParams {
-            dynamic_maintenance: dynamic.then_some(cascade_framework::liquidation::DynamicMaintenance {
+        protocol: cascade_framework::protocol::ProtocolParams {
+            dynamic_maintenance: dynamic.then_some(cascade_framework::protocol::DynamicMaintenance {
                 vol_ref: 0.000_05,
                 sensitivity: 0.5,
                 max_multiplier: 1.9,

@@ -2,30 +2,34 @@
 //! perpetual futures markets, margin accounts and a liquidation protocol,
 //! stepped in fixed phases and recorded into polars frames.
 //!
-//! Start with [`sim::Simulation`]: build it from [`sim::SimParams`], open
-//! accounts, add agent systems to a [`sim::Phase`], run it, and
-//! [`finish`](sim::Simulation::finish) it into a [`recorder::RunOutput`].
+//! Start with [`Simulation`]: build it from [`SimParams`], open accounts,
+//! add agent systems to a [`Phase`], add liquidation mechanisms, run it,
+//! and [`finish`](Simulation::finish) it into a [`record::RunOutput`].
+//!
+//! The folders are floors; each imports only those below it:
+//!
+//! | floor | folder | holds |
+//! | --- | --- | --- |
+//! | 7 | [`engine`] | `Simulation`, the phases and their schedule, presets |
+//! | 6 | [`record`] | the recorder, frames, the run summary |
+//! | 5 | [`protocol`] | the Liquidate phase's round loop, its hooks, one file per mechanism |
+//! | 4 | [`exchange`] | `execute`, the sequencer, background liquidity, the auction house |
+//! | 3 | [`accounts`] | the ledger, the trigger index |
+//! | 2 | [`market`] | book, index, margin tiers, depth profile, mark and funding |
+//! | 1 | [`core`] | units, rng, errors, the clock, events |
+//!
 //! `ARCHITECTURE.md` at the repository root maps the modules and states the
-//! invariants.
+//! invariants; `tests/it/layers.rs` fails on an import that points up.
 
-pub mod auction;
-pub mod book;
-pub mod error;
+pub mod accounts;
+pub mod core;
+pub mod engine;
 pub mod exchange;
-pub mod index;
-pub mod ledger;
-pub mod liquidation;
-pub mod liquidity;
-pub mod margin;
 pub mod market;
-pub mod presets;
-pub mod recorder;
-pub mod rng;
-pub mod sequencer;
-pub mod sim;
-pub mod triggers;
-pub mod units;
+pub mod protocol;
+pub mod record;
 
-pub use error::{ExportError, ParamError};
-pub use sim::{Phase, SimParams, Simulation};
-pub use units::{AccountId, AgentId, Lots, MarketId, Micros, Ppm, Price, Side};
+pub use crate::core::error::{ExportError, ParamError};
+pub use crate::core::units::{AccountId, AgentId, Lots, MarketId, Micros, Ppm, Price, Side};
+pub use crate::engine::presets;
+pub use crate::engine::{Phase, SimParams, Simulation};

@@ -1,9 +1,9 @@
 //! Worlds shared by the agent tests.
 
 use cascade_agents::Population;
-use cascade_agents::framework::index::Shock;
+use cascade_agents::framework::market::index::Shock;
 use cascade_agents::framework::presets::btc_market;
-use cascade_agents::framework::recorder::{RecordingParams, RunOutput};
+use cascade_agents::framework::record::{RecordingParams, RunOutput};
 use cascade_agents::framework::{SimParams, Simulation};
 
 /// The BTC-like market with one shock of `drop` over 30 ticks from tick 100.

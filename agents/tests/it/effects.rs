@@ -54,7 +54,7 @@ fn stressed_makers_widen_the_spread_and_pull_depth() {
     assert!((calm_r - calm_s).abs() < 0.25 * calm_s, "calm spreads {calm_r:.1} vs {calm_s:.1}");
 }
 
-fn predator_pnl(out: &cascade_agents::framework::recorder::RunOutput) -> f64 {
+fn predator_pnl(out: &cascade_agents::framework::record::RunOutput) -> f64 {
     let a = &out.agents;
     let pop = a.column("population").unwrap().str().unwrap();
     let pnl = a.column("pnl").unwrap().i64().unwrap();
@@ -68,7 +68,7 @@ fn a_hunting_predator_profits_from_a_dense_cluster_and_not_without_one() {
         let mut p = crash_params(5, 0.0);
         p.markets[0].mark = MarkMethod::LastTrade;
         p.markets[0].index.process =
-            cascade_agents::framework::index::IndexProcess::Gbm { drift: 0.0, volatility: 0.05, jumps: None };
+            cascade_agents::framework::market::index::IndexProcess::Gbm { drift: 0.0, volatility: 0.05, jumps: None };
         let mut crowd = leveraged(leverage);
         crowd.long_fraction = 1.0;
         crowd.entry_offset = Dist::Normal { mean: 0.0, stdev: 0.000_5 };
@@ -98,11 +98,11 @@ fn fundamental_traders_end_the_crash_earlier_and_higher() {
         run(p, &[&leveraged(25.0), &noise(), &value], 260)
     };
     let (with, without) = (run_with(30), run_with(0));
-    let low = |out: &cascade_agents::framework::recorder::RunOutput| {
+    let low = |out: &cascade_agents::framework::record::RunOutput| {
         col(&out.ticks, "last_trade").into_iter().flatten().fold(f64::INFINITY, f64::min)
     };
     // The crash is over once trades are back within 1% of the index.
-    let end = |out: &cascade_agents::framework::recorder::RunOutput| {
+    let end = |out: &cascade_agents::framework::record::RunOutput| {
         let t = col(&out.ticks, "tick");
         let last = col(&out.ticks, "last_trade");
         let index = col(&out.ticks, "index");
@@ -115,7 +115,7 @@ fn fundamental_traders_end_the_crash_earlier_and_higher() {
             .fold(0.0, f64::max)
     };
     // The deepest the trades went below the index, fraction.
-    let discount = |out: &cascade_agents::framework::recorder::RunOutput| {
+    let discount = |out: &cascade_agents::framework::record::RunOutput| {
         let last = col(&out.ticks, "last_trade");
         let index = col(&out.ticks, "index");
         last.iter().zip(&index).filter_map(|(l, x)| Some(l.as_ref()? / x.as_ref()? - 1.0)).fold(0.0, f64::min)
@@ -161,7 +161,7 @@ fn the_leverage_draw_does_not_move_other_draws() {
     assert_eq!(sizes(5.0), sizes(50.0));
 }
 
-fn population_pnl(out: &cascade_agents::framework::recorder::RunOutput, population: &str) -> f64 {
+fn population_pnl(out: &cascade_agents::framework::record::RunOutput, population: &str) -> f64 {
     let a = &out.agents;
     let pop = a.column("population").unwrap().str().unwrap();
     let pnl = a.column("pnl").unwrap().i64().unwrap();
@@ -170,7 +170,7 @@ fn population_pnl(out: &cascade_agents::framework::recorder::RunOutput, populati
 
 #[test]
 fn congested_keepers_leave_bad_debt_that_prompt_keepers_do_not() {
-    use cascade_agents::framework::auction::{AuctionParams, Decay};
+    use cascade_agents::framework::exchange::auction::{AuctionParams, Decay};
     use cascade_agents::keeper::KeeperParams;
     // The same 6% crash and crowd, liquidated by a linear auction over 60
     // ticks with no reset. Prompt keepers react in 1-3 ticks; congested ones
@@ -194,7 +194,7 @@ fn congested_keepers_leave_bad_debt_that_prompt_keepers_do_not() {
     let (prompt, congested) = (run_with(1.0, 20_000_000), run_with(80.0, 50_000_000));
     let (bd_p, bd_c) = (prompt.summary.bad_debt, congested.summary.bad_debt);
     let (k_p, k_c) = (population_pnl(&prompt, "keepers"), population_pnl(&congested, "keepers"));
-    let kinds = |out: &cascade_agents::framework::recorder::RunOutput, kind: &str| {
+    let kinds = |out: &cascade_agents::framework::record::RunOutput, kind: &str| {
         out.events.column("kind").unwrap().str().unwrap().iter().filter(|k| *k == Some(kind)).count()
     };
     eprintln!(
@@ -223,7 +223,7 @@ fn cross_margin_portfolios_carry_a_crash_into_a_market_that_did_not_move() {
         let mut p = crash_params(9, 0.08);
         let mut eth = btc_market("ETH-PERP", vec![]);
         eth.index.process =
-            cascade_agents::framework::index::IndexProcess::Gbm { drift: 0.0, volatility: 0.0, jumps: None };
+            cascade_agents::framework::market::index::IndexProcess::Gbm { drift: 0.0, volatility: 0.0, jumps: None };
         eth.mark = MarkMethod::LastTrade;
         eth.depth.lots_at_best = 5;
         p.markets.push(eth);
@@ -239,7 +239,7 @@ fn cross_margin_portfolios_carry_a_crash_into_a_market_that_did_not_move() {
         run(p, &[&portfolios, &noise()], 200)
     };
     let (with, without) = (run_with(2_000), run_with(0));
-    let eth_low = |out: &cascade_agents::framework::recorder::RunOutput| {
+    let eth_low = |out: &cascade_agents::framework::record::RunOutput| {
         let t = &out.ticks;
         let market = t.column("market").unwrap().str().unwrap();
         let mark = t.column("mark").unwrap().i64().unwrap();

@@ -3,13 +3,13 @@
 //! exactly after every tick.
 
 use super::common::*;
-use cascade_framework::book::OrderKind;
-use cascade_framework::index::IndexProcess;
-use cascade_framework::ledger::MarginMode;
-use cascade_framework::liquidation::TickLiquidations;
+use cascade_framework::accounts::ledger::MarginMode;
+use cascade_framework::accounts::triggers::below_maintenance;
+use cascade_framework::exchange::sequencer::{OrderQueue, Priority};
+use cascade_framework::market::book::OrderKind;
+use cascade_framework::market::index::IndexProcess;
 use cascade_framework::market::{FeeParams, FundingParams, MarkMethod};
-use cascade_framework::sequencer::{OrderQueue, Priority};
-use cascade_framework::triggers::below_maintenance;
+use cascade_framework::protocol::TickLiquidations;
 use cascade_framework::{Lots, MarketId, Ppm, Price, Side, Simulation};
 use proptest::prelude::*;
 
@@ -61,7 +61,7 @@ proptest! {
         let scale = 1_000_i64;
         let mut params = hand_params(5_000 * scale);
         {
-            use cascade_framework::liquidation::{Backstop, CloseFactor};
+            use cascade_framework::protocol::{Backstop, CloseFactor};
             params.protocol.close_factor = match close {
                 0 => CloseFactor::Full,
                 1 => CloseFactor::Fraction { fraction: Ppm(300_000) },
@@ -70,11 +70,11 @@ proptest! {
             };
             if breaker {
                 params.protocol.breakers =
-                    vec![cascade_framework::liquidation::BreakerBand { move_fraction: 0.02, window_ticks: 2, halt_ticks: 2 }];
+                    vec![cascade_framework::protocol::BreakerBand { move_fraction: 0.02, window_ticks: 2, halt_ticks: 2 }];
             }
             params.protocol.liquidation_cap = cap.map(cascade_framework::Micros);
             if vault {
-                params.protocol.vault = Some(cascade_framework::liquidation::VaultParams {
+                params.protocol.vault = Some(cascade_framework::protocol::VaultParams {
                     below_health: Ppm(800_000),
                     capital: cascade_framework::Micros(50_000 * scale),
                 });
@@ -88,7 +88,7 @@ proptest! {
                 params.protocol.insurance_fund = cascade_framework::Micros(0);
             }
             if let Some((vol_ref, sensitivity, max_step)) = dynamic {
-                params.protocol.dynamic_maintenance = Some(cascade_framework::liquidation::DynamicMaintenance {
+                params.protocol.dynamic_maintenance = Some(cascade_framework::protocol::DynamicMaintenance {
                     vol_ref,
                     sensitivity,
                     max_multiplier: 1.8,
@@ -96,7 +96,7 @@ proptest! {
                 });
             }
             if let Some((linear, ticks, cusp)) = auction {
-                use cascade_framework::auction::{AuctionParams, Decay};
+                use cascade_framework::exchange::auction::{AuctionParams, Decay};
                 let decay = if linear {
                     Decay::Linear { tau_ticks: ticks * 3 }
                 } else {
@@ -119,7 +119,7 @@ proptest! {
         let market = &mut params.markets[0];
         market.tick_value = cascade_framework::Micros(scale);
         if tiered {
-            use cascade_framework::margin::TierParams;
+            use cascade_framework::market::margin::TierParams;
             use cascade_framework::Micros;
             market.tiers = vec![
                 TierParams { notional_floor: Micros(0), maintenance_rate: Ppm(20_000), initial_rate: Ppm(50_000) },
@@ -149,7 +149,7 @@ proptest! {
         }
         assert_conserved(&sim);
         for actions in ticks {
-            let first_auction = sim.world().resource::<cascade_framework::auction::Auctions>().open.first().map(|a| a.id);
+            let first_auction = sim.world().resource::<cascade_framework::exchange::auction::Auctions>().open.first().map(|a| a.id);
             {
                 let mut q = sim.world_mut().resource_mut::<OrderQueue>();
                 for a in actions {
@@ -171,7 +171,7 @@ proptest! {
                         Flow::Deposit { trader, amount } => q.deposit(Priority::NORMAL, traders[trader], m, cascade_framework::Micros(amount)),
                         Flow::Take { trader, offset, qty } => {
                             if let Some(auction) = first_auction {
-                                let take = cascade_framework::auction::Take {
+                                let take = cascade_framework::exchange::auction::Take {
                                     auction,
                                     max_lots: Lots(qty),
                                     limit: Price(mark + offset),
@@ -204,14 +204,14 @@ proptest! {
                 || market.is_halted(sim.tick() - 1);
             for (i, acct) in sim.ledger().accounts.iter().enumerate() {
                 let id = cascade_framework::AccountId(u32::try_from(i).unwrap());
-                let frozen = sim.world().resource::<cascade_framework::auction::Auctions>().is_frozen(id);
+                let frozen = sim.world().resource::<cascade_framework::exchange::auction::Auctions>().is_frozen(id);
                 if !frozen && below_maintenance(id, sim.ledger(), sim.markets()).is_some() {
                     let q = acct.qty(m).0;
                     // Under auto-deleveraging a liquidation sells no worse
                     // than the bankruptcy price, so only that part of the
                     // book counts.
                     let floor = if backstop == 2 {
-                        let terms = |mm| cascade_framework::triggers::terms_of(sim.markets(), mm);
+                        let terms = |mm| cascade_framework::accounts::triggers::terms_of(sim.markets(), mm);
                         let price_of = |mm| sim.markets().get(mm).mark;
                         acct.margin_line(m, &terms, &price_of).and_then(|l| l.bankruptcy_price())
                     } else {

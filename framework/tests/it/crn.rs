@@ -4,7 +4,7 @@
 
 use super::common::*;
 use bevy_ecs::prelude::*;
-use cascade_framework::rng::{SimRng, StreamKey, population_id};
+use cascade_framework::core::rng::{SimRng, StreamKey, population_id};
 use cascade_framework::{AgentId, Phase, Simulation};
 use rand::Rng;
 

@@ -1,9 +1,8 @@
 //! Integration tests of the framework, as one test binary.
 
-mod auction;
 mod common;
 mod conservation;
 mod crn;
 mod determinism;
+mod layers;
 mod params;
-mod scenario;

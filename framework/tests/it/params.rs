@@ -1,7 +1,7 @@
 //! Bad parameters give typed errors, never panics.
 
 use super::common::*;
-use cascade_framework::margin::TierParams;
+use cascade_framework::market::margin::TierParams;
 use cascade_framework::{Micros, ParamError, Ppm, Price, Simulation};
 
 fn field_of(e: ParamError) -> String {
@@ -67,7 +67,7 @@ fn other_impossible_values_name_their_field() {
 #[test]
 fn seeding_at_a_negative_price_is_rejected() {
     let mut sim = Simulation::new(hand_params(0)).unwrap();
-    let t = trader(&mut sim, "t", cascade_framework::ledger::MarginMode::Cross, 1);
+    let t = trader(&mut sim, "t", cascade_framework::accounts::ledger::MarginMode::Cross, 1);
     let e = sim.seed_position(t, cascade_framework::MarketId(0), cascade_framework::Lots(1), Price(-5)).unwrap_err();
     assert_eq!(field_of(e), "entry");
 }

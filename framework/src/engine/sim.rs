@@ -1,0 +1,251 @@
+//! The simulation: the bevy_ecs `World` and its phase schedule, built from
+//! [`SimParams`], stepped tick by tick, and finished into frames.
+
+use crate::accounts::ledger::{AccountKind, AccountSpec, Ledger, MarginMode, TradeLeg};
+use crate::accounts::triggers::{Triggers, terms_of};
+use crate::core::clock::Clock;
+use crate::core::error::{ExportError, ParamError};
+use crate::core::rng::{RunSeed, StreamKey};
+use crate::core::units::{AccountId, Lots, MarketId, Micros, Price, Side};
+use crate::engine::params::SimParams;
+use crate::engine::schedule::{FrameworkSystems, Phase, Slot, tick_schedule};
+use crate::exchange::liquidity::{Liquidity, lay_depth};
+use crate::exchange::sequencer::OrderQueue;
+use crate::market::correlation::{IndexCorrelation, cholesky};
+use crate::market::{Market, Markets};
+use crate::protocol::{self, Mechanism, Mechanisms};
+use crate::record::{Recorder, RunOutput};
+use bevy_ecs::prelude::*;
+
+/// A running simulation.
+pub struct Simulation {
+    world: World,
+    schedule: Schedule,
+    seed_counterparty: AccountId,
+    slots: Vec<(Phase, u32)>,
+}
+
+impl std::fmt::Debug for Simulation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulation").field("tick", &self.tick()).field("seed", &self.seed()).finish_non_exhaustive()
+    }
+}
+
+impl Simulation {
+    /// Builds the world and schedule from `params` and lays each market's
+    /// initial depth.
+    pub fn new(params: SimParams) -> Result<Simulation, ParamError> {
+        params.validate()?;
+        let seed = RunSeed(params.seed);
+        let mut markets = Markets::default();
+        let mut ledger = Ledger::default();
+        ledger.fund_insurance(params.protocol.insurance_fund);
+        let mut buckets = Vec::new();
+        let mut providers = Vec::new();
+        for (i, mp) in params.markets.iter().enumerate() {
+            let id = MarketId(u16::try_from(i).expect("validated market count"));
+            let tiers = mp.validate()?;
+            let bucket = (mp.index.initial_price.0 * i64::from(params.recording.heatmap_bucket_bps) / 10_000).max(1);
+            buckets.push(bucket);
+            providers.push(ledger.open(AccountSpec {
+                kind: AccountKind::System,
+                mode: MarginMode::Cross,
+                owner: None,
+                population: "background_liquidity".into(),
+                strategy: "depth_profile".into(),
+                leverage: 1,
+                collateral: mp.depth.provider_collateral,
+            }));
+            markets.0.push(Market::new(id, mp.clone(), tiers, params.tick_seconds, seed.stream(StreamKey::Index(id))));
+        }
+        let seed_counterparty = ledger.open(AccountSpec {
+            kind: AccountKind::System,
+            mode: MarginMode::Cross,
+            owner: None,
+            population: "seed_counterparty".into(),
+            strategy: "none".into(),
+            leverage: 1,
+            collateral: Micros(0),
+        });
+        let mut world = World::new();
+        protocol::install(&params.protocol, &mut ledger, &mut world);
+        let max_scale = params.protocol.dynamic_maintenance.as_ref().map_or(1.0, |d| d.max_multiplier);
+        let mut triggers = Triggers::new(&buckets, max_scale);
+        let mut queue = OrderQueue::new(seed.stream(StreamKey::Sequencer));
+        for (i, provider) in providers.iter().enumerate() {
+            let id = MarketId(u16::try_from(i).expect("validated market count"));
+            lay_depth(id, *provider, &mut markets, &mut ledger, &mut triggers, &mut queue);
+            markets.get_mut(id).flow = Default::default();
+            markets.get_mut(id).refresh_view();
+        }
+        world.insert_resource(Clock { tick: 0, tick_seconds: params.tick_seconds });
+        world.insert_resource(seed);
+        world.insert_resource(markets);
+        world.insert_resource(ledger);
+        world.insert_resource(triggers);
+        world.insert_resource(queue);
+        world.insert_resource(Liquidity { providers });
+        let factor = params.index_correlation.as_ref().map(|c| cholesky(c, params.markets.len()).expect("validated"));
+        world.insert_resource(IndexCorrelation(factor));
+        world.insert_resource(Recorder::new(&params.recording));
+        Ok(Simulation { world, schedule: tick_schedule(), seed_counterparty, slots: Vec::new() })
+    }
+
+    /// The world, for reading resources and components.
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    /// The world, for spawning agents and inserting resources.
+    pub fn world_mut(&mut self) -> &mut World {
+        &mut self.world
+    }
+
+    /// The tick schedule, for adding systems to a [`Phase`].
+    pub fn schedule_mut(&mut self) -> &mut Schedule {
+        &mut self.schedule
+    }
+
+    /// Adds systems to a phase. Systems added by one call run in the given
+    /// order, after every system added earlier to the same phase. In
+    /// Exogenous, Observe and Decide they run after the framework's own
+    /// systems of the phase (so they see the moved index and fresh views);
+    /// in Match, Settle, Liquidate and Record, before them.
+    pub fn add_systems<M>(
+        &mut self,
+        phase: Phase,
+        systems: impl IntoScheduleConfigs<bevy_ecs::system::ScheduleSystem, M>,
+    ) -> &mut Self {
+        let n = match self.slots.iter_mut().find(|(p, _)| *p == phase) {
+            Some((_, n)) => {
+                *n += 1;
+                *n
+            }
+            None => {
+                self.slots.push((phase, 0));
+                0
+            }
+        };
+        let slot = Slot(phase, n);
+        let framework = FrameworkSystems(phase);
+        let configs = match phase {
+            Phase::Exogenous | Phase::Observe | Phase::Decide => slot.in_set(phase).after(framework),
+            _ => slot.in_set(phase).before(framework),
+        };
+        if n == 0 {
+            self.schedule.configure_sets(configs);
+        } else {
+            self.schedule.configure_sets(configs.after(Slot(phase, n - 1)));
+        }
+        self.schedule.add_systems(systems.chain().in_set(slot));
+        self
+    }
+
+    /// Installs a liquidation mechanism after the built-in ones and those
+    /// added before: the round loop asks its hooks after theirs (see
+    /// [`crate::protocol::hooks`]).
+    pub fn add_mechanism(&mut self, mechanism: impl Mechanism) -> &mut Self {
+        self.world.resource_mut::<Mechanisms>().push(mechanism);
+        self
+    }
+
+    /// The installed liquidation mechanisms, in the order their hooks are
+    /// asked.
+    pub fn mechanisms(&self) -> Vec<&'static str> {
+        self.world.resource::<Mechanisms>().names()
+    }
+
+    /// The run seed.
+    pub fn seed(&self) -> RunSeed {
+        *self.world.resource::<RunSeed>()
+    }
+
+    /// The next tick to run.
+    pub fn tick(&self) -> u64 {
+        self.world.resource::<Clock>().tick
+    }
+
+    /// The ledger.
+    pub fn ledger(&self) -> &Ledger {
+        self.world.resource::<Ledger>()
+    }
+
+    /// The markets.
+    pub fn markets(&self) -> &Markets {
+        self.world.resource::<Markets>()
+    }
+
+    /// Opens an account.
+    pub fn open_account(&mut self, spec: AccountSpec) -> AccountId {
+        self.world.resource_mut::<Ledger>().open(spec)
+    }
+
+    /// Opens a position of `qty` lots (signed) for `account` at `entry`,
+    /// against the system counterparty that stands for the rest of the
+    /// market, with no fee. This is how a run starts with open interest
+    /// already in place.
+    pub fn seed_position(
+        &mut self,
+        account: AccountId,
+        market: MarketId,
+        qty: Lots,
+        entry: Price,
+    ) -> Result<(), ParamError> {
+        if entry.0 <= 0 {
+            return Err(ParamError::invalid("entry", format!("{entry} ticks: a price must be positive")));
+        }
+        let n_markets = self.markets().0.len();
+        if market.idx() >= n_markets {
+            return Err(ParamError::invalid("market", format!("no market {}", market.0)));
+        }
+        if qty.0 == 0 {
+            return Ok(());
+        }
+        let side = if qty.0 > 0 { Side::Buy } else { Side::Sell };
+        let cp = self.seed_counterparty;
+        self.world.resource_scope(|world, mut ledger: Mut<Ledger>| {
+            world.resource_scope(|world, mut triggers: Mut<Triggers>| {
+                let mut markets = world.resource_mut::<Markets>();
+                let terms = terms_of(&markets, market);
+                let before = ledger.account(account).qty(market).0.max(0) + ledger.account(cp).qty(market).0.max(0);
+                let leg = |side| TradeLeg { side, qty: Lots(qty.0.abs()), price: entry, fee: Micros(0) };
+                ledger.apply_trade(account, market, terms, leg(side));
+                ledger.apply_trade(cp, market, terms, leg(side.opposite()));
+                let after = ledger.account(account).qty(market).0.max(0) + ledger.account(cp).qty(market).0.max(0);
+                markets.get_mut(market).open_interest += Lots(after - before);
+                triggers.rekey(account, &ledger, &markets);
+            });
+        });
+        Ok(())
+    }
+
+    /// Runs one tick.
+    pub fn step(&mut self) {
+        self.schedule.run(&mut self.world);
+        self.world.resource_mut::<Clock>().tick += 1;
+    }
+
+    /// Runs `n_ticks` ticks.
+    pub fn run(&mut self, n_ticks: u64) {
+        for _ in 0..n_ticks {
+            self.step();
+        }
+    }
+
+    /// Total value in the system (see [`Ledger::total_value`]) and what was
+    /// put in from outside; equal when value is conserved.
+    pub fn value_balance(&self) -> (i128, i128) {
+        let markets = self.markets();
+        let ledger = self.ledger();
+        let terms = |m: MarketId| terms_of(markets, m);
+        let price_of = |m: MarketId| markets.get(m).mark;
+        (ledger.total_value(&terms, &price_of), i128::from(ledger.external_in.0))
+    }
+
+    /// Ends the run and builds its frames.
+    pub fn finish(mut self) -> Result<RunOutput, ExportError> {
+        let recorder = self.world.remove_resource::<Recorder>().expect("recorder is inserted at build");
+        let rejected = self.world.resource::<OrderQueue>().rejected;
+        recorder.into_output(self.ledger(), self.markets(), rejected)
+    }
+}

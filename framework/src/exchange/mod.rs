@@ -1,0 +1,16 @@
+//! The exchange: how orders reach venues. [`execute`] is the one path by
+//! which an order is matched and settled; the sequencer orders each tick's
+//! queue and runs the Match phase; the background liquidity provider lays
+//! its depth; the auction house runs Dutch auctions that keepers bid in
+//! through the queue. It imports [`crate::core`], [`crate::market`] and
+//! [`crate::accounts`].
+
+pub mod auction;
+pub mod execute;
+pub mod liquidity;
+pub mod sequencer;
+
+pub use auction::{AuctionParams, Auctions, Take};
+pub use execute::{TakerFee, execute, fee};
+pub use liquidity::Liquidity;
+pub use sequencer::{Action, OrderQueue, Priority};

@@ -1,0 +1,115 @@
+//! The shape of background depth: a [`DepthProfile`] lays `levels` bids and
+//! asks around a centre price. Level `k` (from 0) sits
+//! `half_spread_ticks + k × spacing_ticks` from the centre and holds
+//! `round(lots_at_best × growth^k)` lots (at least one). Who lays it, and
+//! when, is the background liquidity provider's business
+//! ([`crate::exchange::liquidity`]).
+
+use crate::core::error::ParamError;
+use crate::core::units::{Lots, Micros, Price, Side, round_to_i64};
+use serde::{Deserialize, Serialize};
+
+/// The shape of resting depth around a centre price.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct DepthProfile {
+    /// Ticks from the centre to the best bid and to the best ask.
+    pub half_spread_ticks: i64,
+    /// Levels per side; 0 leaves the book empty.
+    pub levels: u32,
+    /// Ticks between adjacent levels.
+    pub spacing_ticks: i64,
+    /// Lots at the best level.
+    pub lots_at_best: i64,
+    /// Size ratio from one level to the next: 1 is flat, above 1 thickens
+    /// away from the centre.
+    pub growth: f64,
+    /// Ticks between refreshes around the index; 0 never refreshes.
+    pub refresh_ticks: u64,
+    /// Collateral of the provider account, micros.
+    pub provider_collateral: Micros,
+}
+
+impl Default for DepthProfile {
+    fn default() -> DepthProfile {
+        DepthProfile {
+            half_spread_ticks: 5,
+            levels: 50,
+            spacing_ticks: 10,
+            lots_at_best: 50,
+            growth: 1.05,
+            refresh_ticks: 10,
+            provider_collateral: Micros(1_000_000_000_000_000),
+        }
+    }
+}
+
+impl DepthProfile {
+    /// Checks the profile.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        if self.half_spread_ticks < 1 {
+            return Err(ParamError::invalid("half_spread_ticks", "must be at least 1, or bids and asks would cross"));
+        }
+        if self.spacing_ticks < 1 {
+            return Err(ParamError::invalid("spacing_ticks", "must be at least 1"));
+        }
+        if self.lots_at_best < 0 {
+            return Err(ParamError::invalid("lots_at_best", "must be non-negative"));
+        }
+        if !(self.growth.is_finite() && self.growth > 0.0) {
+            return Err(ParamError::invalid("growth", "must be positive"));
+        }
+        if self.provider_collateral.0 < 0 {
+            return Err(ParamError::invalid("provider_collateral", "must be non-negative"));
+        }
+        Ok(())
+    }
+
+    /// The orders of the profile around `centre`: (side, price, lots),
+    /// best levels first.
+    pub fn orders(&self, centre: Price) -> Vec<(Side, Price, Lots)> {
+        let mut out = Vec::with_capacity(2 * self.levels as usize);
+        for k in 0..self.levels {
+            let offset = self.half_spread_ticks + i64::from(k) * self.spacing_ticks;
+            let lots = self.lots_at_best as f64 * self.growth.powi(i32::try_from(k).unwrap_or(i32::MAX));
+            let lots = Lots(round_to_i64(lots).max(1));
+            if self.lots_at_best == 0 {
+                continue;
+            }
+            if centre.0 - offset > 0 {
+                out.push((Side::Buy, Price(centre.0 - offset), lots));
+            }
+            out.push((Side::Sell, Price(centre.0 + offset), lots));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_levels_and_sizes() {
+        let p = DepthProfile {
+            half_spread_ticks: 2,
+            levels: 3,
+            spacing_ticks: 5,
+            lots_at_best: 10,
+            growth: 2.0,
+            ..DepthProfile::default()
+        };
+        let o = p.orders(Price(100));
+        assert_eq!(
+            o,
+            vec![
+                (Side::Buy, Price(98), Lots(10)),
+                (Side::Sell, Price(102), Lots(10)),
+                (Side::Buy, Price(93), Lots(20)),
+                (Side::Sell, Price(107), Lots(20)),
+                (Side::Buy, Price(88), Lots(40)),
+                (Side::Sell, Price(112), Lots(40)),
+            ]
+        );
+    }
+}

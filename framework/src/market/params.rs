@@ -1,0 +1,205 @@
+//! What defines a perpetual market: contract terms, the index process, the
+//! mark rule, funding, fees, margin tiers and background depth, with their
+//! validation, and the BTC-like defaults that every field falls back to.
+//!
+//! The BTC-like market has a tick of 0.1 quote, a lot of 0.001 base (so one
+//! tick on one lot is 100 micros), a price of 60,000 quote, Binance-like
+//! margin brackets, and one-second ticks.
+
+use crate::core::error::ParamError;
+use crate::core::units::{Micros, Ppm, Price};
+use crate::market::depth::DepthProfile;
+use crate::market::index::{IndexParams, IndexProcess, Shock};
+use crate::market::margin::{MarginTiers, TierParams};
+use serde::{Deserialize, Serialize};
+
+/// How the mark price is formed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum MarkMethod {
+    /// The index.
+    Index,
+    /// The last trade (the index until the first trade).
+    LastTrade,
+    /// Median of funding-adjusted index, index plus average basis, and last
+    /// trade.
+    Median {
+        /// Ticks in the moving average of the basis.
+        basis_window: u32,
+    },
+}
+
+/// Funding parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct FundingParams {
+    /// Ticks between funding payments; 0 turns funding off.
+    pub interval_ticks: u64,
+    /// Interest component per interval (ppm); 100 is 0.01%.
+    pub interest: Ppm,
+    /// Clamp on (interest − premium) (ppm).
+    pub clamp: Ppm,
+    /// Cap on the absolute funding rate per interval (ppm).
+    pub cap: Ppm,
+    /// Notional of the order whose average fill gives the impact bid and
+    /// ask, micros.
+    pub impact_notional: Micros,
+}
+
+impl Default for FundingParams {
+    fn default() -> FundingParams {
+        FundingParams {
+            interval_ticks: 480,
+            interest: Ppm(100),
+            clamp: Ppm(500),
+            cap: Ppm(7_500),
+            impact_notional: Micros(10_000_000_000),
+        }
+    }
+}
+
+/// Trading fees.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeeParams {
+    /// Fee on the maker's notional (ppm); negative is a rebate.
+    pub maker: Ppm,
+    /// Fee on the taker's notional (ppm).
+    pub taker: Ppm,
+}
+
+impl Default for FeeParams {
+    fn default() -> FeeParams {
+        FeeParams { maker: Ppm(200), taker: Ppm(500) }
+    }
+}
+
+/// Everything that defines a market. Every field defaults to the BTC-like
+/// preset ([`btc_market`]), so a file need only give what
+/// differs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct MarketParams {
+    /// Name, as written in frames.
+    pub name: String,
+    /// Quote value of one price tick per unit of the base asset, for
+    /// display (0.1 means prices move in steps of 0.1 quote).
+    pub tick_size: f64,
+    /// Value of one price tick on one lot, micros; the contract multiplier.
+    /// Notional of `q` lots at `p` ticks is `q × p × tick_value` micros.
+    pub tick_value: Micros,
+    /// The index process.
+    pub index: IndexParams,
+    /// Mark price rule.
+    pub mark: MarkMethod,
+    /// Funding.
+    #[serde(default)]
+    pub funding: FundingParams,
+    /// Fees.
+    #[serde(default)]
+    pub fees: FeeParams,
+    /// Margin tier table.
+    pub tiers: Vec<TierParams>,
+    /// Resting depth at the start, and how the background liquidity
+    /// refreshes it.
+    pub depth: DepthProfile,
+    /// Depth is measured this many ticks from each best price.
+    #[serde(default = "default_depth_band")]
+    pub depth_band_ticks: i64,
+    /// Ticks in the rolling window of realised volatility.
+    #[serde(default = "default_vol_window")]
+    pub vol_window: u32,
+}
+
+fn default_depth_band() -> i64 {
+    100
+}
+
+fn default_vol_window() -> u32 {
+    30
+}
+
+impl Default for MarketParams {
+    fn default() -> MarketParams {
+        btc_market("BTC-PERP", vec![])
+    }
+}
+
+impl MarketParams {
+    /// Checks every field; errors carry the field path below the market.
+    pub fn validate(&self) -> Result<MarginTiers, ParamError> {
+        if !(self.tick_size.is_finite() && self.tick_size > 0.0) {
+            return Err(ParamError::invalid("tick_size", "must be positive"));
+        }
+        if self.tick_value.0 <= 0 {
+            return Err(ParamError::invalid("tick_value", format!("{} micros: must be positive", self.tick_value)));
+        }
+        self.index.validate().map_err(|e| e.within("index"))?;
+        if let MarkMethod::Median { basis_window: 0 } = self.mark {
+            return Err(ParamError::invalid("mark.basis_window", "must be at least 1"));
+        }
+        let f = &self.funding;
+        if f.clamp.0 < 0 || f.cap.0 < 0 {
+            return Err(ParamError::invalid("funding", "clamp and cap must be non-negative"));
+        }
+        if f.impact_notional.0 <= 0 {
+            return Err(ParamError::invalid("funding.impact_notional", "must be positive"));
+        }
+        if self.fees.taker.0 < 0 {
+            return Err(ParamError::invalid("fees.taker", "must be non-negative"));
+        }
+        if self.fees.maker.0 + self.fees.taker.0 < 0 {
+            return Err(ParamError::invalid("fees.maker", "a maker rebate larger than the taker fee would mint money"));
+        }
+        if self.depth_band_ticks < 0 {
+            return Err(ParamError::invalid("depth_band_ticks", "must be non-negative"));
+        }
+        if self.vol_window < 2 {
+            return Err(ParamError::invalid("vol_window", "must be at least 2"));
+        }
+        self.depth.validate().map_err(|e| e.within("depth"))?;
+        MarginTiers::new(&self.tiers)
+    }
+}
+
+/// Binance-like BTC brackets: 0.4% to 50k quote, 0.5% to 250k, 1% to 1M,
+/// 2.5% above, with initial rates for 125x, 100x, 50x and 20x.
+pub fn btc_tiers() -> Vec<TierParams> {
+    let q = |x: i64| Micros(x * 1_000_000);
+    vec![
+        TierParams { notional_floor: q(0), maintenance_rate: Ppm(4_000), initial_rate: Ppm(8_000) },
+        TierParams { notional_floor: q(50_000), maintenance_rate: Ppm(5_000), initial_rate: Ppm(10_000) },
+        TierParams { notional_floor: q(250_000), maintenance_rate: Ppm(10_000), initial_rate: Ppm(20_000) },
+        TierParams { notional_floor: q(1_000_000), maintenance_rate: Ppm(25_000), initial_rate: Ppm(50_000) },
+    ]
+}
+
+/// A BTC-like market at 60,000 quote with a background book, GBM index at
+/// 60% annual volatility, and the given shocks.
+pub fn btc_market(name: &str, shocks: Vec<Shock>) -> MarketParams {
+    MarketParams {
+        name: name.to_owned(),
+        tick_size: 0.1,
+        tick_value: Micros(100),
+        index: IndexParams {
+            initial_price: Price(600_000),
+            process: IndexProcess::Gbm { drift: 0.0, volatility: 0.6, jumps: None },
+            shocks,
+        },
+        mark: MarkMethod::Median { basis_window: 60 },
+        funding: FundingParams { interval_ticks: 480, ..FundingParams::default() },
+        fees: FeeParams::default(),
+        tiers: btc_tiers(),
+        depth: DepthProfile {
+            half_spread_ticks: 5,
+            levels: 150,
+            spacing_ticks: 100,
+            lots_at_best: 100,
+            growth: 1.02,
+            refresh_ticks: 15,
+            provider_collateral: Micros(1_000_000_000_000_000),
+        },
+        depth_band_ticks: 1_000,
+        vol_window: 30,
+    }
+}

@@ -1,0 +1,42 @@
+//! The liquidation preview (Observe phase): the lots that will be
+//! force-closed this tick unless the price moves back, per market and side.
+//! It is what a front-runner with a latency edge acts on.
+
+use crate::accounts::ledger::Ledger;
+use crate::accounts::triggers::{Triggers, below_maintenance};
+use crate::core::units::Lots;
+use crate::market::Markets;
+use bevy_ecs::prelude::*;
+
+/// Positions below maintenance at the marks seen in Observe, before anyone
+/// trades: the liquidation orders that will hit the book this tick unless
+/// the price moves back. A front-runner with a faster priority class can
+/// act on it.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct LiquidationPreview {
+    /// Per market: (long lots, short lots) about to be force-closed.
+    pub lots: Vec<(Lots, Lots)>,
+}
+
+/// Observe-phase system: fills the [`LiquidationPreview`].
+pub fn preview_liquidations(
+    markets: Res<Markets>,
+    ledger: Res<Ledger>,
+    triggers: Res<Triggers>,
+    mut preview: ResMut<LiquidationPreview>,
+) {
+    preview.lots.clear();
+    preview.lots.resize(markets.0.len(), (Lots(0), Lots(0)));
+    let mut candidates = Vec::new();
+    for m in &markets.0 {
+        candidates.clear();
+        triggers.candidates(m.id, &markets, &mut candidates);
+        for &a in &candidates {
+            if below_maintenance(a, &ledger, &markets).is_some() {
+                let q = ledger.account(a).qty(m.id).0;
+                let entry = &mut preview.lots[m.id.idx()];
+                if q > 0 { entry.0 += Lots(q) } else { entry.1 += Lots(-q) }
+            }
+        }
+    }
+}

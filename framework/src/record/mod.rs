@@ -1,0 +1,10 @@
+//! The Record phase and the run's outputs: column buffers filled each tick,
+//! the frames built once at the end, Parquet writing, and the run summary.
+//! It imports everything below it and nothing above: it reads what the
+//! protocol logged, never the engine.
+
+pub mod recorder;
+pub mod summary;
+
+pub use recorder::{Recorder, RecordingParams, RunOutput, record};
+pub use summary::RunSummary;

@@ -1,0 +1,388 @@
+//! The recorder (the Record phase): appends each tick's metrics, the
+//! liquidation events and heatmap samples to column buffers, and at the end
+//! of a run turns them into polars DataFrames (`ticks`, `events`, `agents`,
+//! `heatmap`, `summary`) that [`RunOutput::write_parquet`] writes to a
+//! folder. Frames are built once, at the end: the per-tick cost is a few
+//! pushes onto `Vec`s.
+
+use crate::accounts::ledger::{AccountKind, Ledger, MarginMode};
+use crate::accounts::triggers::{Triggers, terms_of};
+use crate::core::clock::Clock;
+use crate::core::error::ExportError;
+use crate::core::event::EventKind;
+use crate::core::units::{MarketId, Side, narrow};
+use crate::market::Markets;
+use crate::protocol::log::TickLiquidations;
+use crate::record::summary::{RunSummary, summarise};
+use bevy_ecs::prelude::*;
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// What is recorded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordingParams {
+    /// Ticks between heatmap samples; 0 records no heatmap.
+    pub heatmap_every: u64,
+    /// Heatmap bucket width in basis points of each market's initial
+    /// price.
+    pub heatmap_bucket_bps: u32,
+}
+
+impl Default for RecordingParams {
+    fn default() -> RecordingParams {
+        RecordingParams { heatmap_every: 10, heatmap_bucket_bps: 50 }
+    }
+}
+
+/// Column buffers of a run.
+#[derive(Resource, Debug, Default)]
+pub struct Recorder {
+    every: u64,
+    t: TickCols,
+    e: EventCols,
+    h: HeatCols,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct TickCols {
+    pub(super) tick: Vec<u64>,
+    pub(super) market: Vec<String>,
+    pub(super) index: Vec<i64>,
+    pub(super) mark: Vec<i64>,
+    pub(super) index_price: Vec<f64>,
+    pub(super) mark_price: Vec<f64>,
+    pub(super) last_trade: Vec<Option<i64>>,
+    pub(super) best_bid: Vec<Option<i64>>,
+    pub(super) best_ask: Vec<Option<i64>>,
+    pub(super) spread: Vec<Option<i64>>,
+    pub(super) bid_depth: Vec<i64>,
+    pub(super) ask_depth: Vec<i64>,
+    pub(super) volume: Vec<i64>,
+    pub(super) notional: Vec<i64>,
+    pub(super) open_interest: Vec<i64>,
+    pub(super) funding_rate_ppm: Vec<i64>,
+    pub(super) funding_index: Vec<i64>,
+    pub(super) realised_vol: Vec<f64>,
+    pub(super) liquidations: Vec<u64>,
+    pub(super) liquidated_long: Vec<i64>,
+    pub(super) liquidated_short: Vec<i64>,
+    pub(super) liquidation_rounds: Vec<u32>,
+    pub(super) bad_debt: Vec<i64>,
+    pub(super) socialized_loss: Vec<i64>,
+    pub(super) halted: Vec<bool>,
+    pub(super) throttled: Vec<u64>,
+    pub(super) auctions_open: Vec<u64>,
+    pub(super) maintenance_scale: Vec<i64>,
+    pub(super) insurance_fund: Vec<i64>,
+    pub(super) uncovered_bad_debt: Vec<i64>,
+}
+
+#[derive(Debug, Default)]
+struct EventCols {
+    tick: Vec<u64>,
+    round: Vec<u32>,
+    kind: Vec<&'static str>,
+    account: Vec<u32>,
+    population: Vec<u16>,
+    market: Vec<String>,
+    side: Vec<&'static str>,
+    qty: Vec<i64>,
+    unfilled: Vec<i64>,
+    trigger_price: Vec<i64>,
+    liquidation_price: Vec<Option<i64>>,
+    bankruptcy_price: Vec<Option<i64>>,
+    fill_price: Vec<Option<f64>>,
+    slippage_bps: Vec<Option<f64>>,
+    penalty: Vec<i64>,
+    bad_debt: Vec<i64>,
+    covered: Vec<i64>,
+    uncovered: Vec<i64>,
+}
+
+#[derive(Debug, Default)]
+struct HeatCols {
+    tick: Vec<u64>,
+    market: Vec<String>,
+    price: Vec<i64>,
+    long_notional: Vec<i64>,
+    short_notional: Vec<i64>,
+}
+
+impl Recorder {
+    /// A recorder sampling the heatmap every `heatmap_every` ticks.
+    pub fn new(params: &RecordingParams) -> Recorder {
+        Recorder { every: params.heatmap_every, ..Recorder::default() }
+    }
+
+    /// Number of tick rows recorded.
+    pub fn n_rows(&self) -> usize {
+        self.t.tick.len()
+    }
+}
+
+/// Record-phase system.
+pub fn record(
+    clock: Res<Clock>,
+    markets: Res<Markets>,
+    ledger: Res<Ledger>,
+    liquidations: Res<TickLiquidations>,
+    triggers: Res<Triggers>,
+    mut rec: ResMut<Recorder>,
+) {
+    let rec = &mut *rec;
+    for m in &markets.0 {
+        let t = &mut rec.t;
+        let totals = liquidations.totals.get(m.id.idx()).copied().unwrap_or_default();
+        let (bid, ask) = (m.book.best_bid(), m.book.best_ask());
+        let band = m.params.depth_band_ticks;
+        t.tick.push(clock.tick);
+        t.market.push(m.params.name.clone());
+        t.index.push(m.index.price.0);
+        t.mark.push(m.mark.0);
+        t.index_price.push(m.index.price.0 as f64 * m.params.tick_size);
+        t.mark_price.push(m.mark.0 as f64 * m.params.tick_size);
+        t.last_trade.push(m.last_trade.map(|p| p.0));
+        t.best_bid.push(bid.map(|p| p.0));
+        t.best_ask.push(ask.map(|p| p.0));
+        t.spread.push(bid.zip(ask).map(|(b, a)| a.0 - b.0));
+        t.bid_depth.push(m.book.depth_within(Side::Buy, band).0);
+        t.ask_depth.push(m.book.depth_within(Side::Sell, band).0);
+        t.volume.push(m.flow.volume.0);
+        t.notional.push(m.flow.notional.0);
+        t.open_interest.push(m.open_interest.0);
+        t.funding_rate_ppm.push(m.funding_rate.0);
+        t.funding_index.push(m.funding_index.0);
+        t.realised_vol.push(m.view.realised_vol);
+        t.liquidations.push(totals.count);
+        t.liquidated_long.push(totals.long_notional.0);
+        t.liquidated_short.push(totals.short_notional.0);
+        t.liquidation_rounds.push(liquidations.rounds);
+        t.bad_debt.push(totals.bad_debt.0);
+        t.socialized_loss.push(totals.socialized.0);
+        t.halted.push(m.is_halted(clock.tick));
+        t.throttled.push(totals.throttled);
+        t.auctions_open.push(totals.auctions_open);
+        t.maintenance_scale.push(m.maintenance_scale.0);
+        t.insurance_fund.push(ledger.insurance_fund.0);
+        t.uncovered_bad_debt.push(ledger.uncovered_bad_debt.0);
+        if rec.every > 0 && clock.tick.is_multiple_of(rec.every) {
+            for (price, long, short) in triggers.markets[m.id.idx()].heatmap() {
+                rec.h.tick.push(clock.tick);
+                rec.h.market.push(m.params.name.clone());
+                rec.h.price.push(price.0);
+                rec.h.long_notional.push(long.0);
+                rec.h.short_notional.push(short.0);
+            }
+        }
+    }
+    let e = &mut rec.e;
+    for ev in &liquidations.events {
+        let m = markets.get(ev.market);
+        e.tick.push(ev.tick);
+        e.round.push(ev.round);
+        e.kind.push(ev.kind.as_str());
+        e.account.push(ev.account.0);
+        e.population.push(ledger.account(ev.account).population);
+        e.market.push(m.params.name.clone());
+        e.side.push(match ev.kind {
+            EventKind::SocializedLoss | EventKind::Halt => "",
+            _ if ev.side == Side::Buy => "long",
+            _ => "short",
+        });
+        e.qty.push(ev.qty.0);
+        e.unfilled.push(ev.unfilled.0);
+        e.trigger_price.push(ev.trigger_price.0);
+        e.liquidation_price.push(ev.liquidation_price.map(|p| p.0));
+        e.bankruptcy_price.push(ev.bankruptcy_price.map(|p| p.0));
+        let fill = ev.fill_price.is_finite().then_some(ev.fill_price);
+        e.fill_price.push(fill);
+        // Adverse move of the average fill from the trigger, in basis points.
+        let sign = if ev.side == Side::Buy { 1.0 } else { -1.0 };
+        e.slippage_bps.push(fill.map(|f| sign * (ev.trigger_price.0 as f64 - f) / ev.trigger_price.0 as f64 * 1e4));
+        e.penalty.push(ev.penalty.0);
+        e.bad_debt.push(ev.bad_debt.0);
+        e.covered.push(ev.covered.0);
+        e.uncovered.push(ev.uncovered.0);
+    }
+}
+
+/// The frames of a finished run.
+#[derive(Debug)]
+pub struct RunOutput {
+    /// One row per tick per market.
+    pub ticks: DataFrame,
+    /// One row per liquidation.
+    pub events: DataFrame,
+    /// One row per account at the end.
+    pub agents: DataFrame,
+    /// Liquidation notional by price bucket, sampled over time.
+    pub heatmap: DataFrame,
+    /// The run's scalar metrics, as one row.
+    pub summary_frame: DataFrame,
+    /// The run's scalar metrics.
+    pub summary: RunSummary,
+}
+
+fn frame(name: &'static str, columns: Vec<Column>) -> Result<DataFrame, ExportError> {
+    DataFrame::new_infer_height(columns).map_err(|source| ExportError::Frame { frame: name, source })
+}
+
+macro_rules! cols {
+    ($($name:literal => $v:expr),* $(,)?) => {
+        vec![$(Column::new($name.into(), $v)),*]
+    };
+}
+
+impl Recorder {
+    /// Builds the run's frames. Consumes the buffers.
+    pub fn into_output(
+        self,
+        ledger: &Ledger,
+        markets: &Markets,
+        rejected_orders: u64,
+    ) -> Result<RunOutput, ExportError> {
+        let t = self.t;
+        let summary = summarise(&t, ledger, rejected_orders);
+        let ticks = frame(
+            "ticks",
+            cols![
+                "tick" => t.tick, "market" => t.market, "index" => t.index, "mark" => t.mark,
+                "index_price" => t.index_price, "mark_price" => t.mark_price, "last_trade" => t.last_trade,
+                "best_bid" => t.best_bid, "best_ask" => t.best_ask, "spread" => t.spread,
+                "bid_depth" => t.bid_depth, "ask_depth" => t.ask_depth, "volume" => t.volume,
+                "notional" => t.notional, "open_interest" => t.open_interest,
+                "funding_rate_ppm" => t.funding_rate_ppm, "funding_index" => t.funding_index,
+                "realised_vol" => t.realised_vol, "liquidations" => t.liquidations,
+                "liquidated_long" => t.liquidated_long, "liquidated_short" => t.liquidated_short,
+                "liquidation_rounds" => t.liquidation_rounds, "bad_debt" => t.bad_debt,
+                "socialized_loss" => t.socialized_loss,
+                "halted" => t.halted,
+                "throttled" => t.throttled,
+                "auctions_open" => t.auctions_open,
+                "maintenance_scale" => t.maintenance_scale,
+                "insurance_fund" => t.insurance_fund, "uncovered_bad_debt" => t.uncovered_bad_debt,
+            ],
+        )?;
+        let e = self.e;
+        let population: Vec<&str> = e.population.iter().map(|i| ledger.labels[usize::from(*i)].as_str()).collect();
+        let events = frame(
+            "events",
+            cols![
+                "tick" => e.tick, "round" => e.round, "kind" => e.kind, "account" => e.account,
+                "population" => population, "market" => e.market, "side" => e.side, "qty" => e.qty,
+                "unfilled" => e.unfilled, "trigger_price" => e.trigger_price,
+                "liquidation_price" => e.liquidation_price, "bankruptcy_price" => e.bankruptcy_price,
+                "fill_price" => e.fill_price, "slippage_bps" => e.slippage_bps, "penalty" => e.penalty,
+                "bad_debt" => e.bad_debt, "covered" => e.covered, "uncovered" => e.uncovered,
+            ],
+        )?;
+        let agents = agents_frame(ledger, markets)?;
+        let h = self.h;
+        let heatmap = frame(
+            "heatmap",
+            cols![
+                "tick" => h.tick, "market" => h.market, "price" => h.price,
+                "long_notional" => h.long_notional, "short_notional" => h.short_notional,
+            ],
+        )?;
+        let s = &summary;
+        let summary_frame = frame(
+            "summary",
+            cols![
+                "ticks" => [s.ticks], "max_drawdown" => [s.max_drawdown], "trough_tick" => [s.trough_tick],
+                "half_recovery_ticks" => [s.half_recovery_ticks], "n_liquidations" => [s.n_liquidations],
+                "liquidated_notional" => [s.liquidated_notional], "largest_cascade" => [s.largest_cascade],
+                "spillover_notional" => [s.spillover_notional], "spillover_drawdown" => [s.spillover_drawdown],
+                "max_rounds" => [s.max_rounds], "bad_debt" => [s.bad_debt],
+                "uncovered_bad_debt" => [s.uncovered_bad_debt], "insurance_fund" => [s.insurance_fund],
+                "rejected_orders" => [s.rejected_orders],
+            ],
+        )?;
+        Ok(RunOutput { ticks, events, agents, heatmap, summary_frame, summary })
+    }
+}
+
+fn agents_frame(ledger: &Ledger, markets: &Markets) -> Result<DataFrame, ExportError> {
+    let terms = |m: MarketId| terms_of(markets, m);
+    let price_of = |m: MarketId| markets.get(m).mark;
+    let n = ledger.accounts.len();
+    let (mut account, mut population, mut strategy, mut kind, mut index, mut mode) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut deposited, mut equity, mut pnl, mut fees, mut liquidated, mut liq_tick, mut open) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for (i, a) in ledger.accounts.iter().enumerate() {
+        let eq = narrow(a.equity(&terms, &price_of));
+        account.push(u32::try_from(i).expect("account ids fit u32"));
+        population.push(ledger.labels[usize::from(a.population)].as_str());
+        strategy.push(ledger.labels[usize::from(a.strategy)].as_str());
+        kind.push(match a.kind {
+            AccountKind::Trader => "trader",
+            AccountKind::System => "system",
+        });
+        index.push(a.owner.map(|o| o.index));
+        mode.push(match a.mode {
+            MarginMode::Isolated => "isolated",
+            MarginMode::Cross => "cross",
+        });
+        deposited.push(a.deposited.0);
+        equity.push(eq);
+        pnl.push(eq - a.deposited.0);
+        fees.push(a.fees_paid.0);
+        liquidated.push(a.liquidated_at.is_some());
+        liq_tick.push(a.liquidated_at);
+        open.push(a.positions.iter().map(|p| p.qty.0).sum::<i64>());
+    }
+    frame(
+        "agents",
+        cols![
+            "account" => account, "population" => population, "strategy" => strategy, "kind" => kind,
+            "agent_index" => index, "margin_mode" => mode, "deposited" => deposited,
+            "final_equity" => equity, "pnl" => pnl, "fees_paid" => fees, "liquidated" => liquidated,
+            "liquidation_tick" => liq_tick, "open_qty" => open,
+        ],
+    )
+}
+
+impl RunOutput {
+    /// Writes `ticks`, `events`, `agents`, `heatmap` and `summary` as
+    /// Parquet files into `dir` (created if missing). Each file is written
+    /// to a temporary name and renamed, so a reader never sees half a file.
+    pub fn write_parquet(&mut self, dir: &Path) -> Result<Vec<std::path::PathBuf>, ExportError> {
+        std::fs::create_dir_all(dir).map_err(|source| ExportError::Io { path: dir.to_owned(), source })?;
+        let mut written = Vec::new();
+        for (name, df) in [
+            ("ticks", &mut self.ticks),
+            ("events", &mut self.events),
+            ("agents", &mut self.agents),
+            ("heatmap", &mut self.heatmap),
+            ("summary", &mut self.summary_frame),
+        ] {
+            let path = dir.join(format!("{name}.parquet"));
+            let tmp = dir.join(format!(".{name}.parquet.tmp"));
+            let io = |source| ExportError::Io { path: path.clone(), source };
+            let file = std::fs::File::create(&tmp).map_err(io)?;
+            ParquetWriter::new(file)
+                .with_compression(ParquetCompression::Zstd(None))
+                .finish(df)
+                .map_err(|source| ExportError::Frame { frame: name, source })?;
+            std::fs::rename(&tmp, &path).map_err(io)?;
+            written.push(path);
+        }
+        Ok(written)
+    }
+}
