@@ -1,3 +1,4 @@
 //! Integration tests of the report crate, as one test binary.
 
 mod charts;
+mod fixtures;

@@ -1,0 +1,156 @@
+//! The two entry points: `plot_run` and `plot_sweep` read a run or a sweep
+//! folder, choose its charts and write each of them into the folder's
+//! `charts/`.
+
+use super::cascade_sizes::CascadeSizes;
+use super::dashboard::Dashboard;
+use super::data::{Frame, MarketInfo, MarketSeries, RunInfo, read_json};
+use super::draw::{charts_dir, write_chart};
+use super::error::ChartError;
+use super::grid::MetricGrid;
+use super::heatmap::LiquidationMap;
+use super::metric::MetricChart;
+use super::paired::PairedChart;
+use super::pnl::PnlByPopulation;
+use super::style::{ensure_font, sig};
+use super::sweep::{GRID_METRICS, METRICS, SweepAxis};
+use std::path::{Path, PathBuf};
+
+/// Draws every chart of a finished run folder (holding `ticks.parquet`,
+/// `heatmap.parquet`, `agents.parquet` and `manifest.json`) into
+/// `<run_dir>/charts/`, each as both `<name>.svg` and `<name>.png`: the
+/// `dashboard`, the liquidation `heatmap`, the `cascade_sizes` distribution
+/// and `pnl_by_population`. The first market's charts carry these plain
+/// names; each further market's market charts get `_<market>` appended.
+/// Returns the written paths, sorted.
+pub fn plot_run(run_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
+    ensure_font()?;
+    let info = RunInfo::read(&run_dir.join("manifest.json"))?;
+    let ticks = Frame::read(&run_dir.join("ticks.parquet"))?;
+    let heatmap = Frame::read(&run_dir.join("heatmap.parquet"))?;
+    let agents = Frame::read(&run_dir.join("agents.parquet"))?;
+    let out = charts_dir(run_dir)?;
+
+    let mut markets = info.markets.clone();
+    if markets.is_empty() {
+        // A manifest without a market list still names its markets in the
+        // ticks, in the order the simulator wrote them.
+        let mut names: Vec<String> = Vec::new();
+        for name in ticks.strings("market")?.into_iter().flatten() {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        markets = names.into_iter().map(|name| MarketInfo { name, tick_size: None }).collect();
+    }
+
+    let time_label = time_label(info.tick_seconds);
+    let mut written = Vec::new();
+    for (market_idx, market) in markets.iter().enumerate() {
+        let suffix = if market_idx == 0 { String::new() } else { format!("_{}", file_safe(&market.name)) };
+        let series = MarketSeries::read(&ticks, market)?;
+        let prefix = format!("{} (seed {})", info.experiment, info.seed);
+
+        let dashboard = Dashboard {
+            title: format!("{prefix}: {} price, liquidations and liquidity", market.name),
+            time_label: time_label.clone(),
+            series: &series,
+        };
+        written.extend(write_chart(&out, &format!("dashboard{suffix}"), &dashboard)?);
+
+        let map = LiquidationMap::read(
+            &heatmap,
+            market,
+            &series,
+            format!("{prefix}: {} liquidation map (long + short notional per price bucket)", market.name),
+            time_label.clone(),
+        )?;
+        written.extend(write_chart(&out, &format!("heatmap{suffix}"), &map)?);
+
+        let cascades =
+            CascadeSizes::from_series(&series, format!("{prefix}: {} cascade sizes (complementary CDF)", market.name));
+        written.extend(write_chart(&out, &format!("cascade_sizes{suffix}"), &cascades)?);
+    }
+
+    let pnl =
+        PnlByPopulation::read(&agents, format!("{} (seed {}): trader PnL by population", info.experiment, info.seed))?;
+    written.extend(write_chart(&out, "pnl_by_population", &pnl)?);
+    written.sort();
+    Ok(written)
+}
+
+/// Draws the charts of a sweep folder (holding `plan.json`, `sweep.parquet`
+/// and `points.parquet`) into `<sweep_dir>/charts/`, as SVG and PNG: for
+/// each metric with data, `metric_<M>` (the mean against the first swept
+/// axis with its 95% confidence band, one line per value of the other
+/// axes); and with exactly two numeric axes, `heatmap_<M>` of the mean over
+/// both axes for the key metrics. A sweep without axes has nothing to plot
+/// against and yields no charts. Returns the written paths, sorted.
+pub fn plot_sweep(sweep_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
+    ensure_font()?;
+    let plan_path = sweep_dir.join("plan.json");
+    let plan = read_json(&plan_path)?;
+    let invalid = |message: &str| ChartError::Invalid { path: plan_path.clone(), message: message.to_owned() };
+    let experiment =
+        plan.get("experiment").and_then(|v| v.as_str()).ok_or_else(|| invalid("no `experiment` string"))?;
+    let axis_names: Vec<String> = plan
+        .get("axes")
+        .and_then(|v| v.as_array())
+        .ok_or_else(|| invalid("no `axes` array"))?
+        .iter()
+        .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| invalid("an axis is not a string")))
+        .collect::<Result<_, _>>()?;
+    let points = Frame::read(&sweep_dir.join("points.parquet"))?;
+    let runs = Frame::read(&sweep_dir.join("sweep.parquet"))?;
+    let out = charts_dir(sweep_dir)?;
+
+    let seeds: Vec<u64> = runs.u64s("seed")?.into_iter().flatten().collect();
+    let prefix = match (seeds.iter().min(), seeds.iter().max()) {
+        (Some(lo), Some(hi)) if lo != hi => format!("{experiment} (seeds {lo}\u{2013}{hi})"),
+        (Some(lo), _) => format!("{experiment} (seed {lo})"),
+        _ => experiment.to_owned(),
+    };
+    let axes: Vec<SweepAxis> =
+        axis_names.iter().map(|name| SweepAxis::read(&points, name)).collect::<Result<_, _>>()?;
+    let mut written = Vec::new();
+    if axes.is_empty() {
+        return Ok(written);
+    }
+
+    for metric in METRICS {
+        // A single-market sweep has no spill-over to show.
+        if metric.column.starts_with("spillover_")
+            && points.f64s(&format!("{}_mean", metric.column)).is_ok_and(|v| v.iter().all(|x| x.unwrap_or(0.0) == 0.0))
+        {
+            continue;
+        }
+        let Some(chart) = MetricChart::read(&points, &axes, &metric, &prefix)? else { continue };
+        written.extend(write_chart(&out, &format!("metric_{}", metric.column), &chart)?);
+    }
+    if let [x_axis, y_axis] = axes.as_slice()
+        && x_axis.numeric
+        && y_axis.numeric
+    {
+        for metric in METRICS.iter().filter(|m| GRID_METRICS.contains(&m.column)) {
+            let Some(chart) = MetricGrid::read(&points, x_axis, y_axis, metric, &prefix)? else { continue };
+            written.extend(write_chart(&out, &format!("heatmap_{}", metric.column), &chart)?);
+        }
+    }
+    let paired = sweep_dir.join("paired.parquet");
+    if paired.exists()
+        && let Some(chart) = PairedChart::read(&Frame::read(&paired)?, &prefix)?
+    {
+        written.extend(write_chart(&out, "paired_differences", &chart)?);
+    }
+    written.sort();
+    Ok(written)
+}
+
+fn time_label(tick_seconds: f64) -> String {
+    format!("time (ticks; 1 tick = {} s)", sig(tick_seconds))
+}
+
+/// A market name made safe for a file name.
+fn file_safe(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect()
+}
