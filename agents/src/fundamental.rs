@@ -1,8 +1,9 @@
 //! Fundamental (value) traders: the floor that ends a cascade.
 //!
-//! Trader `i` holds a fixed belief `Ê = index × (1 + ε_i)`,
+//! Trader `i` holds a belief `Ê = fundamental × (1 + ε_i)`,
 //! `ε_i ~ N(0, estimate_noise²)`, drawn once from its stream, about the
-//! value of the contract, and stands ready to trade against mispricing with
+//! value of the contract (the market's latent fundamental, which is the
+//! index unless a propagator lets flow move the index away from it), and stands ready to trade against mispricing with
 //! a resting ladder of `levels` bids and asks:
 //!
 //! ```text
@@ -163,7 +164,7 @@ fn decide(
 ) {
     for (agent, mut t) in &mut traders {
         let m = markets.get(agent.market);
-        let value = m.view.index.0 as f64 * (1.0 + t.error);
+        let value = m.view.fundamental.0 as f64 * (1.0 + t.error);
         let price = m.last_trade.unwrap_or(m.view.mark);
         let position = ledger.account(agent.account).qty(agent.market);
         let orders = t.params.orders(value, price, position);

@@ -201,6 +201,9 @@ fn metrics(m: &Manifest) -> Vec<(&'static str, Option<f64>)> {
     let s = &m.summary;
     vec![
         ("max_drawdown", Some(s.max_drawdown)),
+        ("fundamental_drawdown", Some(s.fundamental_drawdown)),
+        ("amplification", s.amplification),
+        ("endogenous_share", s.endogenous_share),
         ("half_recovery_ticks", s.half_recovery_ticks.map(|t| t as f64)),
         ("n_liquidations", Some(s.n_liquidations as f64)),
         ("liquidated_notional", Some(s.liquidated_notional)),

@@ -37,6 +37,15 @@ pub fn run(common: &Common) -> Result<ExitCode> {
         ("experiment", format!("{} (seed {})", m.experiment, m.seed)),
         ("ticks", s.ticks.to_string()),
         ("max drawdown", format!("{:.2}% (trough at tick {})", 100.0 * s.max_drawdown, s.trough_tick)),
+        (
+            "amplification",
+            match s.amplification {
+                Some(a) => {
+                    format!("{a:.2} (the fundamental fell {:.2}% in the same window)", 100.0 * s.fundamental_drawdown)
+                }
+                None => "none (the fundamental did not fall)".into(),
+            },
+        ),
         ("half recovery", s.half_recovery_ticks.map_or("not within the run".into(), |t| format!("{t} ticks"))),
         ("liquidations", s.n_liquidations.to_string()),
         ("liquidated notional", format!("{:.0} quote", s.liquidated_notional)),

@@ -4,3 +4,4 @@ mod broken;
 mod cli;
 mod loader;
 mod reports;
+mod science;

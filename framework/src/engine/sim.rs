@@ -87,7 +87,8 @@ impl Simulation {
         world.insert_resource(Liquidity { providers });
         let factor = params.index_correlation.as_ref().map(|c| cholesky(c, params.markets.len()).expect("validated"));
         world.insert_resource(IndexCorrelation(factor));
-        world.insert_resource(Recorder::new(&params.recording));
+        let recorder = Recorder::new(&params.recording, world.resource::<Markets>());
+        world.insert_resource(recorder);
         Ok(Simulation { world, schedule: tick_schedule(), seed_counterparty, slots: Vec::new() })
     }
 

@@ -60,6 +60,7 @@ pub fn execute(
         m.flow.volume += fill.qty;
         m.flow.notional += notional;
         m.flow.n_fills += 1;
+        m.flow.signed += fill.taker_side.sign() * fill.qty.0;
         if !touched.contains(&fill.maker) {
             touched.push(fill.maker);
         }

@@ -19,6 +19,11 @@ pub fn advance_index(clock: Res<Clock>, correlation: Res<IndexCorrelation>, mut 
             Some(l) => l[i].iter().zip(&z).map(|(a, b)| a * b).sum(),
             None => z[i],
         };
+        if let Some(p) = &mut m.propagator {
+            // The flow of the tick just ended moves this tick's index.
+            let impact = p.push(m.flow.signed);
+            m.index.set_impact(impact);
+        }
         m.index.advance_with(clock.tick, zi);
         m.flow = Default::default();
     }

@@ -146,13 +146,20 @@ impl IndexParams {
     }
 }
 
-/// The running state of an index.
+/// The running state of an index: the fundamental process and, on top of
+/// it, the impact of the market's own flow when a propagator couples them
+/// (see [`crate::market::propagator`]).
 #[derive(Clone, Debug)]
 pub struct IndexState {
     params: IndexParams,
-    /// Natural log of the unrounded price.
+    /// Natural log of the unrounded fundamental.
     log_price: f64,
-    /// The price, ticks.
+    /// Log impact of the market's flow on the index; zero without a
+    /// propagator.
+    log_impact: f64,
+    /// The fundamental, ticks: the latent value the process describes.
+    pub fundamental: Price,
+    /// The index, ticks: the fundamental moved by the impact of flow.
     pub price: Price,
     dt_years: f64,
     poisson: Option<Poisson<f64>>,
@@ -169,6 +176,8 @@ impl IndexState {
         };
         IndexState {
             log_price: (params.initial_price.0 as f64).ln(),
+            log_impact: 0.0,
+            fundamental: params.initial_price,
             price: params.initial_price,
             params,
             dt_years,
@@ -222,8 +231,14 @@ impl IndexState {
                 self.log_price += (1.0 - s.drop).ln() / s.over_ticks as f64;
             }
         }
-        let rounded = self.log_price.exp();
-        self.price = Price(if rounded.is_finite() { round_to_i64(rounded).max(1) } else { 1 });
+        self.fundamental = to_price(self.log_price);
+        self.price = to_price(self.log_price + self.log_impact);
+    }
+
+    /// Sets the log impact of flow that the next [`advance_with`](Self::advance_with)
+    /// puts on top of the fundamental.
+    pub fn set_impact(&mut self, log_impact: f64) {
+        self.log_impact = if log_impact.is_finite() { log_impact } else { 0.0 };
     }
 
     /// Sum of the log moves of all shocks up to and including `tick`.
@@ -238,6 +253,12 @@ impl IndexState {
             })
             .sum()
     }
+}
+
+/// A log price as whole ticks, at least one.
+fn to_price(log_price: f64) -> Price {
+    let rounded = log_price.exp();
+    Price(if rounded.is_finite() { round_to_i64(rounded).max(1) } else { 1 })
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use crate::core::units::{Micros, Ppm, Price};
 use crate::market::depth::DepthProfile;
 use crate::market::index::{IndexParams, IndexProcess, Shock};
 use crate::market::margin::{MarginTiers, TierParams};
+use crate::market::propagator::PropagatorParams;
 use serde::{Deserialize, Serialize};
 
 /// How the mark price is formed.
@@ -109,6 +110,11 @@ pub struct MarketParams {
     /// Ticks in the rolling window of realised volatility.
     #[serde(default = "default_vol_window")]
     pub vol_window: u32,
+    /// Couples the index to the market's own signed flow (see
+    /// [`crate::market::propagator`]); the index is the fundamental itself
+    /// when absent.
+    #[serde(default)]
+    pub propagator: Option<PropagatorParams>,
 }
 
 fn default_depth_band() -> i64 {
@@ -158,6 +164,9 @@ impl MarketParams {
             return Err(ParamError::invalid("vol_window", "must be at least 2"));
         }
         self.depth.validate().map_err(|e| e.within("depth"))?;
+        if let Some(p) = &self.propagator {
+            p.validate().map_err(|e| e.within("propagator"))?;
+        }
         MarginTiers::new(&self.tiers)
     }
 }
@@ -201,5 +210,6 @@ pub fn btc_market(name: &str, shocks: Vec<Shock>) -> MarketParams {
         },
         depth_band_ticks: 1_000,
         vol_window: 30,
+        propagator: None,
     }
 }

@@ -30,12 +30,15 @@ use crate::market::book::Book;
 use crate::market::index::IndexState;
 use crate::market::margin::MarginTiers;
 use crate::market::params::{MarkMethod, MarketParams};
+use crate::market::propagator::Propagator;
 use bevy_ecs::prelude::Resource;
 use std::collections::VecDeque;
 
 /// What agents see of a market at the start of the Decide phase.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct MarketView {
+    /// The fundamental: latent value, which informed traders trade towards.
+    pub fundamental: Price,
     /// Index price.
     pub index: Price,
     /// Mark price.
@@ -76,6 +79,9 @@ pub struct TickFlow {
     pub notional: Micros,
     /// Number of fills.
     pub n_fills: u64,
+    /// Taker buys minus taker sells, lots: the signed flow a propagator
+    /// feeds on.
+    pub signed: i64,
 }
 
 /// A market's running state.
@@ -122,6 +128,8 @@ pub struct Market {
     pub breaker_marks: VecDeque<Price>,
     /// The view agents read.
     pub view: MarketView,
+    /// The impact of the market's own flow on its index, when configured.
+    pub propagator: Option<Propagator>,
 }
 
 impl Market {
@@ -148,7 +156,8 @@ impl Market {
             flow: TickFlow::default(),
             halt: None,
             breaker_marks: VecDeque::new(),
-            view: MarketView { index: price, mark: price, ..MarketView::default() },
+            propagator: params.propagator.clone().map(Propagator::new),
+            view: MarketView { fundamental: price, index: price, mark: price, ..MarketView::default() },
             params,
         }
     }
@@ -261,6 +270,7 @@ impl Market {
         }
         let band = self.params.depth_band_ticks;
         self.view = MarketView {
+            fundamental: self.index.fundamental,
             index: self.index.price,
             mark: self.mark,
             best_bid: self.book.best_bid(),

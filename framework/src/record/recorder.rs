@@ -36,10 +36,22 @@ impl Default for RecordingParams {
     }
 }
 
+/// A market's prices before the first tick, where drawdowns start.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Start {
+    /// The market's name.
+    pub market: String,
+    /// The mark, ticks.
+    pub mark: i64,
+    /// The fundamental, ticks.
+    pub fundamental: i64,
+}
+
 /// Column buffers of a run.
 #[derive(Resource, Debug, Default)]
 pub struct Recorder {
     every: u64,
+    start: Vec<Start>,
     t: TickCols,
     e: EventCols,
     h: HeatCols,
@@ -53,6 +65,8 @@ pub(super) struct TickCols {
     pub(super) mark: Vec<i64>,
     pub(super) index_price: Vec<f64>,
     pub(super) mark_price: Vec<f64>,
+    pub(super) fundamental: Vec<i64>,
+    pub(super) fundamental_price: Vec<f64>,
     pub(super) last_trade: Vec<Option<i64>>,
     pub(super) best_bid: Vec<Option<i64>>,
     pub(super) best_ask: Vec<Option<i64>>,
@@ -111,9 +125,15 @@ struct HeatCols {
 }
 
 impl Recorder {
-    /// A recorder sampling the heatmap every `heatmap_every` ticks.
-    pub fn new(params: &RecordingParams) -> Recorder {
-        Recorder { every: params.heatmap_every, ..Recorder::default() }
+    /// A recorder sampling the heatmap every `heatmap_every` ticks, for
+    /// `markets` as they are before the first tick.
+    pub fn new(params: &RecordingParams, markets: &Markets) -> Recorder {
+        let start = markets
+            .0
+            .iter()
+            .map(|m| Start { market: m.params.name.clone(), mark: m.mark.0, fundamental: m.index.fundamental.0 })
+            .collect();
+        Recorder { every: params.heatmap_every, start, ..Recorder::default() }
     }
 
     /// Number of tick rows recorded.
@@ -143,6 +163,8 @@ pub fn record(
         t.mark.push(m.mark.0);
         t.index_price.push(m.index.price.0 as f64 * m.params.tick_size);
         t.mark_price.push(m.mark.0 as f64 * m.params.tick_size);
+        t.fundamental.push(m.index.fundamental.0);
+        t.fundamental_price.push(m.index.fundamental.0 as f64 * m.params.tick_size);
         t.last_trade.push(m.last_trade.map(|p| p.0));
         t.best_bid.push(bid.map(|p| p.0));
         t.best_ask.push(ask.map(|p| p.0));
@@ -244,12 +266,14 @@ impl Recorder {
         rejected_orders: u64,
     ) -> Result<RunOutput, ExportError> {
         let t = self.t;
-        let summary = summarise(&t, ledger, rejected_orders);
+        let summary = summarise(&t, &self.start, ledger, rejected_orders);
         let ticks = frame(
             "ticks",
             cols![
                 "tick" => t.tick, "market" => t.market, "index" => t.index, "mark" => t.mark,
-                "index_price" => t.index_price, "mark_price" => t.mark_price, "last_trade" => t.last_trade,
+                "index_price" => t.index_price, "mark_price" => t.mark_price,
+                "fundamental" => t.fundamental, "fundamental_price" => t.fundamental_price,
+                "last_trade" => t.last_trade,
                 "best_bid" => t.best_bid, "best_ask" => t.best_ask, "spread" => t.spread,
                 "bid_depth" => t.bid_depth, "ask_depth" => t.ask_depth, "volume" => t.volume,
                 "notional" => t.notional, "open_interest" => t.open_interest,
@@ -292,7 +316,9 @@ impl Recorder {
             "summary",
             cols![
                 "ticks" => [s.ticks], "max_drawdown" => [s.max_drawdown], "trough_tick" => [s.trough_tick],
-                "half_recovery_ticks" => [s.half_recovery_ticks], "n_liquidations" => [s.n_liquidations],
+                "half_recovery_ticks" => [s.half_recovery_ticks],
+                "fundamental_drawdown" => [s.fundamental_drawdown], "amplification" => [s.amplification],
+                "endogenous_share" => [s.endogenous_share], "n_liquidations" => [s.n_liquidations],
                 "liquidated_notional" => [s.liquidated_notional], "largest_cascade" => [s.largest_cascade],
                 "spillover_notional" => [s.spillover_notional], "spillover_drawdown" => [s.spillover_drawdown],
                 "max_rounds" => [s.max_rounds], "bad_debt" => [s.bad_debt],

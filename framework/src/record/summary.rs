@@ -3,7 +3,7 @@
 //! from the recorded tick columns.
 
 use crate::accounts::ledger::Ledger;
-use crate::record::recorder::TickCols;
+use crate::record::recorder::{Start, TickCols};
 use serde::{Deserialize, Serialize};
 
 /// The scalar results of a run.
@@ -12,13 +12,32 @@ pub struct RunSummary {
     /// Ticks run.
     pub ticks: u64,
     /// Largest peak-to-trough fall of the first market's mark, as a
-    /// fraction of the peak.
+    /// fraction of the peak, measured from the price before the first tick.
     pub max_drawdown: f64,
     /// Tick of the trough of that fall.
     pub trough_tick: u64,
     /// Ticks from the trough until the mark recovers half the fall; `None`
     /// if it never does within the run.
     pub half_recovery_ticks: Option<u64>,
+    /// Largest peak-to-trough fall of the first market's fundamental
+    /// within the window of the mark's largest fall (from its peak to its
+    /// trough), as a fraction of the peak.
+    #[serde(default)]
+    pub fundamental_drawdown: f64,
+    /// `max_drawdown / fundamental_drawdown`: how much further the mark
+    /// fell than the fundamental in the same window. Above 1 when the
+    /// market's own dynamics (liquidations through the book and the index)
+    /// deepen the fall; `None` when the fundamental did not fall. The ratio
+    /// is ill-conditioned when the fundamental barely fell (a quiet
+    /// fundamental under a volatile mark gives large values): read it with
+    /// `fundamental_drawdown`.
+    #[serde(default)]
+    pub amplification: Option<f64>,
+    /// `1 − fundamental_drawdown / max_drawdown`: the share of the mark's
+    /// largest fall that the fundamental does not account for (negative
+    /// when the mark fell less); `None` when the mark did not fall.
+    #[serde(default)]
+    pub endogenous_share: Option<f64>,
     /// Positions liquidated.
     pub n_liquidations: u64,
     /// Notional liquidated, quote units.
@@ -46,38 +65,49 @@ pub struct RunSummary {
     pub rejected_orders: u64,
 }
 
-/// The largest peak-to-trough fall of the mark over `rows` (one market's,
-/// in tick order), as a fraction of the peak, with that peak and the row of
-/// the trough.
-fn drawdown(t: &TickCols, rows: &[usize]) -> (f64, i64, usize) {
-    let (mut peak, mut best_dd, mut peak_at_dd, mut trough) = (0_i64, 0.0_f64, 0_i64, 0_usize);
-    for &i in rows {
-        peak = peak.max(t.mark[i]);
-        let dd = (peak - t.mark[i]) as f64 / peak as f64;
-        if dd > best_dd {
-            best_dd = dd;
-            peak_at_dd = peak;
-            trough = i;
+/// The largest peak-to-trough fall of `series`, as a fraction of the peak,
+/// with the positions of that peak and of the trough.
+fn drawdown(series: &[i64]) -> (f64, usize, usize) {
+    let (mut peak, mut best, mut at) = (0_usize, 0.0_f64, (0_usize, 0_usize));
+    for (i, &x) in series.iter().enumerate() {
+        if x > series[peak] {
+            peak = i;
+        }
+        let dd = (series[peak] - x) as f64 / series[peak] as f64;
+        if dd > best {
+            best = dd;
+            at = (peak, i);
         }
     }
-    (best_dd, peak_at_dd, trough)
+    (best, at.0, at.1)
 }
 
-pub(super) fn summarise(t: &TickCols, ledger: &Ledger, rejected_orders: u64) -> RunSummary {
-    let first = t.market.first().cloned().unwrap_or_default();
-    let rows: Vec<usize> = (0..t.tick.len()).filter(|i| t.market[*i] == first).collect();
-    let (best_dd, peak_at_dd, trough) = drawdown(t, &rows);
-    let mut others: Vec<&String> = t.market.iter().filter(|m| **m != first).collect();
+pub(super) fn summarise(t: &TickCols, start: &[Start], ledger: &Ledger, rejected_orders: u64) -> RunSummary {
+    // Each market's series starts with its price before the first tick, so
+    // that a fall inside tick 0 counts.
+    let series = |name: &str, col: &[i64], before: fn(&Start) -> i64| -> (Vec<usize>, Vec<i64>) {
+        let rows: Vec<usize> = (0..t.tick.len()).filter(|i| t.market[*i] == name).collect();
+        let first = start.iter().find(|s| s.market == name).map(before);
+        let values = first.into_iter().chain(rows.iter().map(|&i| col[i])).collect();
+        (rows, values)
+    };
+    let name = t.market.first().cloned().unwrap_or_default();
+    let (rows, marks) = series(&name, &t.mark, |s| s.mark);
+    let (_, fundamentals) = series(&name, &t.fundamental, |s| s.fundamental);
+    // Position k of a series is row k − 1 when the series has its start.
+    let offset = marks.len() - rows.len();
+    let tick_at = |k: usize| k.checked_sub(offset).map_or(0, |r| t.tick[rows[r]]);
+    let (best_dd, peak, trough) = drawdown(&marks);
+    let fundamental_dd = if best_dd > 0.0 { drawdown(&fundamentals[peak..=trough]).0 } else { 0.0 };
+    let mut others: Vec<&String> = t.market.iter().filter(|m| **m != name).collect();
     others.sort();
     others.dedup();
-    let spillover_drawdown = others
-        .into_iter()
-        .map(|m| drawdown(t, &(0..t.tick.len()).filter(|i| t.market[*i] == *m).collect::<Vec<_>>()).0)
-        .fold(0.0, f64::max);
+    let spillover_drawdown =
+        others.into_iter().map(|m| drawdown(&series(m, &t.mark, |s| s.mark).1).0).fold(0.0, f64::max);
     let half_recovery_ticks = (best_dd > 0.0)
         .then(|| {
-            let level = t.mark[trough] as f64 + 0.5 * (peak_at_dd - t.mark[trough]) as f64;
-            rows.iter().find(|&&i| i > trough && t.mark[i] as f64 >= level).map(|&i| t.tick[i] - t.tick[trough])
+            let level = marks[trough] as f64 + 0.5 * (marks[peak] - marks[trough]) as f64;
+            (trough + 1..marks.len()).find(|&k| marks[k] as f64 >= level).map(|k| tick_at(k) - tick_at(trough))
         })
         .flatten();
     let q = |x: i64| x as f64 / 1e6;
@@ -88,14 +118,17 @@ pub(super) fn summarise(t: &TickCols, ledger: &Ledger, rejected_orders: u64) -> 
     RunSummary {
         ticks: t.tick.last().map_or(0, |x| x + 1),
         max_drawdown: best_dd,
-        trough_tick: rows.first().map_or(0, |_| t.tick[trough]),
+        trough_tick: tick_at(trough),
         half_recovery_ticks,
+        fundamental_drawdown: fundamental_dd,
+        amplification: (fundamental_dd > 0.0).then(|| best_dd / fundamental_dd),
+        endogenous_share: (best_dd > 0.0).then(|| 1.0 - fundamental_dd / best_dd),
         n_liquidations: t.liquidations.iter().sum(),
         liquidated_notional: q(per_tick.values().sum()),
         largest_cascade: q(per_tick.values().copied().max().unwrap_or(0)),
         spillover_drawdown,
         spillover_notional: q((0..t.tick.len())
-            .filter(|i| t.market[*i] != first)
+            .filter(|i| t.market[*i] != name)
             .map(|i| t.liquidated_long[i] + t.liquidated_short[i])
             .sum()),
         max_rounds: t.liquidation_rounds.iter().copied().max().unwrap_or(0),
@@ -103,5 +136,46 @@ pub(super) fn summarise(t: &TickCols, ledger: &Ledger, rejected_orders: u64) -> 
         uncovered_bad_debt: q(ledger.uncovered_bad_debt.0),
         insurance_fund: q(ledger.insurance_fund.0),
         rejected_orders,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::testing::*;
+    use crate::market::MarkMethod;
+    use crate::market::index::IndexProcess;
+
+    #[test]
+    fn a_fall_inside_the_first_tick_counts() {
+        // The fundamental stays at 1,000; a sale at 900 in tick 0 sets the
+        // mark (the last trade) there.
+        let mut sim = Simulation::new(hand_params(0)).unwrap();
+        let m = MarketId(0);
+        let bidder = trader(&mut sim, "bidder", MarginMode::Cross, 1_000_000);
+        let seller = trader(&mut sim, "seller", MarginMode::Cross, 1_000_000);
+        let mut q = sim.world_mut().resource_mut::<OrderQueue>();
+        q.place(Priority::FAST, bidder, m, Side::Buy, Lots(10), OrderKind::Limit { price: Price(900) });
+        q.place(Priority::NORMAL, seller, m, Side::Sell, Lots(10), OrderKind::Market);
+        sim.run(3);
+        let s = sim.finish().unwrap().summary;
+        assert_eq!((s.max_drawdown, s.trough_tick), (0.1, 0));
+        assert_eq!(s.fundamental_drawdown, 0.0);
+        assert_eq!(s.amplification, None);
+        assert_eq!(s.endogenous_share, Some(1.0));
+    }
+
+    #[test]
+    fn amplification_is_one_when_the_mark_is_the_fundamental() {
+        let mut params = hand_params(0);
+        params.markets[0].mark = MarkMethod::Index;
+        params.markets[0].index.process = IndexProcess::Replay { prices: [1_000, 1_000, 900, 950].map(Price).to_vec() };
+        let mut sim = Simulation::new(params).unwrap();
+        sim.run(4);
+        let s = sim.finish().unwrap().summary;
+        assert_eq!((s.max_drawdown, s.fundamental_drawdown, s.trough_tick), (0.1, 0.1, 2));
+        assert_eq!(s.amplification, Some(1.0));
+        assert_eq!(s.endogenous_share, Some(0.0));
+        // Half of the fall (950) is won back one tick after the trough.
+        assert_eq!(s.half_recovery_ticks, Some(1));
     }
 }

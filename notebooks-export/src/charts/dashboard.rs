@@ -38,7 +38,15 @@ impl Chart for Dashboard<'_> {
         // the lower part, each on its own axis and labelled only over its
         // own part, so that they never overlap.
         {
-            let prices = pairs(&s.tick, &s.index_price).into_iter().chain(pairs(&s.tick, &s.mark_price)).map(|p| p.1);
+            // The fundamental gets its own line only where the index leaves
+            // it (a propagator or an oracle); otherwise it is the index.
+            let apart = s.fundamental_price.iter().zip(&s.index_price).any(|(f, i)| f.is_some() && f != i);
+            let prices = pairs(&s.tick, &s.index_price)
+                .into_iter()
+                .chain(pairs(&s.tick, &s.mark_price))
+                .chain(pairs(&s.tick, &s.last_trade_price))
+                .chain(if apart { pairs(&s.tick, &s.fundamental_price) } else { Vec::new() })
+                .map(|p| p.1);
             let (lo, hi) = padded(extent(prices), 0.0);
             let span = (hi - lo).max(hi.abs() * 1e-4);
             let (y_axis, fy) = nice_axis((lo - 0.8 * span, hi + 0.08 * span), (lo, hi), 5);
@@ -49,10 +57,9 @@ impl Chart for Dashboard<'_> {
             let bar_max = bars.iter().map(|(_, l, sh)| l + sh).fold(0.0, f64::max);
             let (y2_axis, fy2) =
                 if bar_max > 0.0 { nice_axis((0.0, bar_max / 0.42), (0.0, bar_max), 4) } else { zero_axis() };
-            let mut chart =
-                panel(&panels[0], "(a) Index and mark price; notional liquidated per tick", PanelAxes::Both)
-                    .build_cartesian_2d(x_axis.clone(), y_axis)?
-                    .set_secondary_coord(x_axis.clone(), y2_axis);
+            let mut chart = panel(&panels[0], "(a) Prices; notional liquidated per tick", PanelAxes::Both)
+                .build_cartesian_2d(x_axis.clone(), y_axis)?
+                .set_secondary_coord(x_axis.clone(), y2_axis);
             chart
                 .configure_mesh()
                 .y_desc("price (quote)")
@@ -86,6 +93,19 @@ impl Chart for Dashboard<'_> {
                     .label("trading halted")
                     .legend(move |(x, y)| Rectangle::new([(x, y - 8), (x + 30, y + 8)], shade));
             }
+            if apart {
+                chart
+                    .draw_series(LineSeries::new(pairs(&s.tick, &s.fundamental_price), colour::ORANGE.stroke_width(2)))?
+                    .label("fundamental")
+                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 30, y)], colour::ORANGE.stroke_width(2)));
+            }
+            for run in segments(&s.tick, &s.last_trade_price) {
+                chart.draw_series(LineSeries::new(run, colour::GREY.stroke_width(1)))?;
+            }
+            chart
+                .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())?
+                .label("last trade")
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 30, y)], colour::GREY.stroke_width(1)));
             chart
                 .draw_series(LineSeries::new(pairs(&s.tick, &s.index_price), colour::INK.stroke_width(2)))?
                 .label("index price")

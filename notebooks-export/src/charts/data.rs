@@ -135,6 +135,11 @@ pub(super) struct MarketSeries {
     pub(super) tick: Vec<f64>,
     pub(super) index_price: Vec<Option<f64>>,
     pub(super) mark_price: Vec<Option<f64>>,
+    /// The latent fundamental, quote; absent from runs written before it
+    /// was recorded.
+    pub(super) fundamental_price: Vec<Option<f64>>,
+    /// The last trade, quote.
+    pub(super) last_trade_price: Vec<Option<f64>>,
     pub(super) spread: Vec<Option<f64>>,
     pub(super) bid_depth: Vec<Option<f64>>,
     pub(super) ask_depth: Vec<Option<f64>>,
@@ -171,7 +176,8 @@ impl MarketSeries {
             let column = frame.f64s(name)?;
             Ok(rows.iter().map(|(row, _)| column[*row].map(|v| v / divisor)).collect())
         };
-        // Columns that runs written before the protocol mechanisms lack.
+        // Columns that runs written before the protocol mechanisms (or the
+        // fundamental) lack.
         let pick_optional = |name: &str, divisor: f64| -> Result<Vec<Option<f64>>, ChartError> {
             if frame.has(name) { pick(name, divisor) } else { Ok(vec![None; rows.len()]) }
         };
@@ -188,6 +194,8 @@ impl MarketSeries {
             tick: rows.iter().map(|(_, t)| *t).collect(),
             index_price: pick("index_price", 1.0)?,
             mark_price,
+            fundamental_price: pick_optional("fundamental_price", 1.0)?,
+            last_trade_price: pick_optional("last_trade", 1.0 / tick_size)?,
             spread: pick("spread", 1.0)?,
             bid_depth: pick("bid_depth", 1.0)?,
             ask_depth: pick("ask_depth", 1.0)?,

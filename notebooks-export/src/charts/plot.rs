@@ -118,6 +118,10 @@ pub fn plot_sweep(sweep_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
     }
 
     for metric in METRICS {
+        // Sweeps written before a metric existed do not have it.
+        if points.f64s(&format!("{}_mean", metric.column)).is_err() {
+            continue;
+        }
         // A single-market sweep has no spill-over to show.
         if metric.column.starts_with("spillover_")
             && points.f64s(&format!("{}_mean", metric.column)).is_ok_and(|v| v.iter().all(|x| x.unwrap_or(0.0) == 0.0))

@@ -17,8 +17,13 @@ pub(super) struct Metric {
     pub(super) factor: f64,
 }
 
-pub(super) const METRICS: [Metric; 11] = [
+pub(super) const METRICS: [Metric; 12] = [
     Metric { column: "max_drawdown", label: "max drawdown of the mark (%)", factor: 100.0 },
+    Metric {
+        column: "amplification",
+        label: "amplification (fall of the mark / fall of the fundamental)",
+        factor: 1.0,
+    },
     Metric { column: "half_recovery_ticks", label: "time to recover half the drawdown (ticks)", factor: 1.0 },
     Metric { column: "n_liquidations", label: "liquidations (count)", factor: 1.0 },
     Metric { column: "liquidated_notional", label: "liquidated notional (quote)", factor: 1.0 },
