@@ -24,7 +24,6 @@ use crate::run::{self, Manifest};
 use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use polars::prelude::{Column, DataFrame, ParquetWriter};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -152,15 +151,20 @@ impl std::str::FromStr for Shard {
     }
 }
 
+/// What [`execute`] did with a plan's runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Executed {
+    /// Runs made now.
+    pub ran: usize,
+    /// Runs found finished and reused.
+    pub reused: usize,
+    /// Planned runs identical to an earlier one (same run id), made once.
+    pub identical: usize,
+}
+
 /// Runs the plan's runs (those of `shard`, if given) on `threads` threads,
-/// skipping finished ones. Returns (ran, skipped).
-pub fn execute(
-    plan: &Plan,
-    out: &Path,
-    shard: Option<Shard>,
-    threads: usize,
-    show_progress: bool,
-) -> Result<(usize, usize)> {
+/// skipping finished ones and running identical ones once.
+pub fn execute(plan: &Plan, out: &Path, shard: Option<Shard>, threads: usize, show_progress: bool) -> Result<Executed> {
     let dir = sweep_dir(out, plan);
     write_atomic(&dir.join("plan.json"), &serde_json::to_vec_pretty(plan).expect("serialises"))?;
     let mine: Vec<&PlannedRun> = plan.runs.iter().filter(|r| shard.is_none_or(|s| r.index % s.n == s.i)).collect();
@@ -175,16 +179,15 @@ pub fn execute(
             .progress_chars("=> "),
     );
     bar.set_message(format!("{} runs", mine.len()));
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build().context("starting threads")?;
-    let outcomes: Vec<Result<bool>> = pool.install(|| {
-        mine.par_iter()
-            .map(|r| {
-                let cfg = &plan.configs[r.point];
-                run::execute(cfg, r.seed, out, None, Some(&bar), run::Reports::None)
-                    .map(|o| matches!(o, run::Outcome::Ran(..)))
-                    .with_context(|| format!("run {} (point {}, replicate {})", r.index, r.point, r.replicate))
-            })
-            .collect()
+    // Identical runs (a variant equal to the default, a repeated grid
+    // value) share one run id and one folder: each is run once.
+    let mut seen = std::collections::BTreeSet::new();
+    let distinct: Vec<&PlannedRun> = mine.iter().copied().filter(|r| seen.insert(r.run_id.as_str())).collect();
+    let outcomes = run_all(&distinct, threads, |r| {
+        let cfg = &plan.configs[r.point];
+        run::execute(cfg, r.seed, out, None, Some(&bar), run::Reports::None)
+            .map(|o| matches!(o, run::Outcome::Ran(..)))
+            .with_context(|| format!("run {} (point {}, replicate {})", r.index, r.point, r.replicate))
     });
     bar.finish_and_clear();
     let mut ran = 0;
@@ -193,7 +196,36 @@ pub fn execute(
             ran += 1;
         }
     }
-    Ok((ran, mine.len() - ran))
+    Ok(Executed { ran, reused: distinct.len() - ran, identical: mine.len() - distinct.len() })
+}
+
+/// Runs `job` on every item on `threads` plain threads that take the next
+/// item from a shared counter, and returns the results in item order.
+///
+/// Not rayon: a run writes Parquet on polars' own thread pool, and a rayon
+/// worker that waits for another pool steals more work of its own pool
+/// onto its stack meanwhile, so a large sweep nested run inside run until
+/// the stack overflowed, with many runs' frames in memory at once. Here a
+/// thread that waits just waits: at most `threads` runs are in flight.
+fn run_all<T: Sync, R: Send>(items: &[T], threads: usize, job: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<R>>> = items.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..threads.clamp(1, items.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let result = job(item);
+                    *slots[i].lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(result);
+                }
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .map(|s| s.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner).expect("every item ran"))
+        .collect()
 }
 
 /// Summary metrics, as (column, value) pairs.
@@ -245,11 +277,18 @@ fn axis_column(name: &str, values: Vec<serde_json::Value>) -> Column {
 /// the sweep's folder; returns their paths. Fails, naming them, if runs are
 /// missing (a shard has not finished).
 pub fn aggregate(plan: &Plan, out: &Path) -> Result<Vec<PathBuf>> {
-    let mut manifests = Vec::with_capacity(plan.runs.len());
+    // Only the metrics of each run are kept, not its manifest, so memory
+    // follows the number of runs times the number of metrics.
+    let mut values: Vec<Vec<Option<f64>>> = Vec::with_capacity(plan.runs.len());
+    let mut names: Vec<&'static str> = Vec::new();
     let mut missing = Vec::new();
     for r in &plan.runs {
         match run::finished(&out.join(&plan.experiment).join(&r.run_id)) {
-            Some(m) => manifests.push(m),
+            Some(m) => {
+                let row = metrics(&m);
+                names = row.iter().map(|(n, _)| *n).collect();
+                values.push(row.into_iter().map(|(_, v)| v).collect());
+            }
             None => missing.push(r.index),
         }
     }
@@ -261,7 +300,6 @@ pub fn aggregate(plan: &Plan, out: &Path) -> Result<Vec<PathBuf>> {
             missing
         );
     }
-    let names: Vec<&str> = metrics(&manifests[0]).iter().map(|(n, _)| *n).collect();
     // One row per run.
     let mut cols = vec![
         Column::new("run".into(), plan.runs.iter().map(|r| r.index as u64).collect::<Vec<_>>()),
@@ -274,7 +312,7 @@ pub fn aggregate(plan: &Plan, out: &Path) -> Result<Vec<PathBuf>> {
         cols.push(axis_column(axis, plan.runs.iter().map(|r| plan.points[r.point][a].clone()).collect()));
     }
     for (k, name) in names.iter().enumerate() {
-        cols.push(Column::new((*name).into(), manifests.iter().map(|m| metrics(m)[k].1).collect::<Vec<_>>()));
+        cols.push(Column::new((*name).into(), values.iter().map(|v| v[k]).collect::<Vec<_>>()));
     }
     let runs_df = DataFrame::new_infer_height(cols).context("building sweep frame")?;
     // One row per point.
@@ -282,19 +320,15 @@ pub fn aggregate(plan: &Plan, out: &Path) -> Result<Vec<PathBuf>> {
     for (a, axis) in plan.axes.iter().enumerate() {
         cols.push(axis_column(axis, plan.points.iter().map(|p| p[a].clone()).collect()));
     }
-    let n_runs: Vec<u64> =
-        (0..plan.points.len()).map(|p| plan.runs.iter().filter(|r| r.point == p).count() as u64).collect();
-    cols.push(Column::new("n".into(), n_runs));
+    let mut runs_of: Vec<Vec<usize>> = vec![Vec::new(); plan.points.len()];
+    for (i, r) in plan.runs.iter().enumerate() {
+        runs_of[r.point].push(i);
+    }
+    cols.push(Column::new("n".into(), runs_of.iter().map(|r| r.len() as u64).collect::<Vec<_>>()));
     for (k, name) in names.iter().enumerate() {
         let (mut mean, mut std, mut lo, mut hi) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for p in 0..plan.points.len() {
-            let xs: Vec<f64> = plan
-                .runs
-                .iter()
-                .zip(&manifests)
-                .filter(|(r, _)| r.point == p)
-                .filter_map(|(_, m)| metrics(m)[k].1)
-                .collect();
+        for runs in &runs_of {
+            let xs: Vec<f64> = runs.iter().filter_map(|&i| values[i][k]).collect();
             let (m, s, l, h) = mean_ci(&xs);
             mean.push(m);
             std.push(s);
@@ -309,7 +343,7 @@ pub fn aggregate(plan: &Plan, out: &Path) -> Result<Vec<PathBuf>> {
     let points_df = DataFrame::new_infer_height(cols).context("building points frame")?;
     let dir = sweep_dir(out, plan);
     let mut frames = vec![(dir.join("sweep.parquet"), runs_df), (dir.join("points.parquet"), points_df)];
-    if let Some(paired) = paired(plan, &manifests)? {
+    if let Some(paired) = paired(plan, &names, &values)? {
         frames.push((dir.join("paired.parquet"), paired));
     }
     let mut written = Vec::new();
@@ -338,17 +372,16 @@ fn mean_ci(xs: &[f64]) -> (Option<f64>, Option<f64>, Option<f64>, Option<f64>) {
 /// same seed in every variant (common random numbers), so the pairing
 /// removes the variance that the variants share. A replicate missing the
 /// metric in either run (no recovery, say) is left out; `n` counts the rest.
-fn paired(plan: &Plan, manifests: &[Manifest]) -> Result<Option<DataFrame>> {
+fn paired(plan: &Plan, names: &[&str], values: &[Vec<Option<f64>>]) -> Result<Option<DataFrame>> {
     let Some(v_axis) = plan.axes.iter().position(|a| a == VARIANT_AXIS) else { return Ok(None) };
-    let names: Vec<&str> = metrics(&manifests[0]).iter().map(|(n, _)| *n).collect();
     let others = |p: usize| -> Vec<serde_json::Value> {
         plan.points[p].iter().enumerate().filter(|(a, _)| *a != v_axis).map(|(_, v)| v.clone()).collect()
     };
     let first = plan.points.first().map(|p| p[v_axis].clone()).context("a sweep with variants has points")?;
-    let value = |point: usize, replicate: u32, k: usize| -> Option<f64> {
-        let i = plan.runs.iter().position(|r| r.point == point && r.replicate == replicate)?;
-        metrics(&manifests[i])[k].1
-    };
+    let run_at: std::collections::BTreeMap<(usize, u32), usize> =
+        plan.runs.iter().enumerate().map(|(i, r)| ((r.point, r.replicate), i)).collect();
+    let value =
+        |point: usize, replicate: u32, k: usize| -> Option<f64> { values[*run_at.get(&(point, replicate))?][k] };
     let replicates: Vec<u32> = {
         let mut r: Vec<u32> = plan.runs.iter().map(|r| r.replicate).collect();
         r.sort_unstable();

@@ -12,14 +12,20 @@ pub fn sweep(args: &SweepArgs) -> Result<ExitCode> {
     let loaded = load(&args.common)?;
     let plan = plan(&loaded)?;
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let (ran, skipped) = execute(&plan, &args.common.out, args.shard, threads, interactive())?;
+    let done = execute(&plan, &args.common.out, args.shard, threads, interactive())?;
     let dir = sweep_dir(&args.common.out, &plan);
+    let identical = match done.identical {
+        0 => String::new(),
+        n => format!("; {n} identical to another run of the sweep, made once"),
+    };
     let mut text = format!(
-        "sweep {} of {}: {} points x {} runs; ran {ran}, already finished {skipped}\n",
+        "sweep {} of {}: {} points, {} runs; ran {}, already finished {}{identical}\n",
         plan.sweep_id,
         plan.experiment,
         plan.points.len(),
         plan.runs.len(),
+        done.ran,
+        done.reused,
     );
     if let Some(shard) = args.shard {
         text.push_str(&format!(

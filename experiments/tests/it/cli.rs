@@ -234,3 +234,24 @@ fn a_single_run_of_a_swept_point_adds_its_reports_to_the_reused_frames() {
         assert_eq!(m.files.get(name), Some(&sha256_file(&path).unwrap()), "hash of {name}");
     }
 }
+
+#[test]
+fn identical_sweep_points_are_run_once_and_shared() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("dup.yaml");
+    std::fs::write(
+        &file,
+        "name: dup\nseed: 3\nticks: 30\nmarkets: [{ name: BTC-PERP, depth: { levels: 20 } }]\n\
+         populations: [{ kind: leveraged, name: leveraged, count: 40 }, { kind: noise, name: noise, count: 5 }]\n\
+         outputs: { charts: false, notebook: false, tables: false }\n\
+         sweep:\n  replicates: 2\n  grid: { protocol.penalty: [10000, 10000] }\n\
+         \x20 variants: [{ name: a }, { name: same, set: { protocol.max_rounds: 10 } }]\n",
+    )
+    .unwrap();
+    let out = cascade(tmp.path()).args(["sweep", file.to_str().unwrap()]).assert().success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    // 2 grid values x 2 variants x 2 replicates = 8 planned runs, all equal
+    // to one of the 2 replicates of the first point.
+    assert!(stdout.contains("8 runs; ran 2, already finished 0; 6 identical"), "{stdout}");
+    assert_eq!(run_dirs(tmp.path().join("results").as_path(), "dup").len(), 2);
+}
