@@ -70,6 +70,10 @@ pub struct Common {
     /// Output folder.
     #[arg(long, default_value = "results")]
     pub out: PathBuf,
+    /// Reuse finished runs made by another version of `cascade` (by
+    /// default they are run again).
+    #[arg(long)]
+    pub reuse_any_version: bool,
 }
 
 /// `cascade run`.
@@ -93,4 +97,15 @@ pub struct SweepArgs {
     /// job arrays; combine with `cascade merge`.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<Shard>,
+}
+
+impl Common {
+    /// Which finished runs may be reused.
+    pub fn reuse(&self) -> cascade_experiments::run::Reuse {
+        if self.reuse_any_version {
+            cascade_experiments::run::Reuse::AnyVersion
+        } else {
+            cascade_experiments::run::Reuse::SameVersion
+        }
+    }
 }

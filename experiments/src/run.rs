@@ -79,6 +79,36 @@ pub fn write_reports(dir: &Path, outputs: &crate::config::Outputs) -> Result<Vec
     Ok(written)
 }
 
+/// Which finished runs may be reused instead of run again.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Reuse {
+    /// Only runs made by this version of `cascade`.
+    #[default]
+    SameVersion,
+    /// Runs made by any version (`--reuse-any-version`).
+    AnyVersion,
+}
+
+/// This build's version, as manifests record it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Why the finished run in `dir`, with manifest `m`, may not be reused:
+/// another version made it (unless `reuse` allows it), or a frame is
+/// missing or does not match the SHA-256 its manifest records.
+pub fn not_reusable(dir: &Path, m: &Manifest, reuse: Reuse) -> Option<String> {
+    if reuse == Reuse::SameVersion && m.version != VERSION {
+        return Some(format!("made by cascade {} (this is {VERSION}); --reuse-any-version keeps it", m.version));
+    }
+    for (name, sha) in m.files.iter().filter(|(n, _)| n.ends_with(".parquet")) {
+        match sha256_file(&dir.join(name)) {
+            Ok(actual) if actual == *sha => {}
+            Ok(_) => return Some(format!("{name} does not match the SHA-256 in its manifest")),
+            Err(_) => return Some(format!("{name} is missing")),
+        }
+    }
+    None
+}
+
 /// Reads a finished run's manifest, if the run is finished.
 pub fn finished(dir: &Path) -> Option<Manifest> {
     let text = std::fs::read_to_string(dir.join("manifest.json")).ok()?;
@@ -90,6 +120,9 @@ pub fn finished(dir: &Path) -> Option<Manifest> {
 pub enum Outcome {
     /// It ran now.
     Ran(Manifest, PathBuf),
+    /// It had finished before but could not be reused (the reason), and
+    /// ran again.
+    Redone(Manifest, PathBuf, String),
     /// Its manifest already existed.
     Skipped(Manifest, PathBuf),
 }
@@ -98,14 +131,14 @@ impl Outcome {
     /// The manifest.
     pub fn manifest(&self) -> &Manifest {
         match self {
-            Outcome::Ran(m, _) | Outcome::Skipped(m, _) => m,
+            Outcome::Ran(m, _) | Outcome::Redone(m, _, _) | Outcome::Skipped(m, _) => m,
         }
     }
 
     /// The run's folder.
     pub fn dir(&self) -> &Path {
         match self {
-            Outcome::Ran(_, d) | Outcome::Skipped(_, d) => d,
+            Outcome::Ran(_, d) | Outcome::Redone(_, d, _) | Outcome::Skipped(_, d) => d,
         }
     }
 }
@@ -129,9 +162,12 @@ pub fn execute(
     command: Option<&str>,
     progress: Option<&ProgressBar>,
     reports: Reports,
+    reuse: Reuse,
 ) -> Result<Outcome> {
     let dir = run_dir(out, exp, seed);
-    if let Some(mut m) = finished(&dir) {
+    let previous = finished(&dir);
+    let redo = previous.as_ref().and_then(|m| not_reusable(&dir, m, reuse));
+    if let Some(mut m) = previous.filter(|_| redo.is_none()) {
         if let Some(p) = progress {
             p.inc(exp.ticks);
         }
@@ -179,7 +215,7 @@ pub fn execute(
         experiment: exp.name.clone(),
         run_id: run_id(exp, seed),
         seed,
-        version: env!("CARGO_PKG_VERSION").to_owned(),
+        version: VERSION.to_owned(),
         git_commit: git_commit(),
         command: command.map(str::to_owned),
         config: resolved_config(exp),
@@ -199,5 +235,8 @@ pub fn execute(
         write_atomic(&staged.path().join("manifest.json"), &serde_json::to_vec_pretty(&manifest).expect("serialises"))?;
     }
     let dir = staged.commit()?;
-    Ok(Outcome::Ran(manifest, dir))
+    Ok(match redo {
+        Some(reason) => Outcome::Redone(manifest, dir, reason),
+        None => Outcome::Ran(manifest, dir),
+    })
 }

@@ -152,7 +152,7 @@ impl std::str::FromStr for Shard {
 }
 
 /// What [`execute`] did with a plan's runs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Executed {
     /// Runs made now.
     pub ran: usize,
@@ -160,11 +160,20 @@ pub struct Executed {
     pub reused: usize,
     /// Planned runs identical to an earlier one (same run id), made once.
     pub identical: usize,
+    /// Runs found finished but not reusable, run again: (run index, why).
+    pub redone: Vec<(usize, String)>,
 }
 
 /// Runs the plan's runs (those of `shard`, if given) on `threads` threads,
 /// skipping finished ones and running identical ones once.
-pub fn execute(plan: &Plan, out: &Path, shard: Option<Shard>, threads: usize, show_progress: bool) -> Result<Executed> {
+pub fn execute(
+    plan: &Plan,
+    out: &Path,
+    shard: Option<Shard>,
+    threads: usize,
+    show_progress: bool,
+    reuse: run::Reuse,
+) -> Result<Executed> {
     let dir = sweep_dir(out, plan);
     write_atomic(&dir.join("plan.json"), &serde_json::to_vec_pretty(plan).expect("serialises"))?;
     let mine: Vec<&PlannedRun> = plan.runs.iter().filter(|r| shard.is_none_or(|s| r.index % s.n == s.i)).collect();
@@ -185,18 +194,22 @@ pub fn execute(plan: &Plan, out: &Path, shard: Option<Shard>, threads: usize, sh
     let distinct: Vec<&PlannedRun> = mine.iter().copied().filter(|r| seen.insert(r.run_id.as_str())).collect();
     let outcomes = run_all(&distinct, threads, |r| {
         let cfg = &plan.configs[r.point];
-        run::execute(cfg, r.seed, out, None, Some(&bar), run::Reports::None)
-            .map(|o| matches!(o, run::Outcome::Ran(..)))
+        run::execute(cfg, r.seed, out, None, Some(&bar), run::Reports::None, reuse)
+            .map(|o| match o {
+                run::Outcome::Ran(..) => (true, None),
+                run::Outcome::Redone(_, _, why) => (true, Some((r.index, why))),
+                run::Outcome::Skipped(..) => (false, None),
+            })
             .with_context(|| format!("run {} (point {}, replicate {})", r.index, r.point, r.replicate))
     });
     bar.finish_and_clear();
-    let mut ran = 0;
+    let (mut ran, mut redone) = (0, Vec::new());
     for o in outcomes {
-        if o? {
-            ran += 1;
-        }
+        let (made, why) = o?;
+        ran += usize::from(made);
+        redone.extend(why);
     }
-    Ok(Executed { ran, reused: distinct.len() - ran, identical: mine.len() - distinct.len() })
+    Ok(Executed { ran, reused: distinct.len() - ran, identical: mine.len() - distinct.len(), redone })
 }
 
 /// Runs `job` on every item on `threads` plain threads that take the next

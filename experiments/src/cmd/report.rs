@@ -3,12 +3,19 @@
 
 use super::out;
 use anyhow::{Context, Result, bail};
+use cascade_experiments::run;
 use std::path::Path;
 use std::process::ExitCode;
 
+/// A run or sweep folder whose frames are as their manifest says.
 fn check(dir: &Path) -> Result<()> {
     if !(dir.join("manifest.json").exists() || dir.join("plan.json").exists()) {
         bail!("{} is neither a run folder (manifest.json) nor a sweep folder (plan.json)", dir.display());
+    }
+    if let Some(m) = run::finished(dir)
+        && let Some(why) = run::not_reusable(dir, &m, run::Reuse::AnyVersion)
+    {
+        bail!("{}: {why}; run it again with `cascade run`", dir.display());
     }
     Ok(())
 }

@@ -12,7 +12,14 @@ use std::process::ExitCode;
 /// Runs the embedded default experiment.
 pub fn default() -> Result<ExitCode> {
     out(&format!("Running the default experiment ({}); see `cascade --help` for more.\n", shipped::DEFAULT))?;
-    run(&Common { file: shipped::DEFAULT.into(), set: vec![], seed: None, ticks: None, out: PathBuf::from("results") })
+    run(&Common {
+        file: shipped::DEFAULT.into(),
+        set: vec![],
+        seed: None,
+        ticks: None,
+        out: PathBuf::from("results"),
+        reuse_any_version: false,
+    })
 }
 
 /// Runs one experiment and prints its summary.
@@ -25,12 +32,14 @@ pub fn run(common: &Common) -> Result<ExitCode> {
     );
     bar.set_style(ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ticks, ETA {eta}")?.progress_chars("=> "));
     bar.set_message(exp.name.clone());
-    let outcome = execute(exp, exp.seed, &common.out, Some(&command_line()), Some(&bar), Reports::AsConfigured)?;
+    let outcome =
+        execute(exp, exp.seed, &common.out, Some(&command_line()), Some(&bar), Reports::AsConfigured, common.reuse())?;
     bar.finish_and_clear();
     let m = outcome.manifest();
     let s = &m.summary;
-    let status = match outcome {
+    let status = match &outcome {
         Outcome::Ran(..) => format!("ran in {:.1} s", m.wall_seconds),
+        Outcome::Redone(_, _, why) => format!("ran again in {:.1} s: the finished run was {why}", m.wall_seconds),
         Outcome::Skipped(..) => "already finished; frames reused (missing reports written)".to_owned(),
     };
     let rows = [

@@ -12,7 +12,7 @@ pub fn sweep(args: &SweepArgs) -> Result<ExitCode> {
     let loaded = load(&args.common)?;
     let plan = plan(&loaded)?;
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let done = execute(&plan, &args.common.out, args.shard, threads, interactive())?;
+    let done = execute(&plan, &args.common.out, args.shard, threads, interactive(), args.common.reuse())?;
     let dir = sweep_dir(&args.common.out, &plan);
     let identical = match done.identical {
         0 => String::new(),
@@ -27,6 +27,12 @@ pub fn sweep(args: &SweepArgs) -> Result<ExitCode> {
         done.ran,
         done.reused,
     );
+    if let Some((index, why)) = done.redone.first() {
+        text.push_str(&format!(
+            "{} finished runs could not be reused and ran again (run {index}: {why})\n",
+            done.redone.len()
+        ));
+    }
     if let Some(shard) = args.shard {
         text.push_str(&format!(
             "shard {}/{} done; when every shard is, run `cascade merge {}`\n",

@@ -255,3 +255,41 @@ fn identical_sweep_points_are_run_once_and_shared() {
     assert!(stdout.contains("8 runs; ran 2, already finished 0; 6 identical"), "{stdout}");
     assert_eq!(run_dirs(tmp.path().join("results").as_path(), "dup").len(), 2);
 }
+
+#[test]
+fn a_damaged_frame_is_not_reused_and_not_plotted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args =
+        ["run", "baseline", "--ticks", "20", "--set", "populations.0.count=50", "--set", "outputs.notebook=false"];
+    cascade(tmp.path()).args(args).assert().success();
+    let dir = run_dirs(&tmp.path().join("results"), "baseline").pop().unwrap();
+    let ticks = dir.join("ticks.parquet");
+    let bytes = std::fs::read(&ticks).unwrap();
+    std::fs::write(&ticks, &bytes[..bytes.len() / 2]).unwrap();
+    let plot = cascade(tmp.path()).args(["plot", dir.to_str().unwrap()]).assert().failure();
+    let err = String::from_utf8_lossy(&plot.get_output().stderr).into_owned();
+    assert!(err.contains("ticks.parquet does not match the SHA-256 in its manifest"), "{err}");
+    let again = cascade(tmp.path()).args(args).assert().success();
+    let stdout = String::from_utf8_lossy(&again.get_output().stdout).into_owned();
+    assert!(stdout.contains("ran again"), "{stdout}");
+    assert_eq!(std::fs::read(&ticks).unwrap(), bytes, "the run is made again, bit for bit");
+}
+
+#[test]
+fn a_run_made_by_another_version_is_redone_unless_asked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args =
+        ["run", "baseline", "--ticks", "20", "--set", "populations.0.count=50", "--set", "outputs.notebook=false"];
+    cascade(tmp.path()).args(args).assert().success();
+    let dir = run_dirs(&tmp.path().join("results"), "baseline").pop().unwrap();
+    let path = dir.join("manifest.json");
+    let mut m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    m["version"] = "0.0.1".into();
+    std::fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
+    let kept = cascade(tmp.path()).args(args).arg("--reuse-any-version").assert().success();
+    assert!(String::from_utf8_lossy(&kept.get_output().stdout).contains("already finished"));
+    let redone = cascade(tmp.path()).args(args).assert().success();
+    let stdout = String::from_utf8_lossy(&redone.get_output().stdout).into_owned();
+    assert!(stdout.contains("made by cascade 0.0.1"), "{stdout}");
+    assert_eq!(manifest(&dir).version, env!("CARGO_PKG_VERSION"));
+}
