@@ -21,7 +21,7 @@
 //! constant: [`Ledger::total_value`] equals [`Ledger::external_in`] after
 //! every tick, checked with `==` by the tests.
 
-use crate::core::units::{AccountId, AgentId, Lots, MarketId, Micros, Price, Side, narrow};
+use crate::core::units::{AccountId, AgentId, AssetId, Lots, MarketId, Micros, Price, Side, narrow};
 use crate::market::margin::{MarginLine, MarginTiers};
 use bevy_ecs::prelude::Resource;
 use serde::{Deserialize, Serialize};
@@ -91,6 +91,8 @@ pub struct Account {
     pub fees_paid: Micros,
     /// First tick at which the account was liquidated.
     pub liquidated_at: Option<u64>,
+    /// Spot balances, base units per asset (see [`crate::accounts::spot`]).
+    pub holdings: SmallVec<[(AssetId, i64); 1]>,
 }
 
 /// A market's parameters as the ledger needs them.
@@ -185,6 +187,10 @@ pub struct Ledger {
     pub external_in: Micros,
     /// Keepers' bidding costs (gas) paid in auctions, micros.
     pub bid_costs: Micros,
+    /// Names of the spot assets, indexed by [`AssetId`].
+    pub assets: Vec<String>,
+    /// Base units of each asset put in from outside.
+    pub base_in: Vec<i64>,
 }
 
 /// One account's side of a trade.
@@ -259,6 +265,7 @@ impl Ledger {
             positions: SmallVec::new(),
             fees_paid: Micros(0),
             liquidated_at: None,
+            holdings: SmallVec::new(),
         });
         id
     }

@@ -1,9 +1,10 @@
 //! Accounts and who is due for liquidation: the ledger (isolated and cross
 //! margin, positions, the insurance fund, bad debt and the conservation
-//! identity) and the trigger index that keeps positions ordered by
+//! identity), spot balances, and the trigger index that keeps positions ordered by
 //! liquidation price. It imports [`crate::core`] and [`crate::market`].
 
 pub mod ledger;
+pub mod spot;
 pub mod triggers;
 
 pub use ledger::{Account, AccountKind, AccountSpec, Ledger, MarginMode, TradeLeg};

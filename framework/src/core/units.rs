@@ -125,6 +125,22 @@ impl AccountId {
 #[serde(transparent)]
 pub struct PopulationId(pub u32);
 
+/// A spot asset (the base asset of spot markets, such as BTC), by its
+/// position in the ledger's asset list. Balances of it are integer base
+/// units; one lot of a spot market is one base unit.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(transparent)]
+pub struct AssetId(pub u16);
+
+impl AssetId {
+    /// The asset's position in the ledger's asset list.
+    pub fn idx(self) -> usize {
+        usize::from(self.0)
+    }
+}
+
 /// A stable agent identifier: its population and its index within it.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,

@@ -44,6 +44,25 @@ impl SimParams {
         for (i, m) in self.markets.iter().enumerate() {
             m.validate().map_err(|e| e.within(&format!("markets[{i}]")))?;
         }
+        for (i, m) in self.markets.iter().enumerate() {
+            if let Some(name) = m.index.followed() {
+                let Some(src) = self.markets.iter().find(|x| x.name == name) else {
+                    return Err(ParamError::invalid(
+                        format!("markets[{i}].index.process.market"),
+                        format!("no market named {name:?}"),
+                    ));
+                };
+                if src.index.followed().is_some() {
+                    return Err(ParamError::invalid(
+                        format!("markets[{i}].index.process.market"),
+                        format!("{name:?} follows another market itself; follow the one it follows"),
+                    ));
+                }
+            }
+            if self.markets[..i].iter().any(|x| x.name == m.name) {
+                return Err(ParamError::invalid(format!("markets[{i}].name"), format!("{:?} is used twice", m.name)));
+            }
+        }
         self.protocol.validate().map_err(|e| e.within("protocol"))?;
         if let Some(d) = &self.protocol.dynamic_maintenance {
             let k = d.max_scale();

@@ -119,6 +119,7 @@ pub fn hand_market() -> MarketParams {
         depth: DepthProfile { levels: 0, refresh_ticks: 0, provider_collateral: Micros(0), ..DepthProfile::default() },
         depth_band_ticks: 100,
         vol_window: 10,
+        spot: None,
         propagator: None,
     }
 }

@@ -56,7 +56,24 @@ impl Simulation {
                 leverage: 1,
                 collateral: mp.depth.provider_collateral,
             }));
-            markets.0.push(Market::new(id, mp.clone(), tiers, params.tick_seconds, seed.stream(StreamKey::Index(id))));
+            let mut market = Market::new(id, mp.clone(), tiers, params.tick_seconds, seed.stream(StreamKey::Index(id)));
+            if let Some(spot) = &mp.spot {
+                let asset = ledger.asset(&spot.base);
+                market.asset = Some(asset);
+                ledger.deposit_base(*providers.last().expect("opened above"), asset, spot.provider_base);
+            }
+            markets.0.push(market);
+        }
+        // Markets that follow another's fundamental start from it.
+        for i in 0..markets.0.len() {
+            if let Some(name) = markets.0[i].index.followed().map(str::to_owned) {
+                let src = markets.named(&name).expect("validated: the followed market exists");
+                let fundamental = markets.get(src).index.fundamental;
+                let m = &mut markets.0[i];
+                m.follows = Some(src);
+                m.index.follow(fundamental);
+                m.mark = m.index.price;
+            }
         }
         let seed_counterparty = ledger.open(AccountSpec {
             kind: AccountKind::System,
@@ -199,6 +216,9 @@ impl Simulation {
         if market.idx() >= n_markets {
             return Err(ParamError::invalid("market", format!("no market {}", market.0)));
         }
+        if self.markets().get(market).is_spot() {
+            return Err(ParamError::invalid("market", "a spot market has no positions; deposit base units instead"));
+        }
         if qty.0 == 0 {
             return Ok(());
         }
@@ -231,6 +251,27 @@ impl Simulation {
         for _ in 0..n_ticks {
             self.step();
         }
+    }
+
+    /// Deposits `units` of the base asset of spot market `market` into
+    /// `account` from outside.
+    pub fn deposit_base(&mut self, account: AccountId, market: MarketId, units: Lots) -> Result<(), ParamError> {
+        let n_markets = self.markets().0.len();
+        let asset = (market.idx() < n_markets).then(|| self.markets().get(market).asset).flatten();
+        let Some(asset) = asset else {
+            return Err(ParamError::invalid("market", format!("market {} is not a spot market", market.0)));
+        };
+        if units.0 < 0 {
+            return Err(ParamError::invalid("units", "a deposit must be non-negative"));
+        }
+        self.world.resource_mut::<Ledger>().deposit_base(account, asset, units);
+        Ok(())
+    }
+
+    /// Per spot asset: base units held and put in (see
+    /// [`Ledger::base_balances`]); equal when each asset is conserved.
+    pub fn base_balances(&self) -> Vec<(i128, i128)> {
+        self.ledger().base_balances().into_iter().map(|(_, held, put_in)| (held, put_in)).collect()
     }
 
     /// Total value in the system (see [`Ledger::total_value`]) and what was

@@ -1,7 +1,8 @@
 //! The one path by which any order reaches a book: agents' orders in the
 //! Match phase, the background liquidity, and the liquidation engine all
 //! call [`execute`]. It matches the order, charges fees, settles both sides
-//! of every fill in the ledger, updates open interest, the last trade and
+//! of every fill in the ledger (positions on a perpetual, base and quote on
+//! a spot market), updates open interest, the last trade and
 //! the tick's flow, and re-keys the liquidation triggers of every account
 //! whose position changed.
 
@@ -48,14 +49,23 @@ pub fn execute(
             TakerFee::Market => fee(notional, m.params.fees.taker),
             TakerFee::Waived => Micros(0),
         };
-        let terms = terms_of(markets, market);
-        let before = ledger.account(fill.maker).qty(market).0.max(0) + ledger.account(fill.taker).qty(market).0.max(0);
-        let leg = |side, fee| TradeLeg { side, qty: fill.qty, price: fill.price, fee };
-        ledger.apply_trade(fill.maker, market, terms, leg(fill.taker_side.opposite(), maker_fee));
-        ledger.apply_trade(fill.taker, market, terms, leg(fill.taker_side, taker_fee));
-        let after = ledger.account(fill.maker).qty(market).0.max(0) + ledger.account(fill.taker).qty(market).0.max(0);
+        if let Some(asset) = m.asset {
+            // Spot: base units one way, quote the other; no position.
+            let side = fill.taker_side;
+            ledger.apply_spot_trade(fill.maker, asset, side.opposite(), fill.qty, notional, maker_fee);
+            ledger.apply_spot_trade(fill.taker, asset, side, fill.qty, notional, taker_fee);
+        } else {
+            let terms = terms_of(markets, market);
+            let before =
+                ledger.account(fill.maker).qty(market).0.max(0) + ledger.account(fill.taker).qty(market).0.max(0);
+            let leg = |side, fee| TradeLeg { side, qty: fill.qty, price: fill.price, fee };
+            ledger.apply_trade(fill.maker, market, terms, leg(fill.taker_side.opposite(), maker_fee));
+            ledger.apply_trade(fill.taker, market, terms, leg(fill.taker_side, taker_fee));
+            let after =
+                ledger.account(fill.maker).qty(market).0.max(0) + ledger.account(fill.taker).qty(market).0.max(0);
+            markets.get_mut(market).open_interest += Lots(after - before);
+        }
         let m = markets.get_mut(market);
-        m.open_interest += Lots(after - before);
         m.last_trade = Some(fill.price);
         m.flow.volume += fill.qty;
         m.flow.notional += notional;

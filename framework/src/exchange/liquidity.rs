@@ -12,7 +12,7 @@
 use crate::accounts::ledger::Ledger;
 use crate::accounts::triggers::Triggers;
 use crate::core::clock::Clock;
-use crate::core::units::{AccountId, MarketId};
+use crate::core::units::{AccountId, Lots, MarketId, Price, Side};
 use crate::exchange::execute::{TakerFee, execute};
 use crate::exchange::sequencer::OrderQueue;
 use crate::market::Markets;
@@ -38,7 +38,32 @@ pub fn lay_depth(
 ) {
     markets.get_mut(market).book.cancel_all(provider);
     let m = markets.get(market);
-    let orders = m.params.depth.orders(m.index.price);
+    let mut orders = m.params.depth.orders(m.index.price);
+    if let Some(asset) = m.asset {
+        // On a spot market the provider is funded like anyone: it lays no
+        // more asks than the base it holds, nor bids it cannot pay for,
+        // best levels first.
+        let mut base = ledger.held(provider, asset).0;
+        let mut cash = i128::from(ledger.account(provider).collateral.0);
+        // A lot's cost with the taker fee, in case the bid crosses.
+        let taker = i128::from(m.params.fees.taker.0.max(0));
+        let per_lot = |p: Price| {
+            let cost = i128::from(p.0) * i128::from(m.params.tick_value.0);
+            cost + (cost * taker + i128::from(crate::core::units::PPM) - 1) / i128::from(crate::core::units::PPM)
+        };
+        for (side, price, qty) in &mut orders {
+            let fit = match side {
+                Side::Sell => base.min(qty.0),
+                Side::Buy => i64::try_from((cash / per_lot(*price).max(1)).min(i128::from(qty.0))).unwrap_or(0),
+            };
+            *qty = Lots(fit.max(0));
+            match side {
+                Side::Sell => base -= qty.0,
+                Side::Buy => cash -= i128::from(qty.0) * per_lot(*price),
+            }
+        }
+        orders.retain(|(_, _, q)| q.0 > 0);
+    }
     let mut fills: Vec<Fill> = Vec::new();
     for (side, price, qty) in orders {
         let order = Order { id: queue.next_order_id(), account: provider, side, qty, kind: OrderKind::Limit { price } };

@@ -190,11 +190,15 @@ impl OrderQueue {
 
 /// Whether `account` can carry `order` in `market`: always for system
 /// accounts and for orders that do not raise exposure; otherwise initial
-/// margin at the order's price must be covered.
+/// margin at the order's price must be covered. On a spot market see
+/// [`passes_spot_check`].
 pub fn passes_margin_check(ledger: &Ledger, markets: &Markets, market: MarketId, order: &Order) -> bool {
     let acct = ledger.account(order.account);
     if acct.kind == AccountKind::System {
         return true;
+    }
+    if markets.get(market).is_spot() {
+        return passes_spot_check(ledger, markets, market, order);
     }
     let q0 = acct.qty(market).0;
     let q1 = q0 + order.side.sign() * order.qty.0;
@@ -231,6 +235,24 @@ pub fn passes_margin_check(ledger: &Ledger, markets: &Markets, market: MarketId,
                 + i128::from(m.tiers.initial(m.notional(Lots(q1), price)).0);
             equity >= im
         }
+    }
+}
+
+/// Whether a trader's order on a spot market is fully funded. Spot orders
+/// of traders are immediate-or-cancel with a limit price (a market order
+/// has no worst price, and a resting order's funds would not be reserved):
+/// a buy needs the cash for every lot at the limit plus the taker fee, a
+/// sell needs the base units.
+pub fn passes_spot_check(ledger: &Ledger, markets: &Markets, market: MarketId, order: &Order) -> bool {
+    let m = markets.get(market);
+    let (Some(asset), OrderKind::Ioc { price }) = (m.asset, order.kind) else { return false };
+    match order.side {
+        Side::Buy => {
+            let cost = m.notional(order.qty, price);
+            let fee = crate::exchange::execute::fee(cost, m.params.fees.taker);
+            ledger.account(order.account).collateral.0 >= cost.0.saturating_add(fee.0)
+        }
+        Side::Sell => ledger.held(order.account, asset) >= order.qty,
     }
 }
 

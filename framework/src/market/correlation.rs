@@ -27,6 +27,12 @@ pub fn advance_index(clock: Res<Clock>, correlation: Res<IndexCorrelation>, mut 
         m.index.advance_with(clock.tick, zi);
         m.flow = Default::default();
     }
+    for i in 0..markets.0.len() {
+        if let Some(src) = markets.0[i].follows {
+            let fundamental = markets.0[src.idx()].index.fundamental;
+            markets.0[i].index.follow(fundamental);
+        }
+    }
 }
 
 /// The lower Cholesky factor of the index correlation matrix, if the

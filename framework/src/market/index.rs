@@ -46,6 +46,13 @@ pub enum IndexProcess {
         /// Prices, ticks.
         prices: Vec<Price>,
     },
+    /// The fundamental of another market, tick by tick: spot venues of the
+    /// asset a perpetual is written on follow the perpetual's fundamental.
+    /// It draws nothing, and takes no shocks of its own.
+    Follow {
+        /// Name of the market followed.
+        market: String,
+    },
 }
 
 /// Poisson jumps of the log price.
@@ -97,6 +104,14 @@ pub struct IndexParams {
 }
 
 impl IndexParams {
+    /// The market followed, for [`IndexProcess::Follow`].
+    pub fn followed(&self) -> Option<&str> {
+        match &self.process {
+            IndexProcess::Follow { market } => Some(market),
+            _ => None,
+        }
+    }
+
     /// Checks the parameters; `field` prefixes error paths.
     pub fn validate(&self) -> Result<(), ParamError> {
         if self.initial_price.0 <= 0 {
@@ -120,6 +135,14 @@ impl IndexParams {
                     if !(j.mean.is_finite() && j.stdev.is_finite() && j.stdev >= 0.0) {
                         return Err(ParamError::invalid("process.jumps", "mean must be finite, stdev non-negative"));
                     }
+                }
+            }
+            IndexProcess::Follow { market } => {
+                if market.trim().is_empty() {
+                    return Err(ParamError::invalid("process.market", "name the market followed"));
+                }
+                if !self.shocks.is_empty() {
+                    return Err(ParamError::invalid("shocks", "a market that follows another takes its shocks"));
                 }
             }
             IndexProcess::Replay { prices } => {
@@ -197,7 +220,7 @@ impl IndexState {
     pub fn draw_normal(&mut self) -> f64 {
         match self.params.process {
             IndexProcess::Gbm { .. } => StandardNormal.sample(&mut self.rng),
-            IndexProcess::Replay { .. } => 0.0,
+            IndexProcess::Replay { .. } | IndexProcess::Follow { .. } => 0.0,
         }
     }
 
@@ -225,6 +248,8 @@ impl IndexState {
                 let applied: f64 = self.shock_log_total(tick.saturating_sub(1));
                 self.log_price = base + applied;
             }
+            // Set by [`IndexState::follow`] after every market has moved.
+            IndexProcess::Follow { .. } => {}
         }
         for s in &self.params.shocks {
             if tick >= s.start_tick && tick < s.start_tick + s.over_ticks {
@@ -232,6 +257,19 @@ impl IndexState {
             }
         }
         self.fundamental = to_price(self.log_price);
+        self.price = to_price(self.log_price + self.log_impact);
+    }
+
+    /// The market followed, for [`IndexProcess::Follow`].
+    pub fn followed(&self) -> Option<&str> {
+        self.params.followed()
+    }
+
+    /// Takes `fundamental` (ticks) as this market's fundamental, with this
+    /// market's own impact on top.
+    pub fn follow(&mut self, fundamental: Price) {
+        self.log_price = (fundamental.0.max(1) as f64).ln();
+        self.fundamental = fundamental;
         self.price = to_price(self.log_price + self.log_impact);
     }
 

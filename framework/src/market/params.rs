@@ -7,7 +7,7 @@
 //! margin brackets, and one-second ticks.
 
 use crate::core::error::ParamError;
-use crate::core::units::{Micros, Ppm, Price};
+use crate::core::units::{Lots, Micros, Ppm, Price};
 use crate::market::depth::DepthProfile;
 use crate::market::index::{IndexParams, IndexProcess, Shock};
 use crate::market::margin::{MarginTiers, TierParams};
@@ -75,6 +75,22 @@ impl Default for FeeParams {
     }
 }
 
+/// A spot market: an order book in which the base asset is exchanged for
+/// quote, fully funded, with no positions, margin or funding. One lot is
+/// one base unit of `base`; every spot market of the same base shares the
+/// same balances. Its mark is its last trade (its fundamental before the
+/// first); `mark`, `funding` and `tiers` do not apply.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SpotParams {
+    /// Name of the base asset, e.g. `BTC`.
+    pub base: String,
+    /// Base units the background liquidity provider holds at the start;
+    /// it never lays more asks than it holds, nor bids it cannot pay for.
+    #[serde(default)]
+    pub provider_base: Lots,
+}
+
 /// Everything that defines a market. Every field defaults to the BTC-like
 /// preset ([`btc_market`]), so a file need only give what
 /// differs.
@@ -110,6 +126,10 @@ pub struct MarketParams {
     /// Ticks in the rolling window of realised volatility.
     #[serde(default = "default_vol_window")]
     pub vol_window: u32,
+    /// Makes this a spot market (see [`SpotParams`]); a perpetual when
+    /// absent.
+    #[serde(default)]
+    pub spot: Option<SpotParams>,
     /// Couples the index to the market's own signed flow (see
     /// [`crate::market::propagator`]); the index is the fundamental itself
     /// when absent.
@@ -164,6 +184,14 @@ impl MarketParams {
             return Err(ParamError::invalid("vol_window", "must be at least 2"));
         }
         self.depth.validate().map_err(|e| e.within("depth"))?;
+        if let Some(spot) = &self.spot {
+            if spot.base.trim().is_empty() {
+                return Err(ParamError::invalid("spot.base", "name the base asset"));
+            }
+            if spot.provider_base.0 < 0 {
+                return Err(ParamError::invalid("spot.provider_base", "must be non-negative"));
+            }
+        }
         if let Some(p) = &self.propagator {
             p.validate().map_err(|e| e.within("propagator"))?;
         }
@@ -210,6 +238,7 @@ pub fn btc_market(name: &str, shocks: Vec<Shock>) -> MarketParams {
         },
         depth_band_ticks: 1_000,
         vol_window: 30,
+        spot: None,
         propagator: None,
     }
 }

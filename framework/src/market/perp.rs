@@ -25,7 +25,7 @@
 //! tick costs O(1), not O(open positions).
 
 use crate::core::rng::SimRng;
-use crate::core::units::{Lots, MarketId, Micros, PPM, Ppm, Price, Side, div_floor, narrow, round_to_i64};
+use crate::core::units::{AssetId, Lots, MarketId, Micros, PPM, Ppm, Price, Side, div_floor, narrow, round_to_i64};
 use crate::market::book::Book;
 use crate::market::index::IndexState;
 use crate::market::margin::MarginTiers;
@@ -130,6 +130,10 @@ pub struct Market {
     pub view: MarketView,
     /// The impact of the market's own flow on its index, when configured.
     pub propagator: Option<Propagator>,
+    /// A spot market's base asset; `None` for a perpetual.
+    pub asset: Option<AssetId>,
+    /// The market whose fundamental this one follows, if any.
+    pub follows: Option<MarketId>,
 }
 
 impl Market {
@@ -157,6 +161,8 @@ impl Market {
             halt: None,
             breaker_marks: VecDeque::new(),
             propagator: params.propagator.clone().map(Propagator::new),
+            asset: None,
+            follows: None,
             view: MarketView { fundamental: price, index: price, mark: price, ..MarketView::default() },
             params,
         }
@@ -169,6 +175,11 @@ impl Market {
             self.maintenance_scale = scale;
             self.tiers = self.base_tiers.with_maintenance_scaled(scale);
         }
+    }
+
+    /// Whether this is a spot market.
+    pub fn is_spot(&self) -> bool {
+        self.params.spot.is_some()
     }
 
     /// Whether trading is halted at `tick`.
@@ -186,6 +197,10 @@ impl Market {
     pub fn update_mark(&mut self, tick: u64) {
         let index = self.index.price;
         let last = self.last_trade.unwrap_or(index);
+        if self.is_spot() {
+            self.mark = last;
+            return;
+        }
         self.mark = match self.params.mark {
             MarkMethod::Index => index,
             MarkMethod::LastTrade => last,
@@ -247,7 +262,12 @@ impl Market {
     /// Returns true if funding was charged this tick.
     pub fn apply_funding(&mut self, tick: u64) -> bool {
         let f = &self.params.funding;
-        if f.interval_ticks == 0 || tick == 0 || !tick.is_multiple_of(f.interval_ticks) || self.premium_samples == 0 {
+        if self.is_spot()
+            || f.interval_ticks == 0
+            || tick == 0
+            || !tick.is_multiple_of(f.interval_ticks)
+            || self.premium_samples == 0
+        {
             return false;
         }
         let premium = self.premium_sum.div_euclid(self.premium_samples);
@@ -303,6 +323,11 @@ fn realised_vol(prices: &VecDeque<Price>) -> f64 {
 pub struct Markets(pub Vec<Market>);
 
 impl Markets {
+    /// The market named `name`.
+    pub fn named(&self, name: &str) -> Option<MarketId> {
+        self.0.iter().find(|m| m.params.name == name).map(|m| m.id)
+    }
+
     /// The market `id`.
     pub fn get(&self, id: MarketId) -> &Market {
         &self.0[id.idx()]
