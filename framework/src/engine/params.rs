@@ -59,6 +59,19 @@ impl SimParams {
                     ));
                 }
             }
+            for (k, v) in m.oracle.iter().flat_map(|o| o.venues.iter()).enumerate() {
+                let field = format!("markets[{i}].oracle.venues[{k}]");
+                match self.markets.iter().find(|x| x.name == *v) {
+                    None => return Err(ParamError::invalid(field, format!("no market named {v:?}"))),
+                    Some(x) if x.spot.is_none() => {
+                        return Err(ParamError::invalid(field, format!("{v:?} is not a spot market")));
+                    }
+                    Some(x) if x.tick_value != m.tick_value => {
+                        return Err(ParamError::invalid(field, format!("{v:?} has another tick value")));
+                    }
+                    Some(_) => {}
+                }
+            }
             if self.markets[..i].iter().any(|x| x.name == m.name) {
                 return Err(ParamError::invalid(format!("markets[{i}].name"), format!("{:?} is used twice", m.name)));
             }

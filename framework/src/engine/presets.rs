@@ -120,6 +120,7 @@ pub fn hand_market() -> MarketParams {
         depth_band_ticks: 100,
         vol_window: 10,
         spot: None,
+        oracle: None,
         propagator: None,
     }
 }

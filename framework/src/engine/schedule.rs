@@ -81,6 +81,7 @@ pub(crate) fn tick_schedule() -> Schedule {
 /// Observe-phase system: samples basis and premium, updates the mark so
 /// agents see the index move, and refreshes the views.
 fn observe(clock: Res<Clock>, mut markets: ResMut<Markets>) {
+    markets.update_oracles(clock.tick);
     for m in &mut markets.0 {
         m.sample_basis_and_premium();
         m.update_mark(clock.tick);

@@ -64,6 +64,15 @@ impl Simulation {
             }
             markets.0.push(market);
         }
+        // Oracles read the spot venues they name.
+        for i in 0..markets.0.len() {
+            if let Some(op) = markets.0[i].params.oracle.clone() {
+                let venues = op.venues.iter().map(|v| markets.named(v).expect("validated venue")).collect();
+                let m = &mut markets.0[i];
+                m.index.oracle = true;
+                m.oracle = Some(crate::market::oracle::Oracle::new(op, venues, m.index.price));
+            }
+        }
         // Markets that follow another's fundamental start from it.
         for i in 0..markets.0.len() {
             if let Some(name) = markets.0[i].index.followed().map(str::to_owned) {

@@ -182,8 +182,12 @@ pub struct IndexState {
     log_impact: f64,
     /// The fundamental, ticks: the latent value the process describes.
     pub fundamental: Price,
-    /// The index, ticks: the fundamental moved by the impact of flow.
+    /// The index, ticks: the fundamental moved by the impact of flow, or
+    /// what an oracle published.
     pub price: Price,
+    /// Whether an oracle sets [`IndexState::price`] (then the process moves
+    /// only the fundamental).
+    pub oracle: bool,
     dt_years: f64,
     poisson: Option<Poisson<f64>>,
     rng: SimRng,
@@ -202,6 +206,7 @@ impl IndexState {
             log_impact: 0.0,
             fundamental: params.initial_price,
             price: params.initial_price,
+            oracle: false,
             params,
             dt_years,
             poisson,
@@ -257,7 +262,9 @@ impl IndexState {
             }
         }
         self.fundamental = to_price(self.log_price);
-        self.price = to_price(self.log_price + self.log_impact);
+        if !self.oracle {
+            self.price = to_price(self.log_price + self.log_impact);
+        }
     }
 
     /// The market followed, for [`IndexProcess::Follow`].

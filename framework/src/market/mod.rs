@@ -9,6 +9,7 @@ pub mod correlation;
 pub mod depth;
 pub mod index;
 pub mod margin;
+pub mod oracle;
 pub mod params;
 pub mod perp;
 pub mod propagator;

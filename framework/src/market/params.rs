@@ -11,6 +11,7 @@ use crate::core::units::{Lots, Micros, Ppm, Price};
 use crate::market::depth::DepthProfile;
 use crate::market::index::{IndexParams, IndexProcess, Shock};
 use crate::market::margin::{MarginTiers, TierParams};
+use crate::market::oracle::OracleParams;
 use crate::market::propagator::PropagatorParams;
 use serde::{Deserialize, Serialize};
 
@@ -130,6 +131,10 @@ pub struct MarketParams {
     /// absent.
     #[serde(default)]
     pub spot: Option<SpotParams>,
+    /// Computes the index from spot venues (see [`crate::market::oracle`]);
+    /// the index is the fundamental (with any propagator) when absent.
+    #[serde(default)]
+    pub oracle: Option<OracleParams>,
     /// Couples the index to the market's own signed flow (see
     /// [`crate::market::propagator`]); the index is the fundamental itself
     /// when absent.
@@ -192,6 +197,15 @@ impl MarketParams {
                 return Err(ParamError::invalid("spot.provider_base", "must be non-negative"));
             }
         }
+        if let Some(o) = &self.oracle {
+            o.validate().map_err(|e| e.within("oracle"))?;
+            if self.propagator.is_some() {
+                return Err(ParamError::invalid("oracle", "an oracle index and a propagator exclude each other"));
+            }
+            if self.spot.is_some() {
+                return Err(ParamError::invalid("oracle", "a spot market has no index to compute"));
+            }
+        }
         if let Some(p) = &self.propagator {
             p.validate().map_err(|e| e.within("propagator"))?;
         }
@@ -239,6 +253,7 @@ pub fn btc_market(name: &str, shocks: Vec<Shock>) -> MarketParams {
         depth_band_ticks: 1_000,
         vol_window: 30,
         spot: None,
+        oracle: None,
         propagator: None,
     }
 }

@@ -29,6 +29,7 @@ use crate::core::units::{AssetId, Lots, MarketId, Micros, PPM, Ppm, Price, Side,
 use crate::market::book::Book;
 use crate::market::index::IndexState;
 use crate::market::margin::MarginTiers;
+use crate::market::oracle::{Oracle, OracleSource};
 use crate::market::params::{MarkMethod, MarketParams};
 use crate::market::propagator::Propagator;
 use bevy_ecs::prelude::Resource;
@@ -134,6 +135,8 @@ pub struct Market {
     pub asset: Option<AssetId>,
     /// The market whose fundamental this one follows, if any.
     pub follows: Option<MarketId>,
+    /// The oracle that computes the index from spot venues, if any.
+    pub oracle: Option<Oracle>,
 }
 
 impl Market {
@@ -163,6 +166,7 @@ impl Market {
             propagator: params.propagator.clone().map(Propagator::new),
             asset: None,
             follows: None,
+            oracle: None,
             view: MarketView { fundamental: price, index: price, mark: price, ..MarketView::default() },
             params,
         }
@@ -175,6 +179,11 @@ impl Market {
             self.maintenance_scale = scale;
             self.tiers = self.base_tiers.with_maintenance_scaled(scale);
         }
+    }
+
+    /// The mid of the book now, rounded down.
+    pub fn view_mid(&self) -> Option<Price> {
+        Some(Price((self.book.best_bid()?.0 + self.book.best_ask()?.0).div_euclid(2)))
     }
 
     /// Whether this is a spot market.
@@ -323,6 +332,29 @@ fn realised_vol(prices: &VecDeque<Price>) -> f64 {
 pub struct Markets(pub Vec<Market>);
 
 impl Markets {
+    /// Observe-phase step: every oracle reads its venues and publishes the
+    /// index of its market (before the marks are updated).
+    pub fn update_oracles(&mut self, tick: u64) {
+        for i in 0..self.0.len() {
+            let Some(oracle) = &self.0[i].oracle else { continue };
+            let prices: Vec<Option<Price>> = oracle
+                .venues
+                .iter()
+                .map(|v| {
+                    let m = self.get(*v);
+                    match oracle.source() {
+                        OracleSource::Mid => m.view_mid().or(m.last_trade),
+                        OracleSource::LastTrade => m.last_trade,
+                    }
+                })
+                .collect();
+            let raw = oracle.combine(&prices);
+            let m = &mut self.0[i];
+            let price = m.oracle.as_mut().expect("checked above").observe(tick, raw);
+            m.index.price = price;
+        }
+    }
+
     /// The market named `name`.
     pub fn named(&self, name: &str) -> Option<MarketId> {
         self.0.iter().find(|m| m.params.name == name).map(|m| m.id)
