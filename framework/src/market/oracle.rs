@@ -20,7 +20,7 @@
 //! perpetual's units: the same tick value, one base unit per lot.
 
 use crate::core::error::ParamError;
-use crate::core::units::{MarketId, Price};
+use crate::core::units::{MarketId, Price, round_to_i64};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
@@ -136,7 +136,7 @@ impl Oracle {
             }
             OracleMethod::Mean => {
                 let w: f64 = v.iter().map(|x| x.1).sum();
-                (v.iter().map(|x| x.0 as f64 * x.1).sum::<f64>() / w).floor() as i64
+                round_to_i64((v.iter().map(|x| x.0 as f64 * x.1).sum::<f64>() / w).floor())
             }
         }))
     }
