@@ -42,6 +42,7 @@
 //! ```
 
 pub mod alarms;
+pub mod arbitrageur;
 pub mod dist;
 pub mod fundamental;
 pub mod keeper;

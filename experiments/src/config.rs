@@ -7,6 +7,7 @@
 //! 1,000,000), rates in parts per million, fractions as plain numbers.
 
 use cascade_agents::Population;
+use cascade_agents::arbitrageur::ArbitrageurParams;
 use cascade_agents::framework::market::MarketParams;
 use cascade_agents::framework::protocol::ProtocolParams;
 use cascade_agents::framework::record::RecordingParams;
@@ -125,6 +126,8 @@ pub enum PopulationSpec {
     Keeper(KeeperParams),
     /// Cross-margin traders holding positions in several markets.
     Portfolio(PortfolioParams),
+    /// Basis arbitrageurs between a perpetual and a spot venue.
+    Arbitrageur(ArbitrageurParams),
 }
 
 impl PopulationSpec {
@@ -138,6 +141,7 @@ impl PopulationSpec {
             PopulationSpec::Fundamental(p) => p,
             PopulationSpec::Keeper(p) => p,
             PopulationSpec::Portfolio(p) => p,
+            PopulationSpec::Arbitrageur(p) => p,
         }
     }
 
@@ -151,6 +155,7 @@ impl PopulationSpec {
             PopulationSpec::Fundamental(p) => p.validate(),
             PopulationSpec::Keeper(p) => p.validate(),
             PopulationSpec::Portfolio(p) => p.validate(),
+            PopulationSpec::Arbitrageur(p) => p.validate(),
         }
     }
 
@@ -166,6 +171,7 @@ impl PopulationSpec {
             PopulationSpec::Keeper(_) => 0,
             // Every leg's market is checked at install.
             PopulationSpec::Portfolio(p) => p.legs.iter().map(|l| l.market.0).max().unwrap_or(0),
+            PopulationSpec::Arbitrageur(p) => p.market.0.max(p.spot.0),
         }
     }
 }

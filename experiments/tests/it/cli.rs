@@ -179,6 +179,7 @@ fn every_shipped_experiment_validates_and_runs_briefly() {
         ("circuit_breaker", 110),
         ("dynamic_maintenance", 210),
         ("amplification", 240),
+        ("endogenous_crash", 240),
     ];
     let mut seen = 0;
     for entry in std::fs::read_dir(configs()).unwrap() {
