@@ -12,7 +12,7 @@
 use crate::accounts::ledger::Ledger;
 use crate::accounts::triggers::Triggers;
 use crate::core::clock::Clock;
-use crate::core::units::{AccountId, Lots, MarketId, Price, Side};
+use crate::core::units::{AccountId, Lots, MarketId, PPM, Price, Side, div_ceil};
 use crate::exchange::execute::{TakerFee, execute};
 use crate::exchange::sequencer::OrderQueue;
 use crate::market::Markets;
@@ -49,7 +49,7 @@ pub fn lay_depth(
         let taker = i128::from(m.params.fees.taker.0.max(0));
         let per_lot = |p: Price| {
             let cost = i128::from(p.0) * i128::from(m.params.tick_value.0);
-            cost + (cost * taker + i128::from(crate::core::units::PPM) - 1) / i128::from(crate::core::units::PPM)
+            cost + div_ceil(cost * taker, i128::from(PPM))
         };
         for (side, price, qty) in &mut orders {
             let fit = match side {

@@ -173,16 +173,21 @@ impl Oracle {
 mod tests {
     use super::*;
 
-    fn oracle(heartbeat_ticks: u64, deviation: f64, twap_ticks: u32) -> Oracle {
-        let params = OracleParams {
-            venues: vec!["A".into()],
+    /// The median of the mids of `venue`, published every tick.
+    fn every_tick(venue: &str) -> OracleParams {
+        OracleParams {
+            venues: vec![venue.into()],
             method: OracleMethod::Median,
             weights: vec![],
             source: OracleSource::Mid,
-            heartbeat_ticks,
-            deviation,
-            twap_ticks,
-        };
+            heartbeat_ticks: 0,
+            deviation: 0.0,
+            twap_ticks: 1,
+        }
+    }
+
+    fn oracle(heartbeat_ticks: u64, deviation: f64, twap_ticks: u32) -> Oracle {
+        let params = OracleParams { heartbeat_ticks, deviation, twap_ticks, ..every_tick("A") };
         Oracle::new(params, vec![MarketId(0)], Price(1_000))
     }
 
@@ -245,15 +250,7 @@ mod tests {
         (spot.depth.levels, spot.depth.lots_at_best, spot.depth.growth) = (2, 10, 1.0);
         spot.depth.provider_collateral = Micros(1_000_000);
         params.markets.push(spot);
-        params.markets[0].oracle = Some(OracleParams {
-            venues: vec!["SPOT".into()],
-            method: OracleMethod::Median,
-            weights: vec![],
-            source: OracleSource::Mid,
-            heartbeat_ticks: 0,
-            deviation: 0.0,
-            twap_ticks: 1,
-        });
+        params.markets[0].oracle = Some(every_tick("SPOT"));
         let mut sim = Simulation::new(params).unwrap();
         let t = trader(&mut sim, "T", MarginMode::Cross, 100_000);
         sim.step();
@@ -273,15 +270,7 @@ mod tests {
     fn venues_that_are_not_spot_markets_are_named() {
         use crate::engine::testing::*;
         let mut params = hand_params(0);
-        params.markets[0].oracle = Some(OracleParams {
-            venues: vec!["TEST".into()],
-            method: OracleMethod::Median,
-            weights: vec![],
-            source: OracleSource::Mid,
-            heartbeat_ticks: 0,
-            deviation: 0.0,
-            twap_ticks: 1,
-        });
+        params.markets[0].oracle = Some(every_tick("TEST"));
         match Simulation::new(params) {
             Err(ParamError::Invalid { field, .. }) => assert_eq!(field, "markets[0].oracle.venues[0]"),
             other => panic!("expected an error, got {other:?}"),

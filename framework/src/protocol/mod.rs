@@ -38,7 +38,7 @@ pub use log::{LiquidationTotals, TickLiquidations};
 pub use params::{Backstop, Protocol, ProtocolParams};
 pub use preview::{LiquidationPreview, preview_liquidations};
 pub use round::liquidate;
-pub use vault::{Vault, VaultParams};
+pub use vault::VaultParams;
 
 use crate::accounts::ledger::{AccountKind, AccountSpec, Ledger, MarginMode};
 use crate::exchange::auction::Auctions;
@@ -84,7 +84,6 @@ pub fn install(params: &ProtocolParams, ledger: &mut Ledger, world: &mut World) 
     world.insert_resource(Protocol(params.clone()));
     world.insert_resource(TickLiquidations::default());
     world.insert_resource(LiquidationPreview::default());
-    world.insert_resource(Vault(vault.map(|(a, _)| a)));
     world.insert_resource(Auctions::new(params.auction.clone(), params.penalty));
     world.insert_resource(m);
 }

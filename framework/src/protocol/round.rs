@@ -161,9 +161,12 @@ fn liquidate_account(cx: &mut Cx<'_>, hooks: &mut Hooks, account: AccountId, mar
                 liquidation_price: line.liquidation_price(),
                 bankruptcy_price: line.bankruptcy_price(),
             };
-            let chosen = hooks.iter().enumerate().find_map(|(k, h)| h.route(cx, &closing, &line).map(|r| (k, r)));
-            route = chosen;
-            close = hooks.iter().fold(Lots(qty.0.abs()), |lots, h| h.close_lots(cx, &closing, &line, lots));
+            route = hooks.iter().enumerate().find_map(|(k, h)| h.route(cx, &closing, &line).map(|r| (k, r)));
+            // Only what goes to the book is sized by the close-factor hooks.
+            close = match route {
+                Some((_, Route::Taken)) => Lots(0),
+                _ => hooks.iter().fold(Lots(qty.0.abs()), |lots, h| h.close_lots(cx, &closing, &line, lots)),
+            };
         }
         let limit = match route {
             Some((k, Route::Taken)) => {

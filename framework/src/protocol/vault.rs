@@ -11,7 +11,6 @@ use crate::core::event::{EventKind, LiquidationEvent};
 use crate::core::units::{AccountId, Lots, Micros, PPM, Ppm};
 use crate::market::margin::MarginLine;
 use crate::protocol::hooks::{Closing, Cx, Mechanism, Route, Took};
-use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// A backstop liquidator vault: an account with its own capital that
@@ -28,10 +27,6 @@ pub struct VaultParams {
     /// The vault's capital, micros.
     pub capital: Micros,
 }
-
-/// The vault's account, when there is one.
-#[derive(Resource, Clone, Copy, Debug, Default)]
-pub struct Vault(pub Option<AccountId>);
 
 /// The vault's hook.
 #[derive(Clone, Copy, Debug)]
