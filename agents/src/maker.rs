@@ -21,6 +21,27 @@
 //! inventory. A maker with `react = false` ignores `σ`: its spread and
 //! size stay at their base values whatever happens. Capital is the
 //! account's collateral; the exchange rejects quotes it cannot margin.
+//!
+//! **Hedging on spot.** With `hedge: { spot, ratio, base_inventory,
+//! slippage }` a maker also holds `base_inventory` base units of that spot
+//! venue's asset and, each tick, trades spot towards a hedge of `−ratio × I`
+//! (one perp lot against one base unit):
+//!
+//! ```text
+//! h      = held base units − base_inventory           (the hedge now)
+//! target = −round(ratio × I)
+//! Δ      = target − h    → when |Δ| > band: sell or buy min(|Δ|, max_lots),
+//!                          immediate-or-cancel, at worst best bid × (1 − slippage)
+//!                          or best ask × (1 + slippage)
+//! ```
+//!
+//! capped by the base units held (a sale) and the cash (the exchange
+//! rejects a purchase it cannot fund). The band and the rate limit keep the
+//! loop stable: a maker that hedged everything at once on a thin spot book
+//! would move the index by more than the perp flow that caused it, and the
+//! perp, the index and the hedge would oscillate. This is the channel by which a
+//! maker that absorbs forced perp sales passes them on to spot, and so to
+//! an oracle index built on that venue.
 
 use crate::{Agent, Population, check_market, check_non_negative, install_once, spawn_agent};
 use bevy_ecs::prelude::*;
@@ -71,6 +92,62 @@ pub struct MakerParams {
     pub withdraw_at: f64,
     /// Ticks between requotes, at least 1.
     pub requote_ticks: u64,
+    /// Hedge the perp inventory on a spot venue (off when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hedge: Option<Hedge>,
+}
+
+/// How a maker hedges its perp inventory on spot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Hedge {
+    /// The spot venue.
+    pub spot: MarketId,
+    /// Fraction of the perp inventory hedged, in [0, 1].
+    #[serde(default = "one")]
+    pub ratio: f64,
+    /// Base units each maker holds at the start (what a hedge of a long
+    /// perp inventory sells).
+    pub base_inventory: Lots,
+    /// Worst price of a hedge order, as a fraction beyond the best quote.
+    #[serde(default = "default_slippage")]
+    pub slippage: f64,
+    /// Unhedged lots tolerated before trading.
+    #[serde(default)]
+    pub band: Lots,
+    /// Largest hedge order per tick, lots.
+    #[serde(default = "default_hedge_lots")]
+    pub max_lots: Lots,
+}
+
+fn default_hedge_lots() -> Lots {
+    Lots(200)
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn default_slippage() -> f64 {
+    0.002
+}
+
+impl Hedge {
+    /// The spot order that moves the hedge `held − base_inventory` towards
+    /// `−ratio × inventory`: (side, lots), capped by the base units held.
+    pub fn order(&self, inventory: Lots, held: Lots) -> Option<(Side, Lots)> {
+        let target = -round_to_i64(self.ratio * inventory.0 as f64);
+        let delta = target - (held.0 - self.base_inventory.0);
+        if delta.abs() <= self.band.0 {
+            return None;
+        }
+        let lots = delta.abs().min(self.max_lots.0);
+        if delta > 0 {
+            Some((Side::Buy, Lots(lots)))
+        } else {
+            Some((Side::Sell, Lots(lots.min(held.0)))).filter(|(_, l)| l.0 > 0)
+        }
+    }
 }
 
 impl Default for MakerParams {
@@ -99,6 +176,7 @@ impl MakerParams {
             pull: 0.3,
             withdraw_at: 6.0,
             requote_ticks: 1,
+            hedge: None,
         }
     }
 
@@ -126,6 +204,23 @@ impl MakerParams {
         }
         if self.requote_ticks == 0 {
             return Err(ParamError::invalid("requote_ticks", "must be at least 1"));
+        }
+        if let Some(h) = &self.hedge {
+            if !(0.0..=1.0).contains(&h.ratio) {
+                return Err(ParamError::invalid("hedge.ratio", "must be between 0 and 1"));
+            }
+            if !(0.0..1.0).contains(&h.slippage) {
+                return Err(ParamError::invalid("hedge.slippage", "must be in [0, 1)"));
+            }
+            if h.base_inventory.0 < 0 || h.band.0 < 0 {
+                return Err(ParamError::invalid(
+                    "hedge.base_inventory",
+                    "base_inventory and band must be non-negative",
+                ));
+            }
+            if h.max_lots.0 < 1 {
+                return Err(ParamError::invalid("hedge.max_lots", "must be at least 1"));
+            }
         }
         Ok(())
     }
@@ -186,6 +281,15 @@ impl Population for MakerParams {
     fn install(&self, sim: &mut Simulation) -> Result<(), ParamError> {
         self.validate()?;
         check_market(sim, "market", self.market)?;
+        if let Some(h) = &self.hedge {
+            check_market(sim, "hedge.spot", h.spot)?;
+            if !sim.markets().get(h.spot).is_spot() {
+                return Err(ParamError::invalid("hedge.spot", format!("market {} is not a spot market", h.spot.0)));
+            }
+            if sim.markets().get(self.market).is_spot() {
+                return Err(ParamError::invalid("hedge", "only a perpetual's inventory can be hedged"));
+            }
+        }
         install_once(sim, "market_maker", |sim| {
             sim.add_systems(Phase::Decide, decide);
         });
@@ -193,6 +297,9 @@ impl Population for MakerParams {
         let strategy = if self.react { "reactive" } else { "steady" };
         for index in 0..self.count {
             let agent = spawn_agent(sim, &self.name, strategy, index, self.market, MarginMode::Cross, 1, self.capital);
+            if let Some(h) = &self.hedge {
+                sim.deposit_base(agent.account, h.spot, h.base_inventory)?;
+            }
             sim.world_mut().spawn((agent, MarketMaker { params: params.clone() }));
         }
         Ok(())
@@ -208,16 +315,30 @@ fn decide(
 ) {
     for (agent, maker) in &makers {
         let p = &maker.params;
-        if !clock.tick.is_multiple_of(p.requote_ticks) {
-            continue;
-        }
         let m = markets.get(agent.market);
         let inventory = ledger.account(agent.account).qty(agent.market);
-        queue.cancel_all(Priority::NORMAL, agent.account, agent.market);
-        for (side, price, lots) in p.quotes(m.view.mark, m.view.realised_vol, inventory) {
-            queue.place(Priority::NORMAL, agent.account, agent.market, side, lots, OrderKind::Limit { price });
+        if clock.tick.is_multiple_of(p.requote_ticks) {
+            queue.cancel_all(Priority::NORMAL, agent.account, agent.market);
+            for (side, price, lots) in p.quotes(m.view.mark, m.view.realised_vol, inventory) {
+                queue.place(Priority::NORMAL, agent.account, agent.market, side, lots, OrderKind::Limit { price });
+            }
+        }
+        if let Some(h) = &p.hedge {
+            hedge(&markets, &ledger, &mut queue, agent, h, inventory);
         }
     }
+}
+
+fn hedge(markets: &Markets, ledger: &Ledger, queue: &mut OrderQueue, agent: &Agent, h: &Hedge, inventory: Lots) {
+    let spot = markets.get(h.spot);
+    let held = spot.asset.map_or(Lots(0), |asset| ledger.held(agent.account, asset));
+    let Some((side, lots)) = h.order(inventory, held) else { return };
+    let worst = match side {
+        Side::Sell => spot.book.best_bid().map(|b| (b.0 as f64 * (1.0 - h.slippage)).floor()),
+        Side::Buy => spot.book.best_ask().map(|a| (a.0 as f64 * (1.0 + h.slippage)).ceil()),
+    };
+    let Some(price) = worst.map(round_to_i64).filter(|p| *p > 0) else { return };
+    queue.place(Priority::NORMAL, agent.account, h.spot, side, lots, OrderKind::Ioc { price: Price(price) });
 }
 
 #[cfg(test)]
@@ -235,6 +356,30 @@ mod tests {
         assert!(p.quotes(Price(10_000), 0.002, Lots(0)).is_empty());
         let steady = MakerParams { react: false, ..p.clone() };
         assert_eq!(steady.quotes(Price(10_000), 0.002, Lots(0)), calm);
+    }
+
+    #[test]
+    fn the_hedge_trades_spot_against_the_perp_inventory() {
+        let h = Hedge {
+            spot: MarketId(1),
+            ratio: 0.5,
+            base_inventory: Lots(1_000),
+            slippage: 0.01,
+            band: Lots(5),
+            max_lots: Lots(200),
+        };
+        // Long 300 perp, unhedged: sell 150 spot.
+        assert_eq!(h.order(Lots(300), Lots(1_000)), Some((Side::Sell, Lots(150))));
+        // Already short 150 spot against it: nothing.
+        assert_eq!(h.order(Lots(300), Lots(850)), None);
+        // Flat again: buy the 150 back.
+        assert_eq!(h.order(Lots(0), Lots(850)), Some((Side::Buy, Lots(150))));
+        // Within the band: nothing; beyond the rate limit: 200 a tick.
+        assert_eq!(h.order(Lots(10), Lots(1_000)), None);
+        assert_eq!(h.order(Lots(1_000), Lots(1_000)), Some((Side::Sell, Lots(200))));
+        // A sale is capped by what is held.
+        assert_eq!(h.order(Lots(10_000), Lots(40)), Some((Side::Sell, Lots(40))));
+        assert_eq!(h.order(Lots(10_000), Lots(0)), None);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Integration tests of the agent populations, as one test binary.
 
+mod channels;
 mod common;
 mod effects;
 mod frames;

@@ -35,7 +35,7 @@ fn the_default_run_writes_every_output_and_the_manifest_hashes_match() {
     let tmp = tempfile::tempdir().unwrap();
     // The embedded default, shortened with --ticks through `run` (the bare
     // `cascade` is the same code with no overrides).
-    cascade(tmp.path()).args(["run", "flash_crash", "--ticks", "250"]).assert().success();
+    cascade(tmp.path()).args(["run", "flash_crash", "--ticks", "340"]).assert().success();
     let dirs = run_dirs(&tmp.path().join("results"), "flash_crash");
     assert_eq!(dirs.len(), 1);
     let m = manifest(&dirs[0]);
@@ -45,10 +45,10 @@ fn the_default_run_writes_every_output_and_the_manifest_hashes_match() {
         assert_eq!(m.files.get(name), Some(&sha256_file(&path).unwrap()), "hash of {name}");
     }
     assert_eq!(m.seed, 42);
-    assert_eq!(m.config["ticks"], 250);
+    assert_eq!(m.config["ticks"], 340);
     assert!(m.summary.n_liquidations > 0);
     // Running it again finds it finished.
-    let again = cascade(tmp.path()).args(["run", "flash_crash", "--ticks", "250"]).assert().success();
+    let again = cascade(tmp.path()).args(["run", "flash_crash", "--ticks", "340"]).assert().success();
     assert!(String::from_utf8_lossy(&again.get_output().stdout).contains("already finished"));
 }
 
@@ -165,7 +165,7 @@ fn every_shipped_experiment_validates_and_runs_briefly() {
     let tmp = tempfile::tempdir().unwrap();
     // Short enough for CI, long enough to reach each file's shocks.
     let short = [
-        ("flash_crash", 240),
+        ("flash_crash", 340),
         ("baseline", 40),
         ("thin_book", 120),
         ("leverage_sweep", 110),
@@ -179,7 +179,8 @@ fn every_shipped_experiment_validates_and_runs_briefly() {
         ("circuit_breaker", 110),
         ("dynamic_maintenance", 210),
         ("amplification", 240),
-        ("endogenous_crash", 240),
+        ("endogenous_crash", 340),
+        ("exogenous_crash", 240),
     ];
     let mut seen = 0;
     for entry in std::fs::read_dir(configs()).unwrap() {

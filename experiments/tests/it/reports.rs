@@ -130,7 +130,7 @@ fn compile_latex(table: &Path) {
 #[test]
 fn a_run_gets_charts_a_notebook_and_tables_that_work() {
     let tmp = tempfile::tempdir().unwrap();
-    let run = run_shipped(tmp.path(), "flash_crash", &["--ticks", "240", "--set", "populations.leveraged.count=3000"]);
+    let run = run_shipped(tmp.path(), "flash_crash", &["--ticks", "340", "--set", "populations.leveraged.count=3000"]);
     for f in [
         "charts/dashboard.png",
         "charts/dashboard.svg",
@@ -146,12 +146,16 @@ fn a_run_gets_charts_a_notebook_and_tables_that_work() {
         serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
     assert!(manifest["files"]["notebook.ipynb"].is_string());
     assert!(manifest["files"]["charts/heatmap.png"].is_string());
-    assert_eq!(check_charts(&run, &["dashboard", "heatmap", "cascade_sizes", "pnl_by_population"]), 4);
+    // One dashboard, heatmap and cascade-size chart per market (the
+    // perpetual and two spot venues) and one PnL chart.
+    let charts =
+        ["dashboard", "heatmap", "cascade_sizes", "pnl_by_population", "dashboard_BTC-SPOT-A", "heatmap_BTC-SPOT-B"];
+    assert_eq!(check_charts(&run, &charts), 10);
     let printed = execute_notebook(&run.join("notebook.ipynb"));
     assert!(printed.contains("No protocol mechanism acted"), "{printed}");
     compile_latex(&run.join("table.tex"));
-    // One market: no spill-over rows.
-    assert!(!std::fs::read_to_string(run.join("table.md")).unwrap().contains("Spill-over"));
+    // Three markets: the spill-over rows are there.
+    assert!(std::fs::read_to_string(run.join("table.md")).unwrap().contains("Spill-over"));
     // Charts can be drawn again from the Parquet files alone.
     std::fs::remove_dir_all(run.join("charts")).unwrap();
     Command::cargo_bin("cascade").unwrap().args(["plot", run.to_str().unwrap()]).assert().success();

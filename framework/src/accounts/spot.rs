@@ -83,7 +83,6 @@ impl Ledger {
 #[cfg(test)]
 mod tests {
     use crate::engine::testing::*;
-    use crate::market::MarketParams;
     use crate::market::index::IndexProcess;
     use crate::market::params::SpotParams;
 
@@ -94,17 +93,7 @@ mod tests {
     fn spot_world() -> (Simulation, MarketId, AccountId) {
         let mut params = hand_params(0);
         params.markets[0].index.process = IndexProcess::Replay { prices: [1_000, 1_000, 900].map(Price).to_vec() };
-        let mut spot: MarketParams = hand_market();
-        spot.name = "SPOT".into();
-        spot.index.process = IndexProcess::Follow { market: "TEST".into() };
-        spot.spot = Some(SpotParams { base: "BTC".into(), provider_base: Lots(100) });
-        spot.depth.levels = 2;
-        spot.depth.half_spread_ticks = 5;
-        spot.depth.spacing_ticks = 10;
-        spot.depth.lots_at_best = 10;
-        spot.depth.growth = 1.0;
-        spot.depth.provider_collateral = Micros(1_000_000);
-        params.markets.push(spot);
+        params.markets.push(crate::engine::presets::hand_spot("SPOT", Lots(100), [2, 10, 5, 10]));
         let mut sim = Simulation::new(params).unwrap();
         let t = trader(&mut sim, "T", MarginMode::Cross, 20_000);
         (sim, MarketId(1), t)

@@ -125,6 +125,28 @@ pub fn hand_market() -> MarketParams {
     }
 }
 
+/// A spot venue `name` of base `BTC` that follows the fundamental of
+/// [`hand_market`] (`TEST`), without fees: its provider holds
+/// `provider_base` base units and 1,000,000 micros and lays, once, `levels`
+/// levels a side of `lots` lots, the first `half_spread` ticks off the
+/// fundamental and the rest `spacing` ticks apart.
+pub fn hand_spot(name: &str, provider_base: Lots, [levels, lots, half_spread, spacing]: [i64; 4]) -> MarketParams {
+    let mut spot = hand_market();
+    spot.name = name.into();
+    spot.index.process = IndexProcess::Follow { market: "TEST".into() };
+    spot.spot = Some(crate::market::params::SpotParams { base: "BTC".into(), provider_base });
+    spot.depth = DepthProfile {
+        half_spread_ticks: half_spread,
+        levels: u32::try_from(levels).expect("a hand-sized number of levels"),
+        spacing_ticks: spacing,
+        lots_at_best: lots,
+        growth: 1.0,
+        refresh_ticks: 0,
+        provider_collateral: Micros(1_000_000),
+    };
+    spot
+}
+
 /// Parameters around [`hand_market`] with a 1% penalty, ten rounds and the
 /// given insurance fund (micros).
 pub fn hand_params(insurance_fund: i64) -> SimParams {

@@ -74,6 +74,21 @@ pub struct OracleParams {
     pub twap_ticks: u32,
 }
 
+impl OracleParams {
+    /// The median of the mids of `venues`, published every tick.
+    pub fn median_of_mids(venues: &[&str]) -> OracleParams {
+        OracleParams {
+            venues: venues.iter().map(|v| (*v).to_owned()).collect(),
+            method: OracleMethod::Median,
+            weights: vec![],
+            source: OracleSource::Mid,
+            heartbeat_ticks: 0,
+            deviation: 0.0,
+            twap_ticks: 1,
+        }
+    }
+}
+
 fn one() -> u32 {
     1
 }
@@ -173,17 +188,8 @@ impl Oracle {
 mod tests {
     use super::*;
 
-    /// The median of the mids of `venue`, published every tick.
     fn every_tick(venue: &str) -> OracleParams {
-        OracleParams {
-            venues: vec![venue.into()],
-            method: OracleMethod::Median,
-            weights: vec![],
-            source: OracleSource::Mid,
-            heartbeat_ticks: 0,
-            deviation: 0.0,
-            twap_ticks: 1,
-        }
+        OracleParams::median_of_mids(&[venue])
     }
 
     fn oracle(heartbeat_ticks: u64, deviation: f64, twap_ticks: u32) -> Oracle {
