@@ -19,6 +19,12 @@
 //! `base_inventory`), and a spot buy needs the cash. With `fast: true` the
 //! orders have the latency edge `Priority::FAST`.
 //!
+//! `market` may also be a spot venue of the same asset as `spot` (an order
+//! book against a pool, say): the same rule then buys on the cheap venue
+//! and sells on the rich one, the two legs net to no position, and there is
+//! nothing to unwind. This is the arbitrage that ties a DEX pool to the
+//! price on a centralised exchange.
+//!
 //! In a crash, forced perp sales push the perpetual below spot; the
 //! arbitrageurs buy the perpetual and sell spot, the spot mids fall, the
 //! oracle index and the mark follow, and more positions are liquidated.
@@ -40,7 +46,7 @@ pub struct ArbitrageurParams {
     pub name: String,
     /// Number of arbitrageurs.
     pub count: u32,
-    /// The perpetual.
+    /// The perpetual (or a spot venue of the same asset as `spot`).
     pub market: MarketId,
     /// The spot venue traded against it.
     pub spot: MarketId,
@@ -111,8 +117,12 @@ impl Population for ArbitrageurParams {
         self.validate()?;
         check_market(sim, "market", self.market)?;
         check_market(sim, "spot", self.spot)?;
-        if sim.markets().get(self.market).is_spot() {
-            return Err(ParamError::invalid("market", "must be a perpetual"));
+        if self.market == self.spot {
+            return Err(ParamError::invalid("market", "must differ from spot"));
+        }
+        let (a, b) = (sim.markets().get(self.market), sim.markets().get(self.spot));
+        if a.is_spot() && a.asset != b.asset {
+            return Err(ParamError::invalid("market", "a spot market here must trade the same asset as spot"));
         }
         if !sim.markets().get(self.spot).is_spot() {
             return Err(ParamError::invalid("spot", format!("market {} is not a spot market", self.spot.0)));
@@ -177,14 +187,22 @@ fn decide(
         let p = &a.params;
         let (perp, spot) = (markets.get(p.market), markets.get(p.spot));
         let (Some(bp), Some(ap), Some(bs), Some(as_)) =
-            (perp.book.best_bid(), perp.book.best_ask(), spot.book.best_bid(), spot.book.best_ask())
+            (perp.best_bid(), perp.best_ask(), spot.best_bid(), spot.best_ask())
         else {
             continue;
         };
         let fees = (perp.params.fees.taker.0 + spot.params.fees.taker.0) as f64 / 1e6;
-        let held_perp = ledger.account(agent.account).qty(p.market).0;
+        // Between two spot venues of one asset the legs net to no position.
+        let held_perp = if perp.is_spot() { 0 } else { ledger.account(agent.account).qty(p.market).0 };
         let held_base = spot.asset.map_or(0, |asset| ledger.held(agent.account, asset).0);
-        let Some(t) = plan(p, ((bp, ap), (bs, as_)), fees, held_perp, held_base) else { continue };
+        let Some(mut t) = plan(p, ((bp, ap), (bs, as_)), fees, held_perp, held_base) else { continue };
+        if perp.is_spot() && t.perp_side == Side::Sell {
+            // Selling on a spot venue needs the base units too.
+            t.lots = Lots(t.lots.0.min(held_base));
+            if t.lots.0 < 1 {
+                continue;
+            }
+        }
         let priority = if p.fast { Priority::FAST } else { Priority::NORMAL };
         let ioc = |price| OrderKind::Ioc { price };
         queue.place(priority, agent.account, p.market, t.perp_side, t.lots, ioc(t.perp_at));

@@ -334,8 +334,8 @@ fn hedge(markets: &Markets, ledger: &Ledger, queue: &mut OrderQueue, agent: &Age
     let held = spot.asset.map_or(Lots(0), |asset| ledger.held(agent.account, asset));
     let Some((side, lots)) = h.order(inventory, held) else { return };
     let worst = match side {
-        Side::Sell => spot.book.best_bid().map(|b| (b.0 as f64 * (1.0 - h.slippage)).floor()),
-        Side::Buy => spot.book.best_ask().map(|a| (a.0 as f64 * (1.0 + h.slippage)).ceil()),
+        Side::Sell => spot.best_bid().map(|b| (b.0 as f64 * (1.0 - h.slippage)).floor()),
+        Side::Buy => spot.best_ask().map(|a| (a.0 as f64 * (1.0 + h.slippage)).ceil()),
     };
     let Some(price) = worst.map(round_to_i64).filter(|p| *p > 0) else { return };
     queue.place(Priority::NORMAL, agent.account, h.spot, side, lots, OrderKind::Ioc { price: Price(price) });

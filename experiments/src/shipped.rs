@@ -2,7 +2,7 @@
 //! binary so that `cascade` runs anywhere.
 
 /// (name, file text) of every shipped experiment, the default first.
-pub const SHIPPED: [(&str, &str); 16] = [
+pub const SHIPPED: [(&str, &str); 17] = [
     ("flash_crash", include_str!("../configs/flash_crash.yaml")),
     ("baseline", include_str!("../configs/baseline.yaml")),
     ("thin_book", include_str!("../configs/thin_book.yaml")),
@@ -19,6 +19,7 @@ pub const SHIPPED: [(&str, &str); 16] = [
     ("amplification", include_str!("../configs/amplification.yaml")),
     ("endogenous_crash", include_str!("../configs/endogenous_crash.yaml")),
     ("exogenous_crash", include_str!("../configs/exogenous_crash.yaml")),
+    ("amm_oracle", include_str!("../configs/amm_oracle.yaml")),
 ];
 
 /// The experiment `cascade` runs with no arguments.

@@ -163,7 +163,7 @@ mod tests {
         let mut params = hand_params(0);
         let mut spot = hand_market();
         spot.name = "SPOT".into();
-        spot.spot = Some(SpotParams { base: "BTC".into(), provider_base: Lots(15) });
+        spot.spot = Some(SpotParams { base: "BTC".into(), provider_base: Lots(15), amm: None });
         spot.depth.levels = 2;
         spot.depth.lots_at_best = 10;
         spot.depth.growth = 1.0;
@@ -174,5 +174,80 @@ mod tests {
         let book = &sim.markets().get(MarketId(0)).book;
         assert_eq!(book.depth_within(Side::Sell, 1_000), Lots(15));
         assert_eq!(book.depth_within(Side::Buy, 1_000), Lots(1));
+    }
+
+    /// The hand perpetual and a constant-product pool of its asset holding
+    /// 1,000 base units and 1,000,000 micros (price 1,000 ticks), fee 0.3%,
+    /// and a trader with 200,000 micros and 100 base units.
+    fn pool_world() -> (Simulation, MarketId, AccountId) {
+        let mut params = hand_params(0);
+        let mut pool = crate::engine::presets::hand_spot("POOL", Lots(0), [0, 0, 1, 1]);
+        let amm = crate::market::params::AmmParams {
+            base_reserve: Lots(1_000),
+            quote_reserve: Micros(1_000_000),
+            fee: Ppm(3_000),
+        };
+        pool.spot.as_mut().unwrap().amm = Some(amm);
+        params.markets.push(pool);
+        let mut sim = Simulation::new(params).unwrap();
+        let t = trader(&mut sim, "T", MarginMode::Cross, 200_000);
+        sim.deposit_base(t, MarketId(1), Lots(100)).unwrap();
+        (sim, MarketId(1), t)
+    }
+
+    fn reserves(sim: &Simulation, pool: MarketId) -> (i64, i64) {
+        let venue = sim.markets().get(pool).amm.unwrap();
+        let (asset, account) = (sim.markets().get(pool).asset.unwrap(), venue.account);
+        // The ledger holds what the pool says it holds.
+        assert_eq!(sim.ledger().held(account, asset), venue.pool.base);
+        assert_eq!(sim.ledger().account(account).collateral, venue.pool.quote);
+        (venue.pool.base.0, venue.pool.quote.0)
+    }
+
+    /// Selling 100 pays ⌊10⁶ · 99.7 / 1,099.7⌋ = 90,661 micros (average
+    /// price 906.61 → 907 ticks); the pool's price is then ⌊909,339 /
+    /// 1,100⌋ = 826, which is what an oracle reading its mid sees.
+    #[test]
+    fn a_pool_swap_pays_the_exact_amount_and_moves_its_price() {
+        let (mut sim, pool, t) = pool_world();
+        let btc = sim.markets().get(pool).asset.unwrap();
+        assert_eq!(sim.markets().get(pool).view_mid(), Some(Price(1_000)));
+        let kind = OrderKind::Ioc { price: Price(1) };
+        sim.world_mut().resource_mut::<OrderQueue>().place(Priority::NORMAL, t, pool, Side::Sell, Lots(100), kind);
+        sim.step();
+        balances_hold(&sim);
+        assert_eq!(reserves(&sim, pool), (1_100, 909_339));
+        assert_eq!((sim.ledger().account(t).collateral, sim.ledger().held(t, btc)), (Micros(290_661), Lots(0)));
+        assert_eq!(sim.markets().get(pool).last_trade, Some(Price(907)));
+        assert_eq!(sim.markets().get(pool).view_mid(), Some(Price(826)));
+        // A buy limited to 840 gets only what averages 840 or better.
+        let kind = OrderKind::Ioc { price: Price(840) };
+        sim.world_mut().resource_mut::<OrderQueue>().place(Priority::NORMAL, t, pool, Side::Buy, Lots(50), kind);
+        sim.step();
+        balances_hold(&sim);
+        // 14 units cost ⌈⌈909,339 · 14 / 1,086⌉ / 0.997⌉ = 11,759 ≤ 14 × 840;
+        // 15 would average more than 840.
+        assert_eq!(sim.ledger().held(t, btc), Lots(14));
+        assert_eq!(sim.ledger().account(t).collateral, Micros(290_661 - 11_759));
+    }
+
+    proptest::proptest! {
+        /// Random swaps both ways, with limits: each asset is conserved
+        /// exactly, the ledger agrees with the pool, and `x · y` never falls.
+        #[test]
+        fn pool_swaps_conserve_every_asset(orders in proptest::collection::vec((proptest::bool::ANY, 1i64..80, 700i64..1_400), 1..25)) {
+            let (mut sim, pool, t) = pool_world();
+            let mut k = 1_000i128 * 1_000_000;
+            for (buy, qty, limit) in orders {
+                let side = if buy { Side::Buy } else { Side::Sell };
+                let kind = OrderKind::Ioc { price: Price(limit) };
+                sim.world_mut().resource_mut::<OrderQueue>().place(Priority::NORMAL, t, pool, side, Lots(qty), kind);
+                sim.step();
+                balances_hold(&sim);
+                let (x, y) = reserves(&sim, pool);
+                proptest::prop_assert!(i128::from(x) * i128::from(y) >= k);
+                k = i128::from(x) * i128::from(y);
+            }
+        }
     }
 }

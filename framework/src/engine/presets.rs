@@ -134,7 +134,7 @@ pub fn hand_spot(name: &str, provider_base: Lots, [levels, lots, half_spread, sp
     let mut spot = hand_market();
     spot.name = name.into();
     spot.index.process = IndexProcess::Follow { market: "TEST".into() };
-    spot.spot = Some(crate::market::params::SpotParams { base: "BTC".into(), provider_base });
+    spot.spot = Some(crate::market::params::SpotParams { base: "BTC".into(), provider_base, amm: None });
     spot.depth = DepthProfile {
         half_spread_ticks: half_spread,
         levels: u32::try_from(levels).expect("a hand-sized number of levels"),

@@ -11,7 +11,9 @@ use crate::engine::params::SimParams;
 use crate::engine::schedule::{FrameworkSystems, Phase, Slot, tick_schedule};
 use crate::exchange::liquidity::{Liquidity, lay_depth};
 use crate::exchange::sequencer::OrderQueue;
+use crate::market::amm::Pool;
 use crate::market::correlation::{IndexCorrelation, cholesky};
+use crate::market::perp::AmmVenue;
 use crate::market::{Market, Markets};
 use crate::protocol::{self, Mechanism, Mechanisms};
 use crate::record::{Recorder, RunOutput};
@@ -56,11 +58,27 @@ impl Simulation {
                 leverage: 1,
                 collateral: mp.depth.provider_collateral,
             }));
+            let provider = *providers.last().expect("opened above");
             let mut market = Market::new(id, mp.clone(), tiers, params.tick_seconds, seed.stream(StreamKey::Index(id)));
             if let Some(spot) = &mp.spot {
                 let asset = ledger.asset(&spot.base);
                 market.asset = Some(asset);
-                ledger.deposit_base(*providers.last().expect("opened above"), asset, spot.provider_base);
+                ledger.deposit_base(provider, asset, spot.provider_base);
+                if let Some(a) = &spot.amm {
+                    // The pool's reserves are its provider account's balances.
+                    let account = ledger.open(AccountSpec {
+                        kind: AccountKind::System,
+                        mode: MarginMode::Cross,
+                        owner: None,
+                        population: "amm_pool".into(),
+                        strategy: "constant_product".into(),
+                        leverage: 1,
+                        collateral: a.quote_reserve,
+                    });
+                    ledger.deposit_base(account, asset, a.base_reserve);
+                    let pool = Pool { base: a.base_reserve, quote: a.quote_reserve, fee: a.fee };
+                    market.amm = Some(AmmVenue { pool, account });
+                }
             }
             markets.0.push(market);
         }

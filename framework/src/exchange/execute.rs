@@ -8,9 +8,10 @@
 
 use crate::accounts::ledger::{Ledger, TradeLeg};
 use crate::accounts::triggers::{Triggers, terms_of};
-use crate::core::units::{AccountId, Lots, MarketId, Micros, PPM, Ppm, div_ceil, narrow};
-use crate::market::Markets;
-use crate::market::book::{Execution, Fill, Order};
+use crate::core::units::{AccountId, Lots, MarketId, Micros, PPM, Ppm, Price, Side, div_ceil, div_floor, narrow};
+use crate::market::book::{Execution, Fill, Order, OrderKind};
+use crate::market::perp::AmmVenue;
+use crate::market::{Market, Markets};
 
 /// Fee on `notional` at `rate`, rounded toward the fee pool (up for a fee,
 /// toward zero for a rebate).
@@ -39,12 +40,23 @@ pub fn execute(
     fills: &mut Vec<Fill>,
 ) -> Execution {
     let start = fills.len();
-    let execution = markets.get_mut(market).book.submit(order, fills);
+    // A pool fills at most once, for an exact quote amount.
+    let mut swapped = None;
+    let execution = match markets.get(market).amm {
+        Some(venue) => {
+            let m = markets.get_mut(market);
+            let (execution, quote) = swap(m, venue, order, fills);
+            swapped = quote;
+            execution
+        }
+        None => markets.get_mut(market).book.submit(order, fills),
+    };
     let mut touched: Vec<AccountId> = Vec::with_capacity(fills.len() - start + 1);
     for fill in &fills[start..] {
         let m = markets.get(market);
-        let notional = m.notional(fill.qty, fill.price);
-        let maker_fee = fee(notional, m.params.fees.maker);
+        let notional = swapped.unwrap_or_else(|| m.notional(fill.qty, fill.price));
+        // A pool's reserves move only by the swap: it pays no maker fee.
+        let maker_fee = if m.amm.is_some() { Micros(0) } else { fee(notional, m.params.fees.maker) };
         let taker_fee = match taker_fee {
             TakerFee::Market => fee(notional, m.params.fees.taker),
             TakerFee::Waived => Micros(0),
@@ -82,4 +94,33 @@ pub fn execute(
         triggers.rekey(account, ledger, markets);
     }
     execution
+}
+
+/// A swap of `order` against a pool: the largest amount within the
+/// order's limit ([`crate::market::amm::Pool::swap_within`]), as one fill
+/// with the pool's account as maker at the average price (rounded to the
+/// nearest tick), and the exact quote amount. The reserves move here; the
+/// ledger moves the same amounts between the accounts.
+fn swap(m: &mut Market, venue: AmmVenue, order: Order, fills: &mut Vec<Fill>) -> (Execution, Option<Micros>) {
+    let limit = match order.kind {
+        OrderKind::Ioc { price } | OrderKind::Limit { price } => price,
+        OrderKind::Market => Price(if order.side == Side::Buy { i64::MAX / 2 } else { 1 }),
+    };
+    let tv = m.params.tick_value;
+    let Some((qty, quote)) = venue.pool.swap_within(order.side, order.qty, limit, tv) else {
+        return (Execution { filled: Lots(0), rested: Lots(0), cancelled: order.qty }, None);
+    };
+    let per_tick_lot = i128::from(qty.0) * i128::from(tv.0);
+    let price = Price(narrow(div_floor(2 * i128::from(quote.0) + per_tick_lot, 2 * per_tick_lot)));
+    let pool = &mut m.amm.as_mut().expect("a pool venue").pool;
+    pool.apply(order.side, qty, quote);
+    fills.push(Fill {
+        maker_order: order.id,
+        maker: venue.account,
+        taker: order.account,
+        taker_side: order.side,
+        price,
+        qty,
+    });
+    (Execution { filled: qty, rested: Lots(0), cancelled: Lots(order.qty.0 - qty.0) }, Some(quote))
 }

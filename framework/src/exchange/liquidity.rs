@@ -36,6 +36,9 @@ pub fn lay_depth(
     triggers: &mut Triggers,
     queue: &mut OrderQueue,
 ) {
+    if markets.get(market).amm.is_some() {
+        return; // a pool has no book to lay
+    }
     markets.get_mut(market).book.cancel_all(provider);
     let m = markets.get(market);
     let mut orders = m.params.depth.orders(m.index.price);

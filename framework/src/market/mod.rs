@@ -4,6 +4,7 @@
 //! price, funding, open interest and the per-tick view agents read. It imports only [`crate::core`]; it knows nothing of
 //! accounts, orders in flight or liquidations.
 
+pub mod amm;
 pub mod book;
 pub mod correlation;
 pub mod depth;

@@ -252,7 +252,7 @@ mod tests {
         let mut spot = hand_market();
         spot.name = "SPOT".into();
         spot.index.process = IndexProcess::Follow { market: "TEST".into() };
-        spot.spot = Some(SpotParams { base: "BTC".into(), provider_base: Lots(100) });
+        spot.spot = Some(SpotParams { base: "BTC".into(), provider_base: Lots(100), amm: None });
         (spot.depth.levels, spot.depth.lots_at_best, spot.depth.growth) = (2, 10, 1.0);
         spot.depth.provider_collateral = Micros(1_000_000);
         params.markets.push(spot);

@@ -7,7 +7,7 @@
 //! margin brackets, and one-second ticks.
 
 use crate::core::error::ParamError;
-use crate::core::units::{Lots, Micros, Ppm, Price};
+use crate::core::units::{Lots, Micros, PPM, Ppm, Price};
 use crate::market::depth::DepthProfile;
 use crate::market::index::{IndexParams, IndexProcess, Shock};
 use crate::market::margin::{MarginTiers, TierParams};
@@ -90,6 +90,28 @@ pub struct SpotParams {
     /// it never lays more asks than it holds, nor bids it cannot pay for.
     #[serde(default)]
     pub provider_base: Lots,
+    /// Make this venue a constant-product pool instead of an order book
+    /// (see [`crate::market::amm`]); its `depth` is then not laid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amm: Option<AmmParams>,
+}
+
+/// The opening reserves and fee of a constant-product pool.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AmmParams {
+    /// Base units in the pool at the start.
+    pub base_reserve: Lots,
+    /// Quote in the pool at the start, micros; the opening price is
+    /// `quote_reserve / (base_reserve × tick_value)` ticks.
+    pub quote_reserve: Micros,
+    /// Fee on each swap's input, kept by the pool, ppm (3,000 = 0.3%).
+    #[serde(default = "default_amm_fee")]
+    pub fee: Ppm,
+}
+
+fn default_amm_fee() -> Ppm {
+    Ppm(3_000)
 }
 
 /// Everything that defines a market. Every field defaults to the BTC-like
@@ -195,6 +217,14 @@ impl MarketParams {
             }
             if spot.provider_base.0 < 0 {
                 return Err(ParamError::invalid("spot.provider_base", "must be non-negative"));
+            }
+            if let Some(a) = &spot.amm {
+                if a.base_reserve.0 < 1 || a.quote_reserve.0 < 1 {
+                    return Err(ParamError::invalid("spot.amm.base_reserve", "both reserves must be positive"));
+                }
+                if !(0..PPM).contains(&a.fee.0) {
+                    return Err(ParamError::invalid("spot.amm.fee", "must be in [0, 1,000,000) ppm"));
+                }
             }
         }
         if let Some(o) = &self.oracle {

@@ -25,7 +25,10 @@
 //! tick costs O(1), not O(open positions).
 
 use crate::core::rng::SimRng;
-use crate::core::units::{AssetId, Lots, MarketId, Micros, PPM, Ppm, Price, Side, div_floor, narrow, round_to_i64};
+use crate::core::units::{
+    AccountId, AssetId, Lots, MarketId, Micros, PPM, Ppm, Price, Side, div_floor, narrow, round_to_i64,
+};
+use crate::market::amm::Pool;
 use crate::market::book::Book;
 use crate::market::index::IndexState;
 use crate::market::margin::MarginTiers;
@@ -137,6 +140,19 @@ pub struct Market {
     pub follows: Option<MarketId>,
     /// The oracle that computes the index from spot venues, if any.
     pub oracle: Option<Oracle>,
+    /// A constant-product pool and the account that holds its reserves,
+    /// for a spot venue that is one.
+    pub amm: Option<AmmVenue>,
+}
+
+/// A spot venue that is a constant-product pool: its reserves, which the
+/// ledger also holds as the balances of `account`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AmmVenue {
+    /// Reserves and fee.
+    pub pool: Pool,
+    /// The account holding the reserves.
+    pub account: AccountId,
 }
 
 impl Market {
@@ -167,6 +183,7 @@ impl Market {
             asset: None,
             follows: None,
             oracle: None,
+            amm: None,
             view: MarketView { fundamental: price, index: price, mark: price, ..MarketView::default() },
             params,
         }
@@ -181,9 +198,28 @@ impl Market {
         }
     }
 
-    /// The mid of the book now, rounded down.
+    /// The mid of the book now, rounded down; a pool's price.
     pub fn view_mid(&self) -> Option<Price> {
+        if let Some(a) = &self.amm {
+            return a.pool.price(self.params.tick_value);
+        }
         Some(Price((self.book.best_bid()?.0 + self.book.best_ask()?.0).div_euclid(2)))
+    }
+
+    /// The best bid now: the book's, or what a pool pays for one unit.
+    pub fn best_bid(&self) -> Option<Price> {
+        match &self.amm {
+            Some(a) => a.pool.quotes(self.params.tick_value).0,
+            None => self.book.best_bid(),
+        }
+    }
+
+    /// The best ask now: the book's, or what a pool charges for one unit.
+    pub fn best_ask(&self) -> Option<Price> {
+        match &self.amm {
+            Some(a) => a.pool.quotes(self.params.tick_value).1,
+            None => self.book.best_ask(),
+        }
     }
 
     /// Whether this is a spot market.
@@ -302,8 +338,8 @@ impl Market {
             fundamental: self.index.fundamental,
             index: self.index.price,
             mark: self.mark,
-            best_bid: self.book.best_bid(),
-            best_ask: self.book.best_ask(),
+            best_bid: self.best_bid(),
+            best_ask: self.best_ask(),
             bid_depth: self.book.depth_within(Side::Buy, band),
             ask_depth: self.book.depth_within(Side::Sell, band),
             realised_vol: realised_vol(&self.marks),

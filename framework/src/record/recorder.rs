@@ -155,7 +155,7 @@ pub fn record(
     for m in &markets.0 {
         let t = &mut rec.t;
         let totals = liquidations.totals.get(m.id.idx()).copied().unwrap_or_default();
-        let (bid, ask) = (m.book.best_bid(), m.book.best_ask());
+        let (bid, ask) = (m.best_bid(), m.best_ask());
         let band = m.params.depth_band_ticks;
         t.tick.push(clock.tick);
         t.market.push(m.params.name.clone());
