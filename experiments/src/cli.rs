@@ -51,13 +51,30 @@ pub enum Command {
         /// A run folder or a sweep folder.
         dir: PathBuf,
     },
+    /// Time one run's setup, tick loop and export (nothing is kept).
+    Bench(BenchArgs),
 }
 
-/// Options shared by `run` and `sweep`.
+/// `cascade bench`.
 #[derive(Debug, Args)]
-pub struct Common {
+pub struct BenchArgs {
     /// Experiment file, or the name of a shipped experiment.
+    #[arg(default_value = "flash_crash")]
     pub file: String,
+    /// Size of the first leveraged population.
+    #[arg(long)]
+    pub n: Option<u32>,
+    /// Parameter, seed and tick overrides.
+    #[command(flatten)]
+    pub overrides: Overrides,
+    /// Runs to time; the median is printed.
+    #[arg(long, default_value_t = 3)]
+    pub repeat: u32,
+}
+
+/// Changes to an experiment from the command line.
+#[derive(Debug, Args, Default, Clone)]
+pub struct Overrides {
     /// Set a parameter, e.g. `--set populations.leveraged.count=500`.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub set: Vec<String>,
@@ -67,6 +84,16 @@ pub struct Common {
     /// Override the number of ticks.
     #[arg(long)]
     pub ticks: Option<u64>,
+}
+
+/// Options shared by `run` and `sweep`.
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Experiment file, or the name of a shipped experiment.
+    pub file: String,
+    /// Parameter, seed and tick overrides.
+    #[command(flatten)]
+    pub overrides: Overrides,
     /// Output folder.
     #[arg(long, default_value = "results")]
     pub out: PathBuf,

@@ -1,5 +1,6 @@
 //! The commands, one file each, and what they share.
 
+mod bench;
 mod list;
 mod merge;
 mod report;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Plot { dir }) => report::plot(&dir),
         Some(Command::Notebook { dir }) => report::notebook(&dir),
         Some(Command::Table { dir }) => report::table(&dir),
+        Some(Command::Bench(args)) => bench::bench(&args),
     }
 }
 
@@ -58,11 +60,12 @@ pub fn read(file: &str) -> Result<(String, String)> {
 /// Loads an experiment with the command line's overrides.
 pub fn load(common: &Common) -> Result<Loaded, anyhow::Error> {
     let (label, text) = read(&common.file)?;
-    let mut overrides = common.set.clone();
-    if let Some(seed) = common.seed {
+    let o = &common.overrides;
+    let mut overrides = o.set.clone();
+    if let Some(seed) = o.seed {
         overrides.push(format!("seed={seed}"));
     }
-    if let Some(ticks) = common.ticks {
+    if let Some(ticks) = o.ticks {
         overrides.push(format!("ticks={ticks}"));
     }
     load_str(&text, &label, &overrides).map_err(|e| anyhow::Error::new(Invalid(e)))

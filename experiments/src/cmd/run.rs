@@ -14,9 +14,7 @@ pub fn default() -> Result<ExitCode> {
     out(&format!("Running the default experiment ({}); see `cascade --help` for more.\n", shipped::DEFAULT))?;
     run(&Common {
         file: shipped::DEFAULT.into(),
-        set: vec![],
-        seed: None,
-        ticks: None,
+        overrides: Default::default(),
         out: PathBuf::from("results"),
         reuse_any_version: false,
     })

@@ -296,3 +296,26 @@ fn a_run_made_by_another_version_is_redone_unless_asked() {
     assert!(stdout.contains("made by cascade 0.0.1"), "{stdout}");
     assert_eq!(manifest(&dir).version, env!("CARGO_PKG_VERSION"));
 }
+
+#[test]
+fn bench_times_each_part_of_a_run_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = cascade(tmp.path())
+        .args(["bench", "baseline", "--n", "500", "--ticks", "20", "--repeat", "1"])
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    for part in ["setup", "tick loop", "frames", "parquet", "account-ticks a second"] {
+        assert!(stdout.contains(part), "{part} missing:\n{stdout}");
+    }
+    assert!(stdout.contains("20 ticks"), "{stdout}");
+    assert!(!tmp.path().join("results").exists(), "bench keeps nothing");
+    // An experiment without leveraged traders cannot take --n.
+    let text = std::fs::read_to_string(configs().join("baseline.yaml")).unwrap();
+    let mut doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let pops = doc["populations"].as_sequence_mut().unwrap();
+    pops.retain(|p| p["kind"] != "leveraged");
+    std::fs::write(tmp.path().join("none.yaml"), serde_yaml::to_string(&doc).unwrap()).unwrap();
+    let out = cascade(tmp.path()).args(["bench", "none.yaml", "--n", "10"]).assert().failure();
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("no leveraged population"));
+}

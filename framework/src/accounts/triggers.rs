@@ -256,14 +256,18 @@ impl Triggers {
     /// market's current mark, most under water first: longs keyed at or
     /// above the mark (less the funding slack), then shorts keyed at or
     /// below it (plus the slack). Callers check each exactly.
-    pub fn candidates(&self, market: MarketId, markets: &Markets, out: &mut Vec<AccountId>) {
+    /// `sides` says whether to look at the longs and at the shorts.
+    pub fn candidates(&self, market: MarketId, markets: &Markets, sides: [bool; 2], out: &mut Vec<AccountId>) {
         let m = markets.get(market);
         let mt = &self.markets[market.idx()];
         let scale = Scale::of(m);
         let (slack_long, slack_short) = scale.slack(mt.funding_hi, m.funding_index);
         let g = self.reach(m);
         let mut found: Vec<(i128, AccountId)> = Vec::new();
-        for (side, sets) in [(Side::Buy, &mt.longs), (Side::Sell, &mt.shorts)] {
+        for ((side, sets), wanted) in [(Side::Buy, &mt.longs), (Side::Sell, &mt.shorts)].into_iter().zip(sides) {
+            if !wanted {
+                continue;
+            }
             found.clear();
             for (j, set) in sets.iter().enumerate().filter(|(_, set)| !set.is_empty()) {
                 let at = if m.maintenance_scale.0 == PPM {

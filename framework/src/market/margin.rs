@@ -221,9 +221,76 @@ impl MarginLine<'_> {
     /// long with collateral beyond its notional) or the position is flat.
     ///
     /// Maintenance margin grows with notional at a rate below one, so
-    /// `equity - MM` is monotone in price and a binary search over integer
-    /// ticks finds the exact boundary.
+    /// `equity - MM` is monotone in price. Within tier `k` (rate `r_k`,
+    /// amount `A_k`, `Q = |qty| × tick_value`) the condition is linear in
+    /// the price, so the boundary has a closed form per tier bracket:
+    ///
+    /// ```text
+    /// long:  P < −(base·10⁶ + A_k) / (Q (10⁶ − r_k))   → the largest such integer P
+    /// short: P >  (base·10⁶ + A_k) / (Q (10⁶ + r_k))   → the smallest such integer P
+    /// ```
+    ///
+    /// taken within the bracket's prices, the largest over the tiers for a
+    /// long and the smallest for a short. The result is then checked
+    /// exactly at `L` and its neighbour; a binary search over integer ticks
+    /// is the fallback, so the answer is always the exact boundary.
     pub fn liquidation_price(&self) -> Option<Price> {
+        if let Some(p) = self.closed_form_boundary() {
+            let next = match self.qty.0.signum() {
+                1 => Price(p.0 + 1),
+                _ => Price(p.0 - 1),
+            };
+            if p.0 >= 0
+                && p.0 < PRICE_SEARCH_MAX
+                && next.0 >= 0
+                && self.is_liquidatable(p)
+                && !self.is_liquidatable(next)
+            {
+                return Some(p);
+            }
+        }
+        self.searched_liquidation_price()
+    }
+
+    /// The closed-form candidate for [`MarginLine::liquidation_price`]
+    /// (unchecked; `None` when the formulas give no price in any bracket).
+    fn closed_form_boundary(&self) -> Option<Price> {
+        let q = i128::from(self.qty.0.abs()) * i128::from(self.tick_value.0);
+        if q == 0 {
+            return None;
+        }
+        let ppm = i128::from(PPM);
+        let n = self.tiers.tiers.len();
+        let mut best: Option<i128> = None;
+        for k in 0..n {
+            let t = &self.tiers.tiers[k];
+            // Prices whose notional falls in tier k: [lo, hi].
+            let lo = div_ceil(t.floor, q);
+            let hi =
+                if k + 1 < n { div_ceil(self.tiers.tiers[k + 1].floor, q) - 1 } else { i128::from(PRICE_SEARCH_MAX) };
+            if lo > hi {
+                continue;
+            }
+            let num = self.base.checked_mul(ppm)?.checked_add(t.amount)?;
+            if self.qty.0 > 0 {
+                let den = q.checked_mul(ppm - t.mm_rate)?;
+                let p = div_floor(-num - 1, den).min(hi);
+                if p >= lo {
+                    best = Some(best.map_or(p, |b| b.max(p)));
+                }
+            } else {
+                let den = q.checked_mul(ppm + t.mm_rate)?;
+                let p = (div_floor(num, den) + 1).max(lo);
+                if p <= hi {
+                    best = Some(best.map_or(p, |b| b.min(p)));
+                }
+            }
+        }
+        best.and_then(|p| i64::try_from(p).ok()).map(Price)
+    }
+
+    /// [`MarginLine::liquidation_price`] by binary search over integer ticks.
+    fn searched_liquidation_price(&self) -> Option<Price> {
         match self.qty.0.signum() {
             1 => {
                 // Liquidatable on [0, L]; find L.
@@ -371,5 +438,26 @@ mod tests {
             ])
             .is_err()
         );
+    }
+
+    proptest::proptest! {
+        /// The closed form per tier bracket gives the boundary the binary
+        /// search finds, for longs and shorts over every tier, with the
+        /// rates scaled as dynamic maintenance scales them.
+        #[test]
+        fn the_closed_form_liquidation_price_is_the_searched_one(
+            qty in -2_000_000i64..2_000_000,
+            entry in 1i64..2_000_000,
+            margin_ppm in 0i128..1_500_000,
+            tick_value in 1i64..1_000,
+            scale in 1_000_000i64..1_500_000,
+        ) {
+            // Collateral of `margin` × the entry notional, at any leverage.
+            let notional = i128::from(qty) * i128::from(tick_value) * i128::from(entry);
+            let base = notional.abs() * margin_ppm / 1_000_000 - notional;
+            let tiers = tiers().with_maintenance_scaled(Ppm(scale));
+            let line = MarginLine { base, qty: Lots(qty), tick_value: Micros(tick_value), tiers: &tiers };
+            proptest::prop_assert_eq!(line.liquidation_price(), line.searched_liquidation_price());
+        }
     }
 }

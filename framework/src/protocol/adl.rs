@@ -41,6 +41,10 @@ impl Mechanism for AutoDeleveraging {
             None => Lots(0),
         }
     }
+
+    fn closes_off_book(&self) -> bool {
+        true
+    }
 }
 
 impl AutoDeleveraging {

@@ -40,6 +40,10 @@ impl Mechanism for AuctionLiquidation {
         Some(Route::Taken)
     }
 
+    fn closes_off_book(&self) -> bool {
+        true
+    }
+
     /// Kicks an auction of the position; the account is settled when its
     /// last auction sells out.
     fn take(&mut self, cx: &mut Cx<'_>, c: &Closing) -> Took {

@@ -162,6 +162,16 @@ pub trait Mechanism: Send + Sync + 'static {
 
     /// Once per tick, after the last round.
     fn end_tick(&mut self, _cx: &mut Cx<'_>) {}
+
+    /// Whether this mechanism may close a position without the book: by a
+    /// [`Route::Taken`] or by taking what the book left
+    /// ([`unfilled`](Mechanism::unfilled)). When none may, positions whose
+    /// forced order would meet an empty side of the book wait without being
+    /// looked at (see [`crate::protocol::round`]); a mechanism that
+    /// implements `route` to take positions or `unfilled` must say `true`.
+    fn closes_off_book(&self) -> bool {
+        false
+    }
 }
 
 /// The installed mechanisms, in the order their hooks are asked.

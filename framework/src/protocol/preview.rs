@@ -30,7 +30,10 @@ pub fn preview_liquidations(
     let mut candidates = Vec::new();
     for m in &markets.0 {
         candidates.clear();
-        triggers.candidates(m.id, &markets, &mut candidates);
+        // As in the round loop: a side of the book that is empty now closes
+        // nothing, so the positions waiting on it are not looked at.
+        let sides = [m.book.best_bid().is_some(), m.book.best_ask().is_some()];
+        triggers.candidates(m.id, &markets, sides, &mut candidates);
         for &a in &candidates {
             if below_maintenance(a, &ledger, &markets).is_some() {
                 let q = ledger.account(a).qty(m.id).0;

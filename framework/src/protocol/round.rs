@@ -13,6 +13,13 @@
 //! price and so the mark; the next round looks again at the new marks. This
 //! is the cascade: forced sales lower the price, which forces more sales.
 //!
+//! A single-market position whose forced order would meet an empty side of
+//! the book (no bids for a long, no asks for a short) cannot be closed by
+//! the book, so while no mechanism closes positions off the book
+//! ([`Mechanism::closes_off_book`]) the round does not even look at that
+//! side's triggers: positions waiting for liquidity cost nothing per tick,
+//! and are looked at again as soon as the side has depth.
+//!
 //! The penalty is `penalty × closed notional`, paid from what the closed
 //! pool has left (never from an isolated account's free collateral). If the
 //! pool ends below zero, that is bad debt: the insurance fund pays it, and
@@ -76,13 +83,20 @@ fn run_rounds(cx: &mut Cx<'_>, hooks: &mut Hooks) {
         h.begin_tick(cx);
     }
     let mut candidates: Vec<AccountId> = Vec::new();
+    let off_book = hooks.iter().any(|h| h.closes_off_book());
     for round in 0..cx.protocol.max_rounds {
         cx.round = round;
         candidates.clear();
         for m in 0..n_markets {
             let id = MarketId(u16::try_from(m).expect("market id fits"));
             if market_open(cx, hooks, id) {
-                cx.triggers.candidates(id, cx.markets, &mut candidates);
+                // Longs are closed by selling into the bids, shorts by
+                // buying the asks: while that side is empty and nothing
+                // closes off the book, the positions on it wait unvisited.
+                let mk = cx.markets.get(id);
+                let longs = off_book || mk.book.best_bid().is_some();
+                let shorts = off_book || mk.book.best_ask().is_some();
+                cx.triggers.candidates(id, cx.markets, [longs, shorts], &mut candidates);
             }
         }
         candidates.extend(cx.triggers.multi_market());
@@ -415,5 +429,41 @@ mod tests {
         assert_eq!(markets, ["TEST", "B"]);
         let fills: Vec<f64> = out.events.column("fill_price").unwrap().f64().unwrap().into_no_null_iter().collect();
         assert_eq!(fills, [930.0, 990.0]);
+    }
+
+    /// A long below maintenance with no bids to sell into waits, unvisited,
+    /// and is closed into the first bid that appears. The hand market's
+    /// mark is its last trade: a sale at 900 puts A (long 10 from 1,000,
+    /// collateral 690, liquidated below 980) under water with the book
+    /// empty; three ticks later a bid of 10 at 890 takes A's position.
+    #[test]
+    fn a_position_waits_for_bids_and_is_closed_when_they_come() {
+        let mut sim = Simulation::new(hand_params(1_000_000)).unwrap();
+        let m = MarketId(0);
+        let a = trader(&mut sim, "A", MarginMode::Cross, 690);
+        sim.seed_position(a, m, Lots(10), Price(1_000)).unwrap();
+        let (buyer, seller) = (
+            trader(&mut sim, "buyer", MarginMode::Cross, 1_000_000_000),
+            trader(&mut sim, "seller", MarginMode::Cross, 1_000_000_000),
+        );
+        let place = |sim: &mut Simulation, who, side, price| {
+            let kind = OrderKind::Limit { price: Price(price) };
+            sim.world_mut().resource_mut::<OrderQueue>().place(Priority::NORMAL, who, m, side, Lots(1), kind);
+        };
+        place(&mut sim, buyer, Side::Buy, 900);
+        place(&mut sim, seller, Side::Sell, 900);
+        for _ in 0..4 {
+            sim.step();
+            assert_conserved(&sim);
+        }
+        assert_eq!(sim.markets().get(m).mark, Price(900));
+        assert_eq!(sim.ledger().account(a).liquidated_at, None, "no bids: A waits");
+        assert_eq!(sim.ledger().account(a).qty(m), Lots(10));
+        let kind = OrderKind::Limit { price: Price(890) };
+        sim.world_mut().resource_mut::<OrderQueue>().place(Priority::NORMAL, buyer, m, Side::Buy, Lots(10), kind);
+        sim.step();
+        assert_conserved(&sim);
+        assert_eq!(sim.ledger().account(a).liquidated_at, Some(4));
+        assert_eq!(sim.ledger().account(a).qty(m), Lots(0));
     }
 }

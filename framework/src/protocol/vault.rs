@@ -42,6 +42,10 @@ impl Mechanism for BackstopVault {
         "vault"
     }
 
+    fn closes_off_book(&self) -> bool {
+        true
+    }
+
     fn route(&self, _cx: &Cx<'_>, c: &Closing, line: &MarginLine<'_>) -> Option<Route> {
         if self.account == c.account || c.bankruptcy_price.is_none() {
             return None;
