@@ -147,6 +147,10 @@ pub struct Triggers {
     pub markets: Vec<MarketTriggers>,
     keys: Vec<SmallVec<[Key; 1]>>,
     multi: BTreeSet<AccountId>,
+    /// Accounts keyed in more than one market (isolated positions in
+    /// several): while there are none, every account appears at most once
+    /// among all markets' candidates.
+    multi_keyed: usize,
     /// The largest multiplier of the maintenance rates (1 without dynamic
     /// maintenance), for the grouping of keys.
     max_scale: f64,
@@ -164,6 +168,7 @@ impl Triggers {
                 .collect(),
             keys: Vec::new(),
             multi: BTreeSet::new(),
+            multi_keyed: 0,
             max_scale: max_scale.max(1.0),
         }
     }
@@ -200,7 +205,11 @@ impl Triggers {
         if self.keys.len() <= i {
             return;
         }
-        for old in std::mem::take(&mut self.keys[i]) {
+        let old_keys = std::mem::take(&mut self.keys[i]);
+        if old_keys.len() > 1 {
+            self.multi_keyed -= 1;
+        }
+        for old in old_keys {
             let mt = &mut self.markets[old.market.idx()];
             mt.set(old.side, old.group).remove(&(old.adjusted, account));
             mt.add_heat(old, -1);
@@ -249,7 +258,16 @@ impl Triggers {
             mt.funding_hi = mt.funding_hi.max(market.funding_index);
             new_keys.push(key);
         }
+        if new_keys.len() > 1 {
+            self.multi_keyed += 1;
+        }
         self.keys[i] = new_keys;
+    }
+
+    /// Whether some account is keyed in more than one market, so that it
+    /// may be a candidate in several.
+    pub fn has_multi_keyed(&self) -> bool {
+        self.multi_keyed > 0
     }
 
     /// Accounts whose positions in `market` may be liquidatable at the

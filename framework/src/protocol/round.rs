@@ -17,8 +17,10 @@
 //! the book (no bids for a long, no asks for a short) cannot be closed by
 //! the book, so while no mechanism closes positions off the book
 //! ([`Mechanism::closes_off_book`]) the round does not even look at that
-//! side's triggers: positions waiting for liquidity cost nothing per tick,
-//! and are looked at again as soon as the side has depth.
+//! side's triggers, and a candidate whose side the round's own sales have
+//! emptied is passed over without being priced: positions waiting for
+//! liquidity cost nothing per tick, and are looked at again as soon as the
+//! side has depth.
 //!
 //! The penalty is `penalty × closed notional`, paid from what the closed
 //! pool has left (never from an isolated account's free collateral). If the
@@ -83,10 +85,13 @@ fn run_rounds(cx: &mut Cx<'_>, hooks: &mut Hooks) {
         h.begin_tick(cx);
     }
     let mut candidates: Vec<AccountId> = Vec::new();
+    // Runs of `candidates` from one market's longs or shorts: (end, market, side).
+    let mut runs: Vec<(usize, MarketId, Side)> = Vec::new();
     let off_book = hooks.iter().any(|h| h.closes_off_book());
     for round in 0..cx.protocol.max_rounds {
         cx.round = round;
         candidates.clear();
+        runs.clear();
         for m in 0..n_markets {
             let id = MarketId(u16::try_from(m).expect("market id fits"));
             if market_open(cx, hooks, id) {
@@ -96,14 +101,46 @@ fn run_rounds(cx: &mut Cx<'_>, hooks: &mut Hooks) {
                 let mk = cx.markets.get(id);
                 let longs = off_book || mk.book.best_bid().is_some();
                 let shorts = off_book || mk.book.best_ask().is_some();
-                cx.triggers.candidates(id, cx.markets, [longs, shorts], &mut candidates);
+                for (side, wanted) in [(Side::Buy, longs), (Side::Sell, shorts)] {
+                    let sides = [side == Side::Buy && wanted, side == Side::Sell && wanted];
+                    cx.triggers.candidates(id, cx.markets, sides, &mut candidates);
+                    runs.push((candidates.len(), id, side));
+                }
             }
         }
+        let keyed = candidates.len();
         candidates.extend(cx.triggers.multi_market());
-        let mut seen = BTreeSet::new();
-        candidates.retain(|a| seen.insert(*a));
+        // An account is a candidate in several markets only if it is keyed
+        // in several; otherwise the runs are disjoint and need no
+        // de-duplication, and each keyed candidate's liquidation needs only
+        // its run's side of the book.
+        let disjoint = !cx.triggers.has_multi_keyed();
+        if !disjoint {
+            let mut seen = BTreeSet::new();
+            candidates.retain(|a| seen.insert(*a));
+        }
         let mut closed_any = false;
-        for &account in &candidates {
+        let mut run = 0;
+        let mut k = 0;
+        while k < candidates.len() {
+            let account = candidates[k];
+            k += 1;
+            if disjoint && k <= keyed {
+                while runs[run].0 < k {
+                    run += 1;
+                }
+                let (end, market, side) = runs[run];
+                let book = &cx.markets.get(market).book;
+                let empty = if side == Side::Buy { book.best_bid().is_none() } else { book.best_ask().is_none() };
+                if !off_book && empty {
+                    // The round's own sales emptied the side: the rest of
+                    // the run waits too.
+                    k = end;
+                    continue;
+                }
+            } else if !off_book && waits_for_liquidity(cx, account) {
+                continue;
+            }
             let Some(market) = below_maintenance(account, cx.ledger, cx.markets) else { continue };
             if !market_open(cx, hooks, market) || !hooks.iter_mut().all(|h| h.admit(cx, account, market)) {
                 continue;
@@ -122,6 +159,14 @@ fn run_rounds(cx: &mut Cx<'_>, hooks: &mut Hooks) {
     for h in hooks.iter_mut() {
         h.end_tick(cx);
     }
+}
+
+/// Whether `account` holds one position whose forced order would meet an
+/// empty side of the book now (no bids for a long, no asks for a short).
+fn waits_for_liquidity(cx: &Cx<'_>, account: AccountId) -> bool {
+    let [p] = cx.ledger.account(account).positions.as_slice() else { return false };
+    let book = &cx.markets.get(p.market).book;
+    if p.qty.0 > 0 { book.best_bid().is_none() } else { book.best_ask().is_none() }
 }
 
 fn market_open(cx: &Cx<'_>, hooks: &Hooks, market: MarketId) -> bool {
