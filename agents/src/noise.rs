@@ -56,6 +56,9 @@ impl NoiseParams {
     /// Checks the parameters.
     pub fn validate(&self) -> Result<(), ParamError> {
         check_non_negative("rate", self.rate)?;
+        if self.rate > 100.0 {
+            return Err(ParamError::invalid("rate", "at most 100 orders per tick per trader"));
+        }
         check_non_negative("size_sigma", self.size_sigma)?;
         if !(self.size_median.is_finite() && self.size_median > 0.0) {
             return Err(ParamError::invalid("size_median", "must be positive"));

@@ -159,6 +159,35 @@ impl PopulationSpec {
         }
     }
 
+    /// The number of agents.
+    pub fn count(&self) -> u32 {
+        match self {
+            PopulationSpec::Leveraged(p) => p.count,
+            PopulationSpec::MarketMaker(p) => p.count,
+            PopulationSpec::Predator(p) => p.count,
+            PopulationSpec::Noise(p) => p.count,
+            PopulationSpec::Fundamental(p) => p.count,
+            PopulationSpec::Keeper(p) => p.count,
+            PopulationSpec::Portfolio(p) => p.count,
+            PopulationSpec::Arbitrageur(p) => p.count,
+        }
+    }
+
+    /// Collateral each agent is given, micros, for the kinds given a fixed
+    /// amount (leveraged and portfolio traders post margin for what they
+    /// draw).
+    pub fn capital(&self) -> i64 {
+        match self {
+            PopulationSpec::MarketMaker(p) => p.capital.0,
+            PopulationSpec::Predator(p) => p.capital.0,
+            PopulationSpec::Noise(p) => p.capital.0,
+            PopulationSpec::Fundamental(p) => p.capital.0,
+            PopulationSpec::Keeper(p) => p.capital.0,
+            PopulationSpec::Arbitrageur(p) => p.capital.0,
+            PopulationSpec::Leveraged(_) | PopulationSpec::Portfolio(_) => 0,
+        }
+    }
+
     /// The population's market index.
     pub fn market(&self) -> u16 {
         match self {
@@ -175,6 +204,15 @@ impl PopulationSpec {
         }
     }
 }
+
+/// The most ticks a run may have.
+pub const MAX_TICKS: u64 = 10_000_000;
+
+/// The most agents an experiment may have, over all populations.
+pub const MAX_AGENTS: u64 = 5_000_000;
+
+/// The most runs a sweep may have.
+pub const MAX_SWEEP_RUNS: u128 = 1_000_000;
 
 /// A sweep: parameter paths and the values they take, plus replicates.
 ///
@@ -258,6 +296,12 @@ impl Experiment {
         if self.ticks == 0 {
             errors.push(ParamError::invalid("ticks", "must be at least 1"));
         }
+        if self.ticks > MAX_TICKS {
+            errors.push(ParamError::invalid(
+                "ticks",
+                format!("at most {MAX_TICKS} ticks (the recorder keeps a row per tick and market)"),
+            ));
+        }
         if !(self.tick_seconds.is_finite() && self.tick_seconds > 0.0) {
             errors.push(ParamError::invalid("tick_seconds", "must be positive"));
         }
@@ -290,10 +334,28 @@ impl Experiment {
             errors.push(ParamError::invalid("recording.heatmap_bucket_bps", "must be at least 1"));
         }
         let mut names: Vec<&str> = Vec::new();
+        let (mut agents, mut capital) = (0_u64, 0_i128);
         for (i, p) in self.populations.iter().enumerate() {
             let prefix = format!("populations[{i}]");
             if let Err(e) = p.validate() {
                 errors.push(e.within(&prefix));
+            }
+            let before = agents;
+            agents += u64::from(p.count());
+            if agents > MAX_AGENTS && before <= MAX_AGENTS {
+                errors.push(ParamError::invalid(
+                    format!("{prefix}.count"),
+                    format!("at most {MAX_AGENTS} agents in all (each position takes about 1 kB)"),
+                ));
+            }
+            let before = capital;
+            capital += i128::from(p.count()) * i128::from(p.capital());
+            let most = cascade_agents::framework::core::units::MAX_TOTAL_MONEY;
+            if capital > most && before <= most {
+                errors.push(ParamError::invalid(
+                    format!("{prefix}.capital"),
+                    "the populations' capital together exceeds 2^61 micros (about 2.3 trillion quote)",
+                ));
             }
             if let PopulationSpec::Keeper(k) = p
                 && k.count > 0
@@ -325,6 +387,15 @@ impl Experiment {
         if let Some(s) = &self.sweep {
             if s.replicates == 0 {
                 errors.push(ParamError::invalid("sweep.replicates", "must be at least 1"));
+            }
+            let grid: u128 = s.grid.values().map(|v| v.len().max(1) as u128).product();
+            let zip = s.zip.values().map(Vec::len).max().unwrap_or(1).max(1) as u128;
+            let runs = grid * zip * s.variants.len().max(1) as u128 * u128::from(s.replicates);
+            if runs > MAX_SWEEP_RUNS {
+                errors.push(ParamError::invalid(
+                    "sweep",
+                    format!("{runs} runs (points × variants × replicates); at most {MAX_SWEEP_RUNS}"),
+                ));
             }
             let lens: Vec<usize> = s.zip.values().map(Vec::len).collect();
             if lens.windows(2).any(|w| w[0] != w[1]) {

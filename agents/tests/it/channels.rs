@@ -90,3 +90,49 @@ fn a_liquidation_moves_spot_then_the_index_then_the_mark_and_liquidates_the_next
     let fills: Vec<f64> = out.events.column("fill_price").unwrap().f64().unwrap().into_no_null_iter().collect();
     assert_eq!(fills, [985.0, 980.0, 975.0]);
 }
+
+/// Adding a spot venue does not reshuffle anyone's draws: every random
+/// stream is keyed by population, agent and market, so the leveraged
+/// traders open the same positions with the same collateral, and the
+/// perpetual's fundamental follows the same path, whether or not a spot
+/// venue follows it.
+#[test]
+fn a_spot_venue_leaves_every_other_draw_alone() {
+    use cascade_agents::Dist;
+    use cascade_agents::leveraged::LeveragedParams;
+    let open = |with_spot: bool| {
+        let mut params = super::common::crash_params(5, 0.05);
+        if with_spot {
+            let mut spot = cascade_agents::framework::presets::btc_market("BTC-SPOT", vec![]);
+            spot.spot = Some(cascade_agents::framework::market::params::SpotParams {
+                base: "BTC".into(),
+                provider_base: Lots(100_000),
+                amm: None,
+            });
+            spot.index.process =
+                cascade_agents::framework::market::index::IndexProcess::Follow { market: "BTC-PERP".into() };
+            params.markets.push(spot);
+        }
+        let mut sim = Simulation::new(params).unwrap();
+        let lev =
+            LeveragedParams::holders("leveraged", 500, Dist::fixed(20.0), Dist::Lognormal { median: 20.0, sigma: 0.8 });
+        lev.install(&mut sim).unwrap();
+        let mut fundamental = Vec::new();
+        for _ in 0..150 {
+            sim.step();
+            fundamental.push(sim.markets().get(MarketId(0)).index.fundamental.0);
+        }
+        let positions: Vec<(i64, i64, Option<u64>)> = sim
+            .ledger()
+            .accounts
+            .iter()
+            .filter(|a| a.kind == cascade_agents::framework::accounts::ledger::AccountKind::Trader)
+            .map(|a| (a.collateral.0, a.qty(MarketId(0)).0, a.liquidated_at))
+            .collect();
+        (fundamental, positions)
+    };
+    let (without, with) = (open(false), open(true));
+    assert_eq!(without.0, with.0, "the fundamental's path");
+    assert!(without.1.len() == 500);
+    assert_eq!(without.1, with.1, "the leveraged traders' draws");
+}

@@ -98,6 +98,26 @@ const CASES: &[(&str, &str, &str, &str, usize)] = &[
         "protocol.auction.buf",
         20,
     ),
+    // Accepted once, these wrapped money or exhausted memory or time.
+    (
+        "a fund that would wrap",
+        "insurance_fund: 1000000",
+        "insurance_fund: 9223372036854775807",
+        "protocol.insurance_fund",
+        20,
+    ),
+    ("a lot worth more than 2^40 micros", "tick_value: 100", "tick_value: 100000000000000", "markets[0].tick_value", 5),
+    ("a billion depth levels", "levels: 10", "levels: 1000000000", "markets[0].depth.levels", 11),
+    ("a trillion ticks", "ticks: 100", "ticks: 1000000000000", "ticks", 2),
+    (
+        "a noise rate that never finishes",
+        "    count: 5\n",
+        "    count: 5\n    rate: 10000000\n",
+        "populations[1].rate",
+        29,
+    ),
+    ("four billion traders", "    count: 5\n", "    count: 4294967295\n", "populations[1].count", 28),
+    ("a sweep of four billion runs", "    count: 5\n", "    count: 5\nsweep:\n  replicates: 4294967295\n", "sweep", 29),
     (
         "keepers without auctions",
         "  - kind: noise\n",

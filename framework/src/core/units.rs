@@ -42,6 +42,20 @@ pub struct Ppm(pub i64);
 /// One million: the denominator of [`Ppm`].
 pub const PPM: i64 = 1_000_000;
 
+/// The most money any one configured amount (a fund, a provider's
+/// collateral, a pool's reserve) may be, micros: 2⁶⁰, about 1.15 trillion
+/// quote. With the total put in bounded by 2⁶¹, every balance and every sum
+/// of balances stays far inside `i64`.
+pub const MAX_MONEY: i64 = 1 << 60;
+
+/// The most money all configured amounts together may be, micros (2⁶¹).
+pub const MAX_TOTAL_MONEY: i128 = 1 << 61;
+
+/// The largest value of one lot at the initial price, micros
+/// (`initial_price × tick_value`): 2⁴⁰, about 1.1 million quote, so that
+/// notionals of any realistic size stay exact.
+pub const MAX_LOT_VALUE: i128 = 1 << 40;
+
 impl Ppm {
     /// The rate as a plain fraction, for reporting only.
     pub fn as_fraction(self) -> f64 {

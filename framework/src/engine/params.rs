@@ -44,6 +44,20 @@ impl SimParams {
         for (i, m) in self.markets.iter().enumerate() {
             m.validate().map_err(|e| e.within(&format!("markets[{i}]")))?;
         }
+        let put_in = i128::from(self.protocol.insurance_fund.0)
+            + self.markets.iter().map(|m| i128::from(m.depth.provider_collateral.0)).sum::<i128>()
+            + self
+                .markets
+                .iter()
+                .filter_map(|m| m.spot.as_ref()?.amm.as_ref())
+                .map(|a| i128::from(a.quote_reserve.0))
+                .sum::<i128>();
+        if put_in > crate::core::units::MAX_TOTAL_MONEY {
+            return Err(ParamError::invalid(
+                "protocol.insurance_fund",
+                "the fund, the providers' collateral and the pools' reserves together exceed 2^61 micros",
+            ));
+        }
         for (i, m) in self.markets.iter().enumerate() {
             if let Some(name) = m.index.followed() {
                 let Some(src) = self.markets.iter().find(|x| x.name == name) else {

@@ -6,7 +6,7 @@
 //! ([`crate::exchange::liquidity`]).
 
 use crate::core::error::ParamError;
-use crate::core::units::{Lots, Micros, Price, Side, round_to_i64};
+use crate::core::units::{Lots, MAX_MONEY, Micros, Price, Side, round_to_i64};
 use serde::{Deserialize, Serialize};
 
 /// The shape of resting depth around a centre price.
@@ -59,8 +59,11 @@ impl DepthProfile {
         if !(self.growth.is_finite() && self.growth > 0.0) {
             return Err(ParamError::invalid("growth", "must be positive"));
         }
-        if self.provider_collateral.0 < 0 {
-            return Err(ParamError::invalid("provider_collateral", "must be non-negative"));
+        if !(0..=MAX_MONEY).contains(&self.provider_collateral.0) {
+            return Err(ParamError::invalid("provider_collateral", "must be between 0 and 2^60 micros"));
+        }
+        if self.levels > 100_000 {
+            return Err(ParamError::invalid("levels", "at most 100,000 levels a side"));
         }
         Ok(())
     }

@@ -7,7 +7,7 @@
 //! margin brackets, and one-second ticks.
 
 use crate::core::error::ParamError;
-use crate::core::units::{Lots, Micros, PPM, Ppm, Price};
+use crate::core::units::{Lots, MAX_LOT_VALUE, MAX_MONEY, Micros, PPM, Ppm, Price};
 use crate::market::depth::DepthProfile;
 use crate::market::index::{IndexParams, IndexProcess, Shock};
 use crate::market::margin::{MarginTiers, TierParams};
@@ -188,6 +188,12 @@ impl MarketParams {
             return Err(ParamError::invalid("tick_value", format!("{} micros: must be positive", self.tick_value)));
         }
         self.index.validate().map_err(|e| e.within("index"))?;
+        if i128::from(self.index.initial_price.0) * i128::from(self.tick_value.0) > MAX_LOT_VALUE {
+            return Err(ParamError::invalid(
+                "tick_value",
+                "a lot at the initial price (initial_price × tick_value) is worth more than 2^40 micros; use a smaller tick value or price",
+            ));
+        }
         if let MarkMethod::Median { basis_window: 0 } = self.mark {
             return Err(ParamError::invalid("mark.basis_window", "must be at least 1"));
         }
@@ -215,12 +221,15 @@ impl MarketParams {
             if spot.base.trim().is_empty() {
                 return Err(ParamError::invalid("spot.base", "name the base asset"));
             }
-            if spot.provider_base.0 < 0 {
-                return Err(ParamError::invalid("spot.provider_base", "must be non-negative"));
+            if !(0..=MAX_MONEY).contains(&spot.provider_base.0) {
+                return Err(ParamError::invalid("spot.provider_base", "must be between 0 and 2^60 base units"));
             }
             if let Some(a) = &spot.amm {
                 if a.base_reserve.0 < 1 || a.quote_reserve.0 < 1 {
                     return Err(ParamError::invalid("spot.amm.base_reserve", "both reserves must be positive"));
+                }
+                if a.base_reserve.0 > MAX_MONEY || a.quote_reserve.0 > MAX_MONEY {
+                    return Err(ParamError::invalid("spot.amm.quote_reserve", "each reserve may be at most 2^60"));
                 }
                 if !(0..PPM).contains(&a.fee.0) {
                     return Err(ParamError::invalid("spot.amm.fee", "must be in [0, 1,000,000) ppm"));

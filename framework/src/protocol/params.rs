@@ -105,8 +105,11 @@ impl ProtocolParams {
         if self.max_rounds == 0 {
             return Err(ParamError::invalid("max_rounds", "must be at least 1"));
         }
-        if self.insurance_fund.0 < 0 {
-            return Err(ParamError::invalid("insurance_fund", "must be non-negative"));
+        if !(0..=crate::core::units::MAX_MONEY).contains(&self.insurance_fund.0) {
+            return Err(ParamError::invalid(
+                "insurance_fund",
+                "must be between 0 and 2^60 micros (about 1.15 trillion quote)",
+            ));
         }
         for (i, b) in self.breakers.iter().enumerate() {
             if !(b.move_fraction.is_finite() && b.move_fraction > 0.0 && b.move_fraction < 1.0) {
