@@ -39,7 +39,7 @@
 use crate::alarms::{AlarmKind, PriceAlarms};
 use crate::{
     Agent, Dist, Population, PriceHistory, check_market, check_non_negative, check_probability, install_once,
-    spawn_agent, use_price_history,
+    open_agent_account, use_price_history,
 };
 use bevy_ecs::prelude::*;
 use cascade_framework::accounts::ledger::{Ledger, MarginMode};
@@ -259,14 +259,16 @@ impl Population for LeveragedParams {
         let market = self.market;
         let m = sim.markets().get(market);
         let (centre, tick_value, tiers) = (m.index.price, m.params.tick_value, m.tiers.clone());
+        let n = self.count as usize;
+        let (mut positions, mut traders) = (Vec::with_capacity(n), Vec::with_capacity(n));
         for index in 0..self.count {
             // The first draws fix the trader's type; the agent's stream then
             // continues for its decisions.
-            let mut rng =
-                sim.seed().stream(cascade_framework::core::rng::StreamKey::Agent(cascade_framework::AgentId {
-                    population: cascade_framework::core::rng::population_id(&self.name),
-                    index,
-                }));
+            let id = cascade_framework::AgentId {
+                population: cascade_framework::core::rng::population_id(&self.name),
+                index,
+            };
+            let mut rng = sim.seed().stream(cascade_framework::core::rng::StreamKey::Agent(id));
             let long = rng.random_bool(self.long_fraction);
             let lots = round_to_i64(self.size_lots.sample(&mut rng)).max(1);
             let mut leverage = round_to_i64(self.leverage.sample(&mut rng)).clamp(1, 1_000);
@@ -298,19 +300,17 @@ impl Population for LeveragedParams {
                 .map(|s| s.distance.sample(&mut rng).max(0.0));
             let reserve = self.top_up.as_ref().map_or(0, |t| round_to_i64(t.reserve * margin.0 as f64));
             let leverage_u32 = u32::try_from(leverage).expect("clamped to 1..=1000");
-            let mut agent = spawn_agent(
+            let account = open_agent_account(
                 sim,
                 &self.name,
                 &format!("{leverage}x"),
                 index,
-                market,
                 self.margin_mode,
                 leverage_u32,
                 margin,
             );
-            agent.rng = rng;
-            sim.seed_position(agent.account, market, qty, entry)?;
-            let account = agent.account;
+            let agent = Agent { id, account, market, rng };
+            positions.push((account, market, qty, entry));
             let trader = LeveragedTrader {
                 long,
                 leverage: leverage_u32,
@@ -323,8 +323,12 @@ impl Population for LeveragedParams {
                 reentries: 0,
                 behaviour: behaviour.clone(),
             };
-            let entity = sim.world_mut().spawn((agent, trader)).id();
-            let mut book = sim.world_mut().resource_mut::<LeveragedBook>();
+            traders.push((agent, trader));
+        }
+        sim.seed_positions(&positions)?;
+        let entities: Vec<Entity> = sim.world_mut().spawn_batch(traders).collect();
+        let mut book = sim.world_mut().resource_mut::<LeveragedBook>();
+        for (&(account, ..), &entity) in positions.iter().zip(&entities) {
             if self.reentry.is_some() || self.trend.is_some() {
                 book.owners.insert(account, entity);
             }

@@ -99,8 +99,25 @@ pub fn spawn_agent(
     leverage: u32,
     collateral: Micros,
 ) -> Agent {
+    let account = open_agent_account(sim, population, strategy, index, mode, leverage, collateral);
     let id = AgentId { population: population_id(population), index };
-    let account = sim.open_account(AccountSpec {
+    let rng = sim.seed().stream(StreamKey::Agent(id));
+    Agent { id, account, market, rng }
+}
+
+/// Opens the trader account of agent `index` of `population`, as
+/// [`spawn_agent`] does, for a caller that makes the agent itself.
+pub fn open_agent_account(
+    sim: &mut Simulation,
+    population: &str,
+    strategy: &str,
+    index: u32,
+    mode: MarginMode,
+    leverage: u32,
+    collateral: Micros,
+) -> AccountId {
+    let id = AgentId { population: population_id(population), index };
+    sim.open_account(AccountSpec {
         kind: AccountKind::Trader,
         mode,
         owner: Some(id),
@@ -108,9 +125,7 @@ pub fn spawn_agent(
         strategy: strategy.to_owned(),
         leverage,
         collateral,
-    });
-    let rng = sim.seed().stream(StreamKey::Agent(id));
-    Agent { id, account, market, rng }
+    })
 }
 
 #[derive(Resource, Default)]

@@ -236,32 +236,43 @@ impl Simulation {
         qty: Lots,
         entry: Price,
     ) -> Result<(), ParamError> {
-        if entry.0 <= 0 {
-            return Err(ParamError::invalid("entry", format!("{entry} ticks: a price must be positive")));
-        }
+        self.seed_positions(&[(account, market, qty, entry)])
+    }
+
+    /// [`Simulation::seed_position`] for many positions at once, in order:
+    /// the same result, with the ledger, markets and trigger index taken
+    /// once.
+    pub fn seed_positions(&mut self, positions: &[(AccountId, MarketId, Lots, Price)]) -> Result<(), ParamError> {
         let n_markets = self.markets().0.len();
-        if market.idx() >= n_markets {
-            return Err(ParamError::invalid("market", format!("no market {}", market.0)));
+        for &(_, market, _, entry) in positions {
+            if entry.0 <= 0 {
+                return Err(ParamError::invalid("entry", format!("{entry} ticks: a price must be positive")));
+            }
+            if market.idx() >= n_markets {
+                return Err(ParamError::invalid("market", format!("no market {}", market.0)));
+            }
+            if self.markets().get(market).is_spot() {
+                return Err(ParamError::invalid(
+                    "market",
+                    "a spot market has no positions; deposit base units instead",
+                ));
+            }
         }
-        if self.markets().get(market).is_spot() {
-            return Err(ParamError::invalid("market", "a spot market has no positions; deposit base units instead"));
-        }
-        if qty.0 == 0 {
-            return Ok(());
-        }
-        let side = if qty.0 > 0 { Side::Buy } else { Side::Sell };
         let cp = self.seed_counterparty;
         self.world.resource_scope(|world, mut ledger: Mut<Ledger>| {
             world.resource_scope(|world, mut triggers: Mut<Triggers>| {
                 let mut markets = world.resource_mut::<Markets>();
-                let terms = terms_of(&markets, market);
-                let before = ledger.account(account).qty(market).0.max(0) + ledger.account(cp).qty(market).0.max(0);
-                let leg = |side| TradeLeg { side, qty: Lots(qty.0.abs()), price: entry, fee: Micros(0) };
-                ledger.apply_trade(account, market, terms, leg(side));
-                ledger.apply_trade(cp, market, terms, leg(side.opposite()));
-                let after = ledger.account(account).qty(market).0.max(0) + ledger.account(cp).qty(market).0.max(0);
-                markets.get_mut(market).open_interest += Lots(after - before);
-                triggers.rekey(account, &ledger, &markets);
+                for &(account, market, qty, entry) in positions.iter().filter(|p| p.2.0 != 0) {
+                    let side = if qty.0 > 0 { Side::Buy } else { Side::Sell };
+                    let terms = terms_of(&markets, market);
+                    let before = ledger.account(account).qty(market).0.max(0) + ledger.account(cp).qty(market).0.max(0);
+                    let leg = |side| TradeLeg { side, qty: Lots(qty.0.abs()), price: entry, fee: Micros(0) };
+                    ledger.apply_trade(account, market, terms, leg(side));
+                    ledger.apply_trade(cp, market, terms, leg(side.opposite()));
+                    let after = ledger.account(account).qty(market).0.max(0) + ledger.account(cp).qty(market).0.max(0);
+                    markets.get_mut(market).open_interest += Lots(after - before);
+                    triggers.rekey(account, &ledger, &markets);
+                }
             });
         });
         Ok(())
