@@ -259,7 +259,7 @@ impl Population for LeveragedParams {
         let market = self.market;
         let m = sim.markets().get(market);
         let (centre, tick_value, tiers) = (m.index.price, m.params.tick_value, m.tiers.clone());
-        let n = self.count as usize;
+        let n = (self.count as usize).min(BATCH);
         let (mut positions, mut traders) = (Vec::with_capacity(n), Vec::with_capacity(n));
         for index in 0..self.count {
             // The first draws fix the trader's type; the agent's stream then
@@ -324,9 +324,28 @@ impl Population for LeveragedParams {
                 behaviour: behaviour.clone(),
             };
             traders.push((agent, trader));
+            if traders.len() == BATCH {
+                self.settle_batch(sim, &mut positions, &mut traders)?;
+            }
         }
-        sim.seed_positions(&positions)?;
-        let entities: Vec<Entity> = sim.world_mut().spawn_batch(traders).collect();
+        self.settle_batch(sim, &mut positions, &mut traders)
+    }
+}
+
+/// Traders seeded and spawned together: large enough to amortise taking
+/// the ledger and spawning, small enough to bound the memory held aside.
+const BATCH: usize = 1 << 16;
+
+impl LeveragedParams {
+    /// Seeds the batch's positions and spawns its traders, in order.
+    fn settle_batch(
+        &self,
+        sim: &mut Simulation,
+        positions: &mut Vec<(AccountId, MarketId, Lots, Price)>,
+        traders: &mut Vec<(Agent, LeveragedTrader)>,
+    ) -> Result<(), ParamError> {
+        sim.seed_positions(positions)?;
+        let entities: Vec<Entity> = sim.world_mut().spawn_batch(traders.drain(..)).collect();
         let mut book = sim.world_mut().resource_mut::<LeveragedBook>();
         for (&(account, ..), &entity) in positions.iter().zip(&entities) {
             if self.reentry.is_some() || self.trend.is_some() {
@@ -334,6 +353,7 @@ impl Population for LeveragedParams {
             }
             book.rearm.push(entity);
         }
+        positions.clear();
         Ok(())
     }
 }
