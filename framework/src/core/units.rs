@@ -63,31 +63,50 @@ impl Ppm {
     }
 }
 
+/// An amount left the `i64` range: a bug or a configuration beyond the
+/// validated limits. It stops the run rather than wrap.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn overflow(what: &str) -> ! {
+    panic!("{what} arithmetic overflowed i64: amounts must never wrap")
+}
+
 macro_rules! additive {
     ($($t:ident),*) => {$(
         impl Add for $t {
             type Output = $t;
-            fn add(self, rhs: $t) -> $t { $t(self.0 + rhs.0) }
+            #[track_caller]
+            fn add(self, rhs: $t) -> $t {
+                $t(self.0.checked_add(rhs.0).unwrap_or_else(|| overflow(stringify!($t))))
+            }
         }
         impl Sub for $t {
             type Output = $t;
-            fn sub(self, rhs: $t) -> $t { $t(self.0 - rhs.0) }
+            #[track_caller]
+            fn sub(self, rhs: $t) -> $t {
+                $t(self.0.checked_sub(rhs.0).unwrap_or_else(|| overflow(stringify!($t))))
+            }
         }
         impl AddAssign for $t {
-            fn add_assign(&mut self, rhs: $t) { self.0 += rhs.0; }
+            #[track_caller]
+            fn add_assign(&mut self, rhs: $t) { *self = *self + rhs; }
         }
         impl SubAssign for $t {
-            fn sub_assign(&mut self, rhs: $t) { self.0 -= rhs.0; }
+            #[track_caller]
+            fn sub_assign(&mut self, rhs: $t) { *self = *self - rhs; }
         }
         impl Neg for $t {
             type Output = $t;
-            fn neg(self) -> $t { $t(-self.0) }
+            #[track_caller]
+            fn neg(self) -> $t { $t(self.0.checked_neg().unwrap_or_else(|| overflow(stringify!($t)))) }
         }
         impl fmt::Display for $t {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { self.0.fmt(f) }
         }
         impl std::iter::Sum for $t {
-            fn sum<I: Iterator<Item = $t>>(iter: I) -> $t { $t(iter.map(|x| x.0).sum()) }
+            #[track_caller]
+            fn sum<I: Iterator<Item = $t>>(iter: I) -> $t { iter.fold($t(0), |a, b| a + b) }
         }
     )*};
 }
@@ -234,6 +253,21 @@ pub fn div_ceil(a: i128, b: i128) -> i128 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[should_panic(expected = "Micros arithmetic overflowed i64")]
+    fn money_never_wraps() {
+        let _ = Micros(i64::MAX) + Micros(1);
+    }
+
+    #[test]
+    fn sums_and_differences_are_exact_inside_the_range() {
+        assert_eq!([Micros(i64::MAX - 2), Micros(1), Micros(1)].into_iter().sum::<Micros>(), Micros(i64::MAX));
+        let mut lots = Lots(5);
+        lots -= Lots(7);
+        assert_eq!((lots, -lots), (Lots(-2), Lots(2)));
+        assert!(std::panic::catch_unwind(|| -Lots(i64::MIN)).is_err());
+    }
 
     #[test]
     fn floor_and_ceil_round_the_right_way_for_negative_numbers() {
