@@ -406,6 +406,25 @@ impl Experiment {
                     errors.push(ParamError::invalid(format!("sweep.{path}"), "needs at least one value"));
                 }
             }
+            let grid = s.grid.keys().map(|p| (format!("sweep.grid.{p}"), p));
+            let zip = s.zip.keys().map(|p| (format!("sweep.zip.{p}"), p));
+            let set = s
+                .variants
+                .iter()
+                .enumerate()
+                .flat_map(|(i, v)| v.set.keys().map(move |p| (format!("sweep.variants[{i}].set.{p}"), p)));
+            for (field, path) in grid.chain(zip).chain(set) {
+                let root = path.split('.').next().unwrap_or_default();
+                let why = match root {
+                    "seed" => Some("seeds are swept by sweep.replicates (seed, seed + 1, ...), shared by every point"),
+                    "name" => Some("the name is the experiment's folder; every point shares it"),
+                    "sweep" => Some("a sweep cannot change its own plan"),
+                    _ => None,
+                };
+                if let Some(why) = why {
+                    errors.push(ParamError::invalid(field, why));
+                }
+            }
             for (i, v) in s.variants.iter().enumerate() {
                 if v.name.trim().is_empty() {
                     errors.push(ParamError::invalid(format!("sweep.variants[{i}].name"), "must not be empty"));

@@ -10,12 +10,22 @@ pub fn validate(files: &[String]) -> Result<ExitCode> {
     let mut bad = 0;
     for file in files {
         let (label, text) = read(file)?;
-        match load_str(&text, &label, &[]) {
-            Ok(l) => out(&format!(
-                "{label}: ok ({}, {} ticks, {} populations)\n",
+        // A sweep is checked point by point, as `cascade sweep` would.
+        let loaded = load_str(&text, &label, &[]).map(|l| {
+            let plan = l.experiment.sweep.as_ref().map(|_| cascade_experiments::sweep::plan(&l).map(|_| ()));
+            (l, plan)
+        });
+        match loaded {
+            Ok((_, Some(Err(e)))) => {
+                bad += 1;
+                eprintln!("error: {label}: {e:#}");
+            }
+            Ok((l, _)) => out(&format!(
+                "{label}: ok ({}, {} ticks, {} populations{})\n",
                 l.experiment.name,
                 l.experiment.ticks,
-                l.experiment.populations.len()
+                l.experiment.populations.len(),
+                l.experiment.sweep.as_ref().map_or(String::new(), |_| ", sweep checked".into())
             ))?,
             Err(e) => {
                 bad += 1;

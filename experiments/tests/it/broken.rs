@@ -119,6 +119,27 @@ const CASES: &[(&str, &str, &str, &str, usize)] = &[
     ("four billion traders", "    count: 5\n", "    count: 4294967295\n", "populations[1].count", 28),
     ("a sweep of four billion runs", "    count: 5\n", "    count: 5\nsweep:\n  replicates: 4294967295\n", "sweep", 29),
     (
+        "a sweep over the seed",
+        "    count: 5\n",
+        "    count: 5\nsweep:\n  grid:\n    seed: [1, 2]\n",
+        "sweep.grid.seed",
+        31,
+    ),
+    (
+        "a sweep over the name",
+        "    count: 5\n",
+        "    count: 5\nsweep:\n  grid:\n    name: [a, b]\n",
+        "sweep.grid.name",
+        31,
+    ),
+    (
+        "a sweep over its own replicates",
+        "    count: 5\n",
+        "    count: 5\nsweep:\n  grid:\n    sweep.replicates: [1, 2]\n",
+        "sweep.grid.sweep.replicates",
+        31,
+    ),
+    (
         "keepers without auctions",
         "  - kind: noise\n",
         "  - kind: keeper\n    name: keepers\n    count: 2\n  - kind: noise\n",
@@ -165,4 +186,24 @@ fn yaml_syntax_errors_give_the_position() {
     let d = &err.diagnostics[0];
     assert!(d.position.is_some(), "{err}");
     assert!(err.to_string().contains("not valid YAML"));
+}
+
+/// A grid path that names nothing is found by `validate`, before a sweep
+/// starts, with the point and the path.
+#[test]
+fn validate_checks_every_sweep_point() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text =
+        BASE.replacen("    count: 5\n", "    count: 5\nsweep:\n  grid:\n    populations.keepers.count: [1, 2]\n", 1);
+    std::fs::write(tmp.path().join("s.yaml"), text).unwrap();
+    let out =
+        Command::cargo_bin("cascade").unwrap().current_dir(tmp.path()).args(["validate", "s.yaml"]).assert().code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("sweep point 0") && stderr.contains("keepers"), "{stderr}");
+    let good =
+        BASE.replacen("    count: 5\n", "    count: 5\nsweep:\n  grid:\n    populations.noise.count: [1, 2]\n", 1);
+    std::fs::write(tmp.path().join("g.yaml"), good).unwrap();
+    let out =
+        Command::cargo_bin("cascade").unwrap().current_dir(tmp.path()).args(["validate", "g.yaml"]).assert().success();
+    assert!(String::from_utf8_lossy(&out.get_output().stdout).contains("sweep checked"));
 }

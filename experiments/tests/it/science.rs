@@ -2,6 +2,7 @@
 //! confidence intervals, the way a referee would check them.
 
 use assert_cmd::Command;
+use cascade_experiments::framework::record::stats::{autocorrelation, log_returns};
 use polars::prelude::*;
 use std::path::Path;
 
@@ -130,13 +131,9 @@ fn without_leverage_the_endogenous_market_is_stable() {
         let (mark, fundamental) = (series("mark"), series("fundamental"));
         let worst = mark.iter().zip(&fundamental).map(|(m, f)| (m / f - 1.0).abs()).fold(0.0, f64::max);
         assert!(worst < 0.02, "run {id}: the mark strays {worst:.4} from the fundamental");
-        let sampled: Vec<f64> = mark.iter().step_by(60).map(|m| m.ln()).collect();
-        let r: Vec<f64> = sampled.windows(2).map(|w| w[1] - w[0]).collect();
-        let mean = r.iter().sum::<f64>() / r.len() as f64;
-        let d: Vec<f64> = r.iter().map(|x| x - mean).collect();
-        let var: f64 = d.iter().map(|x| x * x).sum();
+        let r = log_returns(&mark, 60);
         for (lag, acc) in (1..=5).zip(mean_ac.iter_mut()) {
-            *acc += d.iter().zip(&d[lag..]).map(|(a, b)| a * b).sum::<f64>() / var / ids.len() as f64;
+            *acc += autocorrelation(&r, lag) / ids.len() as f64;
         }
     }
     assert!(mean_ac.iter().all(|a| a.abs() < 0.1), "autocorrelation of 60-tick returns, lags 1-5: {mean_ac:?}");

@@ -4,6 +4,7 @@
 //! protocol logged, never the engine.
 
 pub mod recorder;
+pub mod stats;
 pub mod summary;
 
 pub use recorder::{Recorder, RecordingParams, RunOutput, record};

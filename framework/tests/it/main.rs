@@ -6,3 +6,4 @@ mod crn;
 mod determinism;
 mod layers;
 mod params;
+mod stats;
