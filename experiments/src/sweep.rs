@@ -264,15 +264,7 @@ fn metrics(m: &Manifest) -> Vec<(&'static str, Option<f64>)> {
 
 /// Two-sided 95% Student t quantile for `df` degrees of freedom.
 fn t95(df: usize) -> f64 {
-    const TABLE: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
-        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-    ];
-    match df {
-        0 => f64::NAN,
-        1..=30 => TABLE[df - 1],
-        _ => 1.96 + 2.4 / df as f64,
-    }
+    cascade_agents::framework::record::stats::student_t_975(df)
 }
 
 fn axis_column(name: &str, values: Vec<serde_json::Value>) -> Column {
