@@ -47,10 +47,21 @@ impl StagedDir {
         let parent = target.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
         let name = target.file_name().and_then(|n| n.to_str()).unwrap_or("run");
-        let tmp = parent.join(format!(".{name}.{}.partial", std::process::id()));
-        if tmp.exists() {
-            std::fs::remove_dir_all(&tmp).with_context(|| format!("clearing {}", tmp.display()))?;
+        // Folders that earlier, interrupted attempts at this same target left
+        // (one per process id) are cleared first: shards and threads never
+        // stage the same target at once, so none of them is in use.
+        let (prefix, suffix) = (format!(".{name}."), ".partial");
+        for entry in std::fs::read_dir(parent).with_context(|| format!("reading {}", parent.display()))? {
+            let entry = entry?;
+            let file = entry.file_name();
+            let Some(file) = file.to_str() else { continue };
+            let stale = file.strip_prefix(&prefix).and_then(|rest| rest.strip_suffix(suffix));
+            if stale.is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())) {
+                std::fs::remove_dir_all(entry.path())
+                    .with_context(|| format!("clearing {}", entry.path().display()))?;
+            }
         }
+        let tmp = parent.join(format!("{prefix}{}{suffix}", std::process::id()));
         std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
         Ok(StagedDir { tmp, target: target.to_owned() })
     }
@@ -67,7 +78,16 @@ impl StagedDir {
             std::fs::remove_dir_all(&self.target).with_context(|| format!("replacing {}", self.target.display()))?;
         }
         std::fs::rename(&self.tmp, &self.target).with_context(|| format!("moving into {}", self.target.display()))?;
-        Ok(self.target)
+        Ok(self.target.clone())
+    }
+}
+
+impl Drop for StagedDir {
+    /// A staged folder that was not committed (the run failed) is removed.
+    fn drop(&mut self) {
+        if self.tmp.exists() {
+            let _ = std::fs::remove_dir_all(&self.tmp);
+        }
     }
 }
 
@@ -79,4 +99,35 @@ pub fn git_commit() -> Option<String> {
     }
     let s = String::from_utf8(out.stdout).ok()?.trim().to_owned();
     (s.len() == 40).then_some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staging_clears_what_interrupted_attempts_left_and_nothing_else() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("abc");
+        for stale in [".abc.4242.partial", ".abc.7.partial"] {
+            std::fs::create_dir_all(tmp.path().join(stale).join("x")).unwrap();
+        }
+        // Another run's staging folder and a look-alike stay.
+        for kept in [".abd.4242.partial", ".abc.x1.partial", "abc.partial"] {
+            std::fs::create_dir_all(tmp.path().join(kept)).unwrap();
+        }
+        let staged = StagedDir::new(&target).unwrap();
+        std::fs::write(staged.path().join("f"), b"1").unwrap();
+        let dir = staged.commit().unwrap();
+        assert_eq!(std::fs::read(dir.join("f")).unwrap(), b"1");
+        let mut left: Vec<String> =
+            std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        left.sort();
+        assert_eq!(left, [".abc.x1.partial", ".abd.4242.partial", "abc", "abc.partial"]);
+        // A staged folder that is dropped without commit goes away.
+        let staged = StagedDir::new(&tmp.path().join("def")).unwrap();
+        let path = staged.path().to_owned();
+        drop(staged);
+        assert!(!path.exists());
+    }
 }
