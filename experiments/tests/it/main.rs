@@ -3,5 +3,6 @@
 mod broken;
 mod cli;
 mod loader;
+mod readme;
 mod reports;
 mod science;
