@@ -45,10 +45,28 @@ pub fn out(text: &str) -> Result<()> {
     Ok(())
 }
 
-/// Reads an experiment file, or a shipped experiment by name.
+/// Reads an experiment file, or a shipped experiment by name. A UTF-8
+/// byte-order mark is dropped; text in another encoding is an error that
+/// says so.
 pub fn read(file: &str) -> Result<(String, String)> {
-    match std::fs::read_to_string(file) {
-        Ok(text) => Ok((file.to_owned(), text)),
+    match std::fs::read(file) {
+        Ok(bytes) => {
+            let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+            match String::from_utf8(bytes.to_vec()) {
+                Ok(text) => Ok((file.to_owned(), text)),
+                Err(e) => {
+                    let utf16 = bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF");
+                    let at = e.utf8_error().valid_up_to();
+                    Err(if utf16 {
+                        anyhow::anyhow!("{file}: the text is UTF-16; save it as UTF-8")
+                    } else {
+                        anyhow::anyhow!(
+                            "{file}: the text is not UTF-8 at byte {at} (Latin-1 or another 8-bit encoding?); save it as UTF-8"
+                        )
+                    })
+                }
+            }
+        }
         Err(e) => match shipped::get(file) {
             Some(text) => Ok((format!("{file} (shipped)"), text.to_owned())),
             None => Err(e)

@@ -9,7 +9,15 @@ use std::process::ExitCode;
 pub fn validate(files: &[String]) -> Result<ExitCode> {
     let mut bad = 0;
     for file in files {
-        let (label, text) = read(file)?;
+        // A file that cannot be read is reported, and the rest are checked.
+        let (label, text) = match read(file) {
+            Ok(read) => read,
+            Err(e) => {
+                bad += 1;
+                eprintln!("error: {e:#}");
+                continue;
+            }
+        };
         // A sweep is checked point by point, as `cascade sweep` would.
         let loaded = load_str(&text, &label, &[]).map(|l| {
             let plan = l.experiment.sweep.as_ref().map(|_| cascade_experiments::sweep::plan(&l).map(|_| ()));

@@ -207,3 +207,30 @@ fn validate_checks_every_sweep_point() {
         Command::cargo_bin("cascade").unwrap().current_dir(tmp.path()).args(["validate", "g.yaml"]).assert().success();
     assert!(String::from_utf8_lossy(&out.get_output().stdout).contains("sweep checked"));
 }
+
+/// Encodings: a UTF-8 byte-order mark is fine; UTF-16 and Latin-1 are
+/// named as such, and validate goes on to the next file.
+#[test]
+fn encodings_are_named_and_every_file_is_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bom = [b"\xEF\xBB\xBF".as_slice(), BASE.as_bytes()].concat();
+    std::fs::write(tmp.path().join("bom.yaml"), bom).unwrap();
+    let utf16: Vec<u8> = [0xFF_u8, 0xFE].into_iter().chain(BASE.encode_utf16().flat_map(u16::to_le_bytes)).collect();
+    std::fs::write(tmp.path().join("utf16.yaml"), utf16).unwrap();
+    // "café" in Latin-1: é is the single byte 0xE9.
+    let mut latin1 = BASE.replacen("name: broken\n", "name: broken\ndescription: caf\u{1}\n", 1).into_bytes();
+    latin1.iter_mut().filter(|b| **b == 1).for_each(|b| *b = 0xE9);
+    std::fs::write(tmp.path().join("latin1.yaml"), latin1).unwrap();
+    std::fs::write(tmp.path().join("ok.yaml"), BASE).unwrap();
+    let out = Command::cargo_bin("cascade")
+        .unwrap()
+        .current_dir(tmp.path())
+        .args(["validate", "bom.yaml", "utf16.yaml", "latin1.yaml", "ok.yaml"])
+        .assert()
+        .code(2);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stdout.contains("bom.yaml: ok") && stdout.contains("ok.yaml: ok"), "{stdout}");
+    assert!(stderr.contains("utf16.yaml: the text is UTF-16"), "{stderr}");
+    assert!(stderr.contains("latin1.yaml: the text is not UTF-8"), "{stderr}");
+}
