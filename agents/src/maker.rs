@@ -23,7 +23,7 @@
 //! account's collateral; the exchange rejects quotes it cannot margin.
 //!
 //! **Hedging on spot.** With `hedge: { spot, ratio, base_inventory,
-//! slippage }` a maker also holds `base_inventory` base units of that spot
+//! slippage, band, max_lots }` a maker also holds `base_inventory` base units of that spot
 //! venue's asset and, each tick, trades spot towards a hedge of `−ratio × I`
 //! (one perp lot against one base unit):
 //!
@@ -39,9 +39,9 @@
 //! rejects a purchase it cannot fund). The band and the rate limit keep the
 //! loop stable: a maker that hedged everything at once on a thin spot book
 //! would move the index by more than the perp flow that caused it, and the
-//! perp, the index and the hedge would oscillate. This is the channel by which a
-//! maker that absorbs forced perp sales passes them on to spot, and so to
-//! an oracle index built on that venue.
+//! perp, the index and the hedge would oscillate. This is the channel by
+//! which a maker that absorbs forced perp sales passes them on to spot, and
+//! so to an oracle index built on that venue.
 
 use crate::{Agent, Population, check_market, check_non_negative, install_once, spawn_agent};
 use bevy_ecs::prelude::*;

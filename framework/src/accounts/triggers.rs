@@ -270,55 +270,49 @@ impl Triggers {
         self.multi_keyed > 0
     }
 
-    /// Accounts whose positions in `market` may be liquidatable at the
-    /// market's current mark, most under water first: longs keyed at or
-    /// above the mark (less the funding slack), then shorts keyed at or
-    /// below it (plus the slack). Callers check each exactly.
-    /// `sides` says whether to look at the longs and at the shorts.
-    pub fn candidates(&self, market: MarketId, markets: &Markets, sides: [bool; 2], out: &mut Vec<AccountId>) {
+    /// Accounts whose positions on `side` of `market` may be liquidatable
+    /// at the market's current mark, most under water first: longs (`Buy`)
+    /// keyed at or above the mark (less the funding slack), or shorts keyed
+    /// at or below it (plus the slack). Callers check each exactly.
+    pub fn candidates(&self, market: MarketId, side: Side, markets: &Markets, out: &mut Vec<AccountId>) {
         let m = markets.get(market);
         let mt = &self.markets[market.idx()];
         let scale = Scale::of(m);
         let (slack_long, slack_short) = scale.slack(mt.funding_hi, m.funding_index);
         let g = self.reach(m);
+        let sets = if side == Side::Buy { &mt.longs } else { &mt.shorts };
         let mut found: Vec<(i128, AccountId)> = Vec::new();
-        for ((side, sets), wanted) in [(Side::Buy, &mt.longs), (Side::Sell, &mt.shorts)].into_iter().zip(sides) {
-            if !wanted {
-                continue;
-            }
-            found.clear();
-            for (j, set) in sets.iter().enumerate().filter(|(_, set)| !set.is_empty()) {
-                let at = if m.maintenance_scale.0 == PPM {
-                    m.mark
-                } else {
-                    let floor = m.base_tiers.floor_of(j) as f64 / (g * g);
-                    #[allow(clippy::cast_possible_truncation, reason = "a notional well inside the i128 range")]
-                    let r_lo = m.base_tiers.average_rate(floor as i128);
-                    let r_hi = m.tiers.rate_of(j);
-                    scale.query_price(side, m.mark, r_lo, r_hi)
-                };
-                // One more tick each way: a key is a whole tick, and the
-                // threshold it rounds moves by fractions of a tick as
-                // funding accrues.
-                match side {
-                    Side::Buy => {
-                        let from = scale.adjust(side, at, m.funding_index) - slack_long - scale.long_per_tick;
-                        found.extend(set.range((from, AccountId(0))..));
-                    }
-                    Side::Sell => {
-                        let to = scale.adjust(side, at, m.funding_index) + slack_short + scale.short_per_tick;
-                        found.extend(set.range(..=(to, AccountId(u32::MAX))));
-                    }
+        for (j, set) in sets.iter().enumerate().filter(|(_, set)| !set.is_empty()) {
+            let at = if m.maintenance_scale.0 == PPM {
+                m.mark
+            } else {
+                let floor = m.base_tiers.floor_of(j) as f64 / (g * g);
+                #[allow(clippy::cast_possible_truncation, reason = "a notional well inside the i128 range")]
+                let r_lo = m.base_tiers.average_rate(floor as i128);
+                let r_hi = m.tiers.rate_of(j);
+                scale.query_price(side, m.mark, r_lo, r_hi)
+            };
+            // One more tick each way: a key is a whole tick, and the
+            // threshold it rounds moves by fractions of a tick as
+            // funding accrues.
+            match side {
+                Side::Buy => {
+                    let from = scale.adjust(side, at, m.funding_index) - slack_long - scale.long_per_tick;
+                    found.extend(set.range((from, AccountId(0))..));
+                }
+                Side::Sell => {
+                    let to = scale.adjust(side, at, m.funding_index) + slack_short + scale.short_per_tick;
+                    found.extend(set.range(..=(to, AccountId(u32::MAX))));
                 }
             }
-            // Most under water first, as one index would give them.
-            if side == Side::Buy {
-                found.sort_unstable_by(|a, b| b.cmp(a));
-            } else {
-                found.sort_unstable();
-            }
-            out.extend(found.iter().map(|(_, a)| *a));
         }
+        // Most under water first, as one index would give them.
+        if side == Side::Buy {
+            found.sort_unstable_by(|a, b| b.cmp(a));
+        } else {
+            found.sort_unstable();
+        }
+        out.extend(found.iter().map(|(_, a)| *a));
     }
 
     /// Cross-margin accounts with positions in several markets.

@@ -44,14 +44,12 @@ impl SimParams {
         for (i, m) in self.markets.iter().enumerate() {
             m.validate().map_err(|e| e.within(&format!("markets[{i}]")))?;
         }
-        let put_in = i128::from(self.protocol.insurance_fund.0)
-            + self.markets.iter().map(|m| i128::from(m.depth.provider_collateral.0)).sum::<i128>()
-            + self
-                .markets
-                .iter()
-                .filter_map(|m| m.spot.as_ref()?.amm.as_ref())
-                .map(|a| i128::from(a.quote_reserve.0))
-                .sum::<i128>();
+        // A pool's provider holds its quote reserve instead of the depth's collateral.
+        let provider = |m: &crate::market::MarketParams| match m.spot.as_ref().and_then(|s| s.amm.as_ref()) {
+            Some(a) => i128::from(a.quote_reserve.0),
+            None => i128::from(m.depth.provider_collateral.0),
+        };
+        let put_in = i128::from(self.protocol.insurance_fund.0) + self.markets.iter().map(provider).sum::<i128>();
         if put_in > crate::core::units::MAX_TOTAL_MONEY {
             return Err(ParamError::invalid(
                 "protocol.insurance_fund",

@@ -49,35 +49,30 @@ impl Simulation {
             let tiers = mp.validate()?;
             let bucket = (mp.index.initial_price.0 * i64::from(params.recording.heatmap_bucket_bps) / 10_000).max(1);
             buckets.push(bucket);
-            providers.push(ledger.open(AccountSpec {
+            // A pool's provider is the pool: its balances are the reserves.
+            let amm = mp.spot.as_ref().and_then(|s| s.amm.as_ref());
+            let (population, strategy, collateral) = match amm {
+                Some(a) => ("amm_pool", "constant_product", a.quote_reserve),
+                None => ("background_liquidity", "depth_profile", mp.depth.provider_collateral),
+            };
+            let provider = ledger.open(AccountSpec {
                 kind: AccountKind::System,
                 mode: MarginMode::Cross,
                 owner: None,
-                population: "background_liquidity".into(),
-                strategy: "depth_profile".into(),
+                population: population.into(),
+                strategy: strategy.into(),
                 leverage: 1,
-                collateral: mp.depth.provider_collateral,
-            }));
-            let provider = *providers.last().expect("opened above");
+                collateral,
+            });
+            providers.push(provider);
             let mut market = Market::new(id, mp.clone(), tiers, params.tick_seconds, seed.stream(StreamKey::Index(id)));
             if let Some(spot) = &mp.spot {
                 let asset = ledger.asset(&spot.base);
                 market.asset = Some(asset);
-                ledger.deposit_base(provider, asset, spot.provider_base);
-                if let Some(a) = &spot.amm {
-                    // The pool's reserves are its provider account's balances.
-                    let account = ledger.open(AccountSpec {
-                        kind: AccountKind::System,
-                        mode: MarginMode::Cross,
-                        owner: None,
-                        population: "amm_pool".into(),
-                        strategy: "constant_product".into(),
-                        leverage: 1,
-                        collateral: a.quote_reserve,
-                    });
-                    ledger.deposit_base(account, asset, a.base_reserve);
+                ledger.deposit_base(provider, asset, amm.map_or(spot.provider_base, |a| a.base_reserve));
+                if let Some(a) = amm {
                     let pool = Pool { base: a.base_reserve, quote: a.quote_reserve, fee: a.fee };
-                    market.amm = Some(AmmVenue { pool, account });
+                    market.amm = Some(AmmVenue { pool, account: provider });
                 }
             }
             markets.0.push(market);

@@ -107,16 +107,18 @@ impl Pool {
         i64::try_from(p).ok().map(Price)
     }
 
-    /// The best prices a one-unit swap gets: (bid, ask) in ticks, the bid
-    /// rounded down and the ask up.
-    pub fn quotes(&self, tick_value: Micros) -> (Option<Price>, Option<Price>) {
-        let tv = i128::from(tick_value.0);
-        let bid =
-            self.quote_for(Side::Sell, Lots(1)).map(|m| Price(i64::try_from(div_floor(m.0.into(), tv)).unwrap_or(0)));
-        let ask = self
-            .quote_for(Side::Buy, Lots(1))
-            .map(|m| Price(i64::try_from(div_ceil(m.0.into(), tv)).unwrap_or(i64::MAX)));
-        (bid.filter(|p| p.0 > 0), ask)
+    /// The best bid: what selling one unit pays, in ticks, rounded down
+    /// (`None` if it pays less than a tick).
+    pub fn bid(&self, tick_value: Micros) -> Option<Price> {
+        let m = self.quote_for(Side::Sell, Lots(1))?;
+        let p = i64::try_from(div_floor(m.0.into(), tick_value.0.into())).ok()?;
+        (p > 0).then_some(Price(p))
+    }
+
+    /// The best ask: what buying one unit costs, in ticks, rounded up.
+    pub fn ask(&self, tick_value: Micros) -> Option<Price> {
+        let m = self.quote_for(Side::Buy, Lots(1))?;
+        Some(Price(i64::try_from(div_ceil(m.0.into(), tick_value.0.into())).unwrap_or(i64::MAX)))
     }
 
     /// `x · y`, exactly.
@@ -156,7 +158,7 @@ mod tests {
         let (n, m) = pool().swap_within(Side::Sell, Lots(1_000), Price(950), Micros(1)).unwrap();
         assert!(m.0 >= n.0 * 950 && pool().quote_for(Side::Sell, Lots(n.0 + 1)).unwrap().0 < (n.0 + 1) * 950);
         assert_eq!(pool().swap_within(Side::Buy, Lots(10), Price(900), Micros(1)), None, "below the pool's price");
-        assert_eq!(pool().quotes(Micros(1)), (Some(Price(996)), Some(Price(1_006))));
+        assert_eq!((pool().bid(Micros(1)), pool().ask(Micros(1))), (Some(Price(996)), Some(Price(1_006))));
     }
 
     proptest! {

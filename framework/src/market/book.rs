@@ -134,6 +134,15 @@ impl Book {
         self.asks.keys().next().copied()
     }
 
+    /// Whether an order closing a position on `position` (a long's `Buy`)
+    /// meets anything: bids for a long's sale, asks for a short's purchase.
+    pub fn can_close(&self, position: Side) -> bool {
+        match position {
+            Side::Buy => self.best_bid().is_some(),
+            Side::Sell => self.best_ask().is_some(),
+        }
+    }
+
     /// The account of a resting order.
     pub fn owner(&self, id: OrderId) -> Option<AccountId> {
         self.orders.get(&id).map(|(_, _, a)| *a)

@@ -91,7 +91,9 @@ pub struct SpotParams {
     #[serde(default)]
     pub provider_base: Lots,
     /// Make this venue a constant-product pool instead of an order book
-    /// (see [`crate::market::amm`]); its `depth` is then not laid.
+    /// (see [`crate::market::amm`]). The market's provider account is the
+    /// pool and holds the reserves; `depth` and `provider_base` then do not
+    /// apply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amm: Option<AmmParams>,
 }

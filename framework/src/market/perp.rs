@@ -209,7 +209,7 @@ impl Market {
     /// The best bid now: the book's, or what a pool pays for one unit.
     pub fn best_bid(&self) -> Option<Price> {
         match &self.amm {
-            Some(a) => a.pool.quotes(self.params.tick_value).0,
+            Some(a) => a.pool.bid(self.params.tick_value),
             None => self.book.best_bid(),
         }
     }
@@ -217,7 +217,7 @@ impl Market {
     /// The best ask now: the book's, or what a pool charges for one unit.
     pub fn best_ask(&self) -> Option<Price> {
         match &self.amm {
-            Some(a) => a.pool.quotes(self.params.tick_value).1,
+            Some(a) => a.pool.ask(self.params.tick_value),
             None => self.book.best_ask(),
         }
     }

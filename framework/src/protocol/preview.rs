@@ -4,7 +4,7 @@
 
 use crate::accounts::ledger::Ledger;
 use crate::accounts::triggers::{Triggers, below_maintenance};
-use crate::core::units::Lots;
+use crate::core::units::{Lots, Side};
 use crate::market::Markets;
 use bevy_ecs::prelude::*;
 
@@ -32,8 +32,9 @@ pub fn preview_liquidations(
         candidates.clear();
         // As in the round loop: a side of the book that is empty now closes
         // nothing, so the positions waiting on it are not looked at.
-        let sides = [m.book.best_bid().is_some(), m.book.best_ask().is_some()];
-        triggers.candidates(m.id, &markets, sides, &mut candidates);
+        for side in [Side::Buy, Side::Sell].into_iter().filter(|s| m.book.can_close(*s)) {
+            triggers.candidates(m.id, side, &markets, &mut candidates);
+        }
         for &a in &candidates {
             if below_maintenance(a, &ledger, &markets).is_some() {
                 let q = ledger.account(a).qty(m.id).0;

@@ -95,15 +95,12 @@ fn run_rounds(cx: &mut Cx<'_>, hooks: &mut Hooks) {
         for m in 0..n_markets {
             let id = MarketId(u16::try_from(m).expect("market id fits"));
             if market_open(cx, hooks, id) {
-                // Longs are closed by selling into the bids, shorts by
-                // buying the asks: while that side is empty and nothing
-                // closes off the book, the positions on it wait unvisited.
-                let mk = cx.markets.get(id);
-                let longs = off_book || mk.book.best_bid().is_some();
-                let shorts = off_book || mk.book.best_ask().is_some();
-                for (side, wanted) in [(Side::Buy, longs), (Side::Sell, shorts)] {
-                    let sides = [side == Side::Buy && wanted, side == Side::Sell && wanted];
-                    cx.triggers.candidates(id, cx.markets, sides, &mut candidates);
+                // While a side of the book is empty and nothing closes off
+                // the book, the positions it would close wait unvisited.
+                for side in [Side::Buy, Side::Sell] {
+                    if off_book || cx.markets.get(id).book.can_close(side) {
+                        cx.triggers.candidates(id, side, cx.markets, &mut candidates);
+                    }
                     runs.push((candidates.len(), id, side));
                 }
             }
@@ -130,9 +127,7 @@ fn run_rounds(cx: &mut Cx<'_>, hooks: &mut Hooks) {
                     run += 1;
                 }
                 let (end, market, side) = runs[run];
-                let book = &cx.markets.get(market).book;
-                let empty = if side == Side::Buy { book.best_bid().is_none() } else { book.best_ask().is_none() };
-                if !off_book && empty {
+                if !off_book && !cx.markets.get(market).book.can_close(side) {
                     // The round's own sales emptied the side: the rest of
                     // the run waits too.
                     k = end;
@@ -165,8 +160,8 @@ fn run_rounds(cx: &mut Cx<'_>, hooks: &mut Hooks) {
 /// empty side of the book now (no bids for a long, no asks for a short).
 fn waits_for_liquidity(cx: &Cx<'_>, account: AccountId) -> bool {
     let [p] = cx.ledger.account(account).positions.as_slice() else { return false };
-    let book = &cx.markets.get(p.market).book;
-    if p.qty.0 > 0 { book.best_bid().is_none() } else { book.best_ask().is_none() }
+    let side = if p.qty.0 > 0 { Side::Buy } else { Side::Sell };
+    !cx.markets.get(p.market).book.can_close(side)
 }
 
 fn market_open(cx: &Cx<'_>, hooks: &Hooks, market: MarketId) -> bool {
