@@ -47,6 +47,7 @@ fn build() -> Simulation {
         Box::new(NoiseParams {
             name: "noise".into(),
             count: 1_000,
+            first_index: 0,
             market: Default::default(),
             capital: Micros(100_000_000_000),
             rate: 0.05,

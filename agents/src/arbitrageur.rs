@@ -46,6 +46,11 @@ pub struct ArbitrageurParams {
     pub name: String,
     /// Number of arbitrageurs.
     pub count: u32,
+    /// Number of the first agent: the agents are numbered from it, and each
+    /// agent's random stream is keyed by its number. A game sets it so that
+    /// a role's players keep their streams whatever strategy they play.
+    #[serde(default, skip_serializing_if = "crate::is_zero")]
+    pub first_index: u32,
     /// The perpetual (or a spot venue of the same asset as `spot`).
     pub market: MarketId,
     /// The spot venue traded against it.
@@ -71,6 +76,7 @@ impl Default for ArbitrageurParams {
         ArbitrageurParams {
             name: "arbitrageurs".into(),
             count: 5,
+            first_index: 0,
             market: MarketId(0),
             spot: MarketId(1),
             capital: Micros(5_000_000_000_000),
@@ -130,7 +136,7 @@ impl Population for ArbitrageurParams {
         install_once(sim, "arbitrageur", |sim| {
             sim.add_systems(Phase::Decide, decide);
         });
-        for index in 0..self.count {
+        for index in crate::indices(self.first_index, self.count) {
             let agent = spawn_agent(sim, &self.name, "basis", index, self.market, MarginMode::Cross, 1, self.capital);
             sim.deposit_base(agent.account, self.spot, self.base_inventory)?;
             sim.world_mut().spawn((agent, Arbitrageur { params: self.clone() }));

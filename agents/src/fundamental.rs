@@ -42,6 +42,11 @@ pub struct FundamentalParams {
     pub name: String,
     /// Number of traders.
     pub count: u32,
+    /// Number of the first agent: the agents are numbered from it, and each
+    /// agent's random stream is keyed by its number. A game sets it so that
+    /// a role's players keep their streams whatever strategy they play.
+    #[serde(default, skip_serializing_if = "crate::is_zero")]
+    pub first_index: u32,
     /// Market traded.
     #[serde(default)]
     pub market: MarketId,
@@ -71,6 +76,7 @@ impl FundamentalParams {
         FundamentalParams {
             name: name.to_owned(),
             count,
+            first_index: 0,
             market: MarketId(0),
             capital: Micros(2_000_000_000_000),
             estimate_noise: 0.002,
@@ -146,7 +152,7 @@ impl Population for FundamentalParams {
         let params = Arc::new(self.clone());
         let noise =
             Normal::new(0.0, self.estimate_noise).map_err(|e| ParamError::invalid("estimate_noise", e.to_string()))?;
-        for index in 0..self.count {
+        for index in crate::indices(self.first_index, self.count) {
             let mut agent =
                 spawn_agent(sim, &self.name, "value", index, self.market, MarginMode::Cross, 1, self.capital);
             let error = noise.sample(&mut agent.rng);

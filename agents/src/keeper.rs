@@ -49,6 +49,11 @@ pub struct KeeperParams {
     pub name: String,
     /// Number of keepers.
     pub count: u32,
+    /// Number of the first agent: the agents are numbered from it, and each
+    /// agent's random stream is keyed by its number. A game sets it so that
+    /// a role's players keep their streams whatever strategy they play.
+    #[serde(default, skip_serializing_if = "crate::is_zero")]
+    pub first_index: u32,
     /// Collateral of each keeper, micros.
     pub capital: Micros,
     /// Reaction delay, ticks, drawn once per keeper.
@@ -64,6 +69,7 @@ impl Default for KeeperParams {
         KeeperParams {
             name: "keepers".into(),
             count: 5,
+            first_index: 0,
             capital: Micros(2_000_000_000_000),
             delay: Dist::Uniform { low: 1.0, high: 5.0 },
             bid_cost: Micros(20_000_000),
@@ -108,7 +114,7 @@ impl Population for KeeperParams {
         install_once(sim, "keeper", |sim| {
             sim.add_systems(Phase::Decide, decide);
         });
-        for index in 0..self.count {
+        for index in crate::indices(self.first_index, self.count) {
             let mut agent =
                 spawn_agent(sim, &self.name, "keeper", index, MarketId(0), MarginMode::Cross, 1, self.capital);
             let delay = u64::try_from(round_to_i64(self.delay.sample(&mut agent.rng)).max(0)).unwrap_or(0);

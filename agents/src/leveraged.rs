@@ -116,6 +116,11 @@ pub struct LeveragedParams {
     pub name: String,
     /// Number of traders.
     pub count: u32,
+    /// Number of the first agent: the agents are numbered from it, and each
+    /// agent's random stream is keyed by its number. A game sets it so that
+    /// a role's players keep their streams whatever strategy they play.
+    #[serde(default, skip_serializing_if = "crate::is_zero")]
+    pub first_index: u32,
     /// Market traded.
     #[serde(default)]
     pub market: MarketId,
@@ -162,6 +167,7 @@ impl LeveragedParams {
         LeveragedParams {
             name: name.to_owned(),
             count,
+            first_index: 0,
             market: MarketId(0),
             long_fraction: 0.7,
             leverage,
@@ -261,7 +267,7 @@ impl Population for LeveragedParams {
         let (centre, tick_value, tiers) = (m.index.price, m.params.tick_value, m.tiers.clone());
         let n = (self.count as usize).min(BATCH);
         let (mut positions, mut traders) = (Vec::with_capacity(n), Vec::with_capacity(n));
-        for index in 0..self.count {
+        for index in crate::indices(self.first_index, self.count) {
             // The first draws fix the trader's type; the agent's stream then
             // continues for its decisions.
             let id = cascade_framework::AgentId {

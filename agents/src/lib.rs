@@ -86,6 +86,18 @@ pub struct Agent {
     pub rng: SimRng,
 }
 
+/// The numbers of a population's agents: `count` of them from `first`.
+/// Validation keeps `first + count` within `u32`.
+pub fn indices(first: u32, count: u32) -> std::ops::Range<u32> {
+    first..first.saturating_add(count)
+}
+
+/// Whether a number is zero (for fields left out of files when zero).
+#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if passes a reference")]
+pub fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 /// Opens an account for agent `index` of `population` and returns its
 /// [`Agent`] component (not yet spawned).
 #[allow(clippy::too_many_arguments, reason = "each argument is a distinct part of the account")]

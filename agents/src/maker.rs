@@ -63,6 +63,11 @@ pub struct MakerParams {
     pub name: String,
     /// Number of makers.
     pub count: u32,
+    /// Number of the first agent: the agents are numbered from it, and each
+    /// agent's random stream is keyed by its number. A game sets it so that
+    /// a role's players keep their streams whatever strategy they play.
+    #[serde(default, skip_serializing_if = "crate::is_zero")]
+    pub first_index: u32,
     /// Market quoted.
     #[serde(default)]
     pub market: MarketId,
@@ -162,6 +167,7 @@ impl MakerParams {
         MakerParams {
             name: name.to_owned(),
             count,
+            first_index: 0,
             market: MarketId(0),
             capital: Micros(5_000_000_000_000),
             levels: 10,
@@ -295,7 +301,7 @@ impl Population for MakerParams {
         });
         let params = Arc::new(self.clone());
         let strategy = if self.react { "reactive" } else { "steady" };
-        for index in 0..self.count {
+        for index in crate::indices(self.first_index, self.count) {
             let agent = spawn_agent(sim, &self.name, strategy, index, self.market, MarginMode::Cross, 1, self.capital);
             if let Some(h) = &self.hedge {
                 sim.deposit_base(agent.account, h.spot, h.base_inventory)?;

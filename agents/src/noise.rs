@@ -25,6 +25,11 @@ pub struct NoiseParams {
     pub name: String,
     /// Number of traders.
     pub count: u32,
+    /// Number of the first agent: the agents are numbered from it, and each
+    /// agent's random stream is keyed by its number. A game sets it so that
+    /// a role's players keep their streams whatever strategy they play.
+    #[serde(default, skip_serializing_if = "crate::is_zero")]
+    pub first_index: u32,
     /// Market traded.
     #[serde(default)]
     pub market: MarketId,
@@ -43,6 +48,7 @@ impl Default for NoiseParams {
         NoiseParams {
             name: "noise".into(),
             count: 100,
+            first_index: 0,
             market: MarketId(0),
             capital: Micros(100_000_000_000),
             rate: 0.1,
@@ -90,7 +96,7 @@ impl Population for NoiseParams {
         });
         let size = LogNormal::new(self.size_median.ln(), self.size_sigma)
             .map_err(|e| ParamError::invalid("size_sigma", e.to_string()))?;
-        for index in 0..self.count {
+        for index in crate::indices(self.first_index, self.count) {
             let agent = spawn_agent(sim, &self.name, "noise", index, self.market, MarginMode::Cross, 1, self.capital);
             let arrivals = (self.rate > 0.0).then(|| Poisson::new(self.rate).expect("positive rate"));
             sim.world_mut().spawn((agent, NoiseTrader { arrivals, size }));

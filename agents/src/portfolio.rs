@@ -51,6 +51,11 @@ pub struct PortfolioParams {
     pub name: String,
     /// Number of traders.
     pub count: u32,
+    /// Number of the first agent: the agents are numbered from it, and each
+    /// agent's random stream is keyed by its number. A game sets it so that
+    /// a role's players keep their streams whatever strategy they play.
+    #[serde(default, skip_serializing_if = "crate::is_zero")]
+    pub first_index: u32,
     /// Account leverage: total notional over collateral.
     pub leverage: Dist,
     /// The legs, one per market.
@@ -62,6 +67,7 @@ impl Default for PortfolioParams {
         PortfolioParams {
             name: "portfolios".into(),
             count: 1_000,
+            first_index: 0,
             leverage: Dist::Uniform { low: 5.0, high: 30.0 },
             legs: vec![Leg::default(), Leg { market: MarketId(1), ..Leg::default() }],
         }
@@ -96,7 +102,7 @@ impl Population for PortfolioParams {
         for (k, leg) in self.legs.iter().enumerate() {
             check_market(sim, &format!("legs[{k}].market"), leg.market)?;
         }
-        for index in 0..self.count {
+        for index in crate::indices(self.first_index, self.count) {
             let id = cascade_framework::AgentId {
                 population: cascade_framework::core::rng::population_id(&self.name),
                 index,

@@ -83,6 +83,11 @@ pub struct PredatorParams {
     pub name: String,
     /// Number of predators.
     pub count: u32,
+    /// Number of the first agent: the agents are numbered from it, and each
+    /// agent's random stream is keyed by its number. A game sets it so that
+    /// a role's players keep their streams whatever strategy they play.
+    #[serde(default, skip_serializing_if = "crate::is_zero")]
+    pub first_index: u32,
     /// Market traded.
     #[serde(default)]
     pub market: MarketId,
@@ -114,6 +119,7 @@ impl PredatorParams {
         PredatorParams {
             name: name.to_owned(),
             count,
+            first_index: 0,
             market: MarketId(0),
             strategy,
             capital: Micros(5_000_000_000_000),
@@ -156,7 +162,7 @@ impl Population for PredatorParams {
             sim.add_systems(Phase::Decide, decide);
         });
         let params = Arc::new(self.clone());
-        for index in 0..self.count {
+        for index in crate::indices(self.first_index, self.count) {
             let agent = spawn_agent(
                 sim,
                 &self.name,

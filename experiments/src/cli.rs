@@ -21,6 +21,9 @@ pub enum Command {
     Run(RunArgs),
     /// Run an experiment's sweep: every point, every replicate, on all cores.
     Sweep(SweepArgs),
+    /// Play an experiment's game: run the strategy profiles it needs and
+    /// find the equilibria, with their regret and the cascade at each.
+    Game(SweepArgs),
     /// Check experiment files and report every error with its line.
     Validate {
         /// Experiment files (or names of shipped experiments).
@@ -31,9 +34,10 @@ pub enum Command {
     Schema,
     /// List the shipped experiments.
     List,
-    /// Combine the runs of a sharded sweep into its frames.
+    /// Combine the runs of a sharded sweep or game into its frames.
     Merge {
-        /// The sweep's folder, `results/<name>/sweeps/<sweep-id>`.
+        /// The sweep's folder, `results/<name>/sweeps/<sweep-id>`, or the
+        /// game's, `results/<name>/games/<game-id>`.
         dir: PathBuf,
     },
     /// Draw a run's or a sweep's charts again from its Parquet files.

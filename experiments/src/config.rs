@@ -55,6 +55,9 @@ pub struct Experiment {
     /// Parameter sweep and replicates, for `cascade sweep`.
     #[serde(default)]
     pub sweep: Option<Sweep>,
+    /// An empirical game between populations, for `cascade game`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub game: Option<crate::game::GameSpec>,
     /// Which reports are written besides the frames.
     #[serde(default)]
     pub outputs: Outputs,
@@ -171,6 +174,26 @@ impl PopulationSpec {
             PopulationSpec::Portfolio(p) => p.count,
             PopulationSpec::Arbitrageur(p) => p.count,
         }
+    }
+
+    /// The number of the first agent.
+    pub fn first_index(&self) -> u32 {
+        match self {
+            PopulationSpec::Leveraged(p) => p.first_index,
+            PopulationSpec::MarketMaker(p) => p.first_index,
+            PopulationSpec::Predator(p) => p.first_index,
+            PopulationSpec::Noise(p) => p.first_index,
+            PopulationSpec::Fundamental(p) => p.first_index,
+            PopulationSpec::Keeper(p) => p.first_index,
+            PopulationSpec::Portfolio(p) => p.first_index,
+            PopulationSpec::Arbitrageur(p) => p.first_index,
+        }
+    }
+
+    /// The agents' numbers.
+    pub fn indices(&self) -> std::ops::Range<u64> {
+        let first = u64::from(self.first_index());
+        first..first + u64::from(self.count())
     }
 
     /// Collateral each agent is given, micros, for the kinds given a fixed
@@ -372,17 +395,39 @@ impl Experiment {
                     format!("no market {} (there are {})", p.market(), self.markets.len()),
                 ));
             }
+            if p.indices().end > u64::from(u32::MAX) {
+                errors
+                    .push(ParamError::invalid(format!("{prefix}.first_index"), "first_index + count must fit 32 bits"));
+            }
+            // One name may cover several entries of the same kind with
+            // disjoint agent numbers: a game's role split by strategy.
             let name = p.population().name();
-            if names.contains(&name) {
+            let clash = self.populations[..i].iter().find(|q| {
+                q.population().name() == name
+                    && (std::mem::discriminant(*q) != std::mem::discriminant(p)
+                        || (q.indices().start < p.indices().end && p.indices().start < q.indices().end))
+            });
+            if clash.is_some() {
                 errors.push(ParamError::invalid(
                     format!("{prefix}.name"),
-                    format!("population name {name:?} is used twice"),
+                    format!("population name {name:?} is used twice (for agents of another kind, or the same numbers)"),
                 ));
             }
             names.push(name);
         }
         if let Err(e) = cascade_agents::framework::core::rng::check_population_ids(names.iter().copied()) {
             errors.push(e);
+        }
+        if let Some(g) = &self.game {
+            errors.extend(g.validate(&names));
+            if let Some(s) = &self.sweep
+                && !(s.grid.is_empty() && s.zip.is_empty())
+            {
+                errors.push(ParamError::invalid(
+                    "sweep",
+                    "a game compares sweep.variants (each gets its own game); grid and zip are not supported with a game",
+                ));
+            }
         }
         if let Some(s) = &self.sweep {
             if s.replicates == 0 {

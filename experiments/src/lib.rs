@@ -1,9 +1,10 @@
 //! Experiments for Cascade Lab: the YAML experiment format and its
-//! validation, single runs, sweeps and replicates, and the `cascade`
+//! validation, single runs, sweeps and replicates, empirical games, and the `cascade`
 //! command-line tool. This is the only crate that reads files or the
 //! command line, and the only one that writes under `results/`.
 
 pub mod config;
+pub mod game;
 pub mod load;
 pub mod locate;
 pub mod output;

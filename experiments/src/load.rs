@@ -60,7 +60,7 @@ pub struct Loaded {
     pub tree: Value,
 }
 
-const TOP_LEVEL: [&str; 12] = [
+const TOP_LEVEL: [&str; 13] = [
     "name",
     "description",
     "seed",
@@ -71,6 +71,7 @@ const TOP_LEVEL: [&str; 12] = [
     "populations",
     "recording",
     "sweep",
+    "game",
     "outputs",
     "index_correlation",
 ];
@@ -160,6 +161,7 @@ pub fn from_tree(tree: Value, locator: &Locator) -> Result<Loaded, Vec<Diagnosti
         ("protocol", typed::<cascade_agents::framework::protocol::ProtocolParams> as Checker),
         ("recording", typed::<cascade_agents::framework::record::RecordingParams> as Checker),
         ("sweep", typed::<crate::config::Sweep> as Checker),
+        ("game", typed::<crate::game::GameSpec> as Checker),
         ("outputs", typed::<crate::config::Outputs> as Checker),
     ] {
         if let Some(v) = map.get(section)

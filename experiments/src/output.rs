@@ -91,6 +91,21 @@ impl Drop for StagedDir {
     }
 }
 
+/// Encodes each frame as Parquet and writes it with [`write_atomic`];
+/// returns the paths.
+pub fn write_frames(frames: Vec<(PathBuf, polars::prelude::DataFrame)>) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    for (path, mut df) in frames {
+        let mut buf = Vec::new();
+        polars::prelude::ParquetWriter::new(&mut buf)
+            .finish(&mut df)
+            .with_context(|| format!("encoding {}", path.display()))?;
+        write_atomic(&path, &buf)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
 /// The git commit of the working directory's repository, if there is one.
 pub fn git_commit() -> Option<String> {
     let out = std::process::Command::new("git").args(["rev-parse", "HEAD"]).output().ok()?;

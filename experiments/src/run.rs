@@ -45,6 +45,7 @@ pub struct Manifest {
 pub fn resolved_config(exp: &Experiment) -> serde_json::Value {
     let mut e = exp.clone();
     e.sweep = None;
+    e.game = None;
     serde_json::to_value(&e).expect("an experiment serialises")
 }
 

@@ -2,7 +2,7 @@
 //! binary so that `cascade` runs anywhere.
 
 /// (name, file text) of every shipped experiment, the default first.
-pub const SHIPPED: [(&str, &str); 17] = [
+pub const SHIPPED: [(&str, &str); 18] = [
     ("flash_crash", include_str!("../configs/flash_crash.yaml")),
     ("baseline", include_str!("../configs/baseline.yaml")),
     ("thin_book", include_str!("../configs/thin_book.yaml")),
@@ -20,6 +20,7 @@ pub const SHIPPED: [(&str, &str); 17] = [
     ("endogenous_crash", include_str!("../configs/endogenous_crash.yaml")),
     ("exogenous_crash", include_str!("../configs/exogenous_crash.yaml")),
     ("amm_oracle", include_str!("../configs/amm_oracle.yaml")),
+    ("predator_game", include_str!("../configs/predator_game.yaml")),
 ];
 
 /// The experiment `cascade` runs with no arguments.

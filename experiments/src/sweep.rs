@@ -23,7 +23,7 @@ use crate::output::{sha256_hex, write_atomic};
 use crate::run::{self, Manifest};
 use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use polars::prelude::{Column, DataFrame, ParquetWriter};
+use polars::prelude::{Column, DataFrame};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -174,8 +174,20 @@ pub fn execute(
     show_progress: bool,
     reuse: run::Reuse,
 ) -> Result<Executed> {
-    let dir = sweep_dir(out, plan);
-    write_atomic(&dir.join("plan.json"), &serde_json::to_vec_pretty(plan).expect("serialises"))?;
+    write_atomic(&sweep_dir(out, plan).join("plan.json"), &serde_json::to_vec_pretty(plan).expect("serialises"))?;
+    execute_runs(plan, out, shard, threads, show_progress, reuse)
+}
+
+/// Runs the plan's runs as [`execute`] does, without writing its
+/// `plan.json` (for games, which keep their own plan).
+pub fn execute_runs(
+    plan: &Plan,
+    out: &Path,
+    shard: Option<Shard>,
+    threads: usize,
+    show_progress: bool,
+    reuse: run::Reuse,
+) -> Result<Executed> {
     let mine: Vec<&PlannedRun> = plan.runs.iter().filter(|r| shard.is_none_or(|s| r.index % s.n == s.i)).collect();
     let total_ticks: u64 = mine.iter().map(|r| plan.configs[r.point].ticks).sum();
     let bar = ProgressBar::with_draw_target(
@@ -220,7 +232,7 @@ pub fn execute(
 /// onto its stack meanwhile, so a large sweep nested run inside run until
 /// the stack overflowed, with many runs' frames in memory at once. Here a
 /// thread that waits just waits: at most `threads` runs are in flight.
-fn run_all<T: Sync, R: Send>(items: &[T], threads: usize, job: impl Fn(&T) -> R + Sync) -> Vec<R> {
+pub fn run_all<T: Sync, R: Send>(items: &[T], threads: usize, job: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let slots: Vec<std::sync::Mutex<Option<R>>> = items.iter().map(|_| std::sync::Mutex::new(None)).collect();
     std::thread::scope(|scope| {
@@ -351,14 +363,7 @@ pub fn aggregate(plan: &Plan, out: &Path) -> Result<Vec<PathBuf>> {
     if let Some(paired) = paired(plan, &names, &values)? {
         frames.push((dir.join("paired.parquet"), paired));
     }
-    let mut written = Vec::new();
-    for (path, mut df) in frames {
-        let mut buf = Vec::new();
-        ParquetWriter::new(&mut buf).finish(&mut df).with_context(|| format!("encoding {}", path.display()))?;
-        write_atomic(&path, &buf)?;
-        written.push(path);
-    }
-    Ok(written)
+    crate::output::write_frames(frames)
 }
 
 /// Mean, standard deviation and Student-t 95% interval of `xs`.

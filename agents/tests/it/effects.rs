@@ -20,6 +20,7 @@ fn noise() -> NoiseParams {
     NoiseParams {
         name: "noise".into(),
         count: 50,
+        first_index: 0,
         market: Default::default(),
         capital: Micros(100_000_000_000),
         rate: 0.2,

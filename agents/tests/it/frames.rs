@@ -25,6 +25,7 @@ fn every_population_together_conserves_value_and_fills_the_agents_frame() {
     let noise = NoiseParams {
         name: "noise".into(),
         count: 20,
+        first_index: 0,
         market: Default::default(),
         capital: Micros(100_000_000_000),
         rate: 0.3,

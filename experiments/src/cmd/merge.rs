@@ -7,8 +7,19 @@ use cascade_experiments::sweep::{aggregate, read_plan};
 use std::path::Path;
 use std::process::ExitCode;
 
-/// Aggregates a sharded sweep from its runs on disk.
+/// Aggregates a sharded sweep or game from its runs on disk.
 pub fn merge(dir: &Path) -> Result<ExitCode> {
+    if dir.join("game.json").exists() {
+        let plan = cascade_experiments::game::read_plan(dir)?;
+        // <out>/<name>/games/<game-id>
+        let root = dir
+            .parent()
+            .and_then(Path::parent)
+            .and_then(Path::parent)
+            .context("a game folder is <out>/<name>/games/<game-id>")?;
+        out(&super::game::finish(&plan, root)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let plan = read_plan(dir)?;
     // <out>/<name>/sweeps/<sweep-id>
     let root = dir

@@ -1,6 +1,7 @@
 //! The commands, one file each, and what they share.
 
 mod bench;
+mod game;
 mod list;
 mod merge;
 mod report;
@@ -21,6 +22,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         None => run::default(),
         Some(Command::Run(args)) => run::run(&args.common),
         Some(Command::Sweep(args)) => sweep::sweep(&args),
+        Some(Command::Game(args)) => game::game(&args),
         Some(Command::Validate { files }) => validate::validate(&files),
         Some(Command::Schema) => schema::schema(),
         Some(Command::List) => list::list(),

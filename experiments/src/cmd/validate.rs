@@ -18,9 +18,15 @@ pub fn validate(files: &[String]) -> Result<ExitCode> {
                 continue;
             }
         };
-        // A sweep is checked point by point, as `cascade sweep` would.
+        // A sweep is checked point by point, as `cascade sweep` would, and
+        // a game profile by profile, as `cascade game` would.
         let loaded = load_str(&text, &label, &[]).map(|l| {
             let plan = l.experiment.sweep.as_ref().map(|_| cascade_experiments::sweep::plan(&l).map(|_| ()));
+            let game = l.experiment.game.as_ref().map(|_| cascade_experiments::game::plan(&l).map(|_| ()));
+            let plan = match (plan, game) {
+                (Some(Err(e)), _) | (_, Some(Err(e))) => Some(Err(e)),
+                (p, g) => p.or(g),
+            };
             (l, plan)
         });
         match loaded {
@@ -33,7 +39,11 @@ pub fn validate(files: &[String]) -> Result<ExitCode> {
                 l.experiment.name,
                 l.experiment.ticks,
                 l.experiment.populations.len(),
-                l.experiment.sweep.as_ref().map_or(String::new(), |_| ", sweep checked".into())
+                match (&l.experiment.sweep, &l.experiment.game) {
+                    (_, Some(_)) => ", game checked",
+                    (Some(_), None) => ", sweep checked",
+                    (None, None) => "",
+                }
             ))?,
             Err(e) => {
                 bad += 1;

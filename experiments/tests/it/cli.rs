@@ -182,6 +182,7 @@ fn every_shipped_experiment_validates_and_runs_briefly() {
         ("endogenous_crash", 340),
         ("exogenous_crash", 240),
         ("amm_oracle", 340),
+        ("predator_game", 140),
     ];
     let mut seen = 0;
     for entry in std::fs::read_dir(configs()).unwrap() {

@@ -2,6 +2,8 @@
 
 mod broken;
 mod cli;
+mod game_runs;
+mod games;
 mod loader;
 mod readme;
 mod reports;

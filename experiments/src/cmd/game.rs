@@ -1,0 +1,87 @@
+//! `cascade game`.
+
+use super::{interactive, load, out};
+use crate::cli::SweepArgs;
+use anyhow::Result;
+use cascade_experiments::game::aggregate::{METRICS, VariantResult, analyse, mixture_label, write};
+use cascade_experiments::game::{GamePlan, game_dir, plan};
+use cascade_experiments::output::write_atomic;
+use cascade_experiments::sweep::execute_runs;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Plans and runs (this shard of) a game and, unless sharded, analyses it.
+pub fn game(args: &SweepArgs) -> Result<ExitCode> {
+    let loaded = load(&args.common)?;
+    let plan = plan(&loaded)?;
+    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let dir = game_dir(&args.common.out, &plan);
+    write_atomic(&dir.join("game.json"), &serde_json::to_vec_pretty(&plan).expect("serialises"))?;
+    let done = execute_runs(&plan.runs, &args.common.out, args.shard, threads, interactive(), args.common.reuse())?;
+    let reduced = plan.spec.reduction().map_err(anyhow::Error::msg)?.reduced.profiles().len();
+    let mut text = format!(
+        "game {} of {}: {} variants × {} profiles ({} in the reduced game), {} runs; ran {}, already finished {}\n",
+        plan.game_id,
+        plan.runs.experiment,
+        plan.variants.len(),
+        plan.profiles.len(),
+        reduced,
+        plan.runs.runs.len(),
+        done.ran,
+        done.reused + done.identical,
+    );
+    if let Some(shard) = args.shard {
+        text.push_str(&format!(
+            "shard {}/{} done; when every shard is, run `cascade merge {}`\n",
+            shard.i,
+            shard.n,
+            dir.display()
+        ));
+    } else {
+        text.push_str(&finish(&plan, &args.common.out)?);
+    }
+    out(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Analyses a game whose runs are all finished, writes its files, and
+/// returns the summary to print.
+pub fn finish(plan: &GamePlan, out: &Path) -> Result<String> {
+    let results = analyse(plan, out)?;
+    let written = write(plan, out, &results)?;
+    let mut text = summary(&results);
+    let written: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+    text.push_str(&format!("wrote {}\n", written.join(", ")));
+    Ok(text)
+}
+
+/// The equilibria as a plain-text table.
+fn summary(results: &[VariantResult]) -> String {
+    let mut text = String::new();
+    let drawdown = METRICS.iter().position(|m| *m == "max_drawdown").expect("a metric");
+    for res in results {
+        text.push_str(&format!(
+            "\n{}: {} equilibria (baseline, every role on its first strategy: max drawdown {:.4})\n",
+            res.name,
+            res.equilibria.len(),
+            res.baseline[drawdown]
+        ));
+        for (i, e) in res.equilibria.iter().enumerate() {
+            let (lo, hi) = res.regret_ci[i];
+            let (dlo, dhi) = res.diff_ci[i][drawdown];
+            text.push_str(&format!(
+                "  {i} {:5} {}\n      regret {:.4} (95% CI {:.4} to {:.4}); max drawdown {:.4}, vs baseline {:+.4} (95% CI {:+.4} to {:+.4})\n",
+                if e.profile.is_some() { "pure" } else { "mixed" },
+                mixture_label(&res.game.structure, &e.mixture),
+                e.regret,
+                lo,
+                hi,
+                res.metrics[i][drawdown],
+                res.metrics[i][drawdown] - res.baseline[drawdown],
+                dlo,
+                dhi,
+            ));
+        }
+    }
+    text
+}

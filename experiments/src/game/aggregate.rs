@@ -1,0 +1,513 @@
+//! From a game's runs to its results: observations, the payoff table of
+//! the reduced game, its equilibria with bootstrap intervals, the cascade
+//! at each equilibrium, and the game as a Gambit file.
+//!
+//! # Payoffs
+//!
+//! In each run, the payoff of a strategy is the mean payoff of the role's
+//! players who play it. The reduced game's payoff of `s` in reduced
+//! profile `c` is the mean, over replicates, of that value in the full
+//! profile that deviation-preserving reduction assigns to `(c, s)`.
+//!
+//! # Intervals
+//!
+//! - **Regret**: `B` bootstrap games, each resampling every full profile's
+//!   replicates with replacement, independently per profile; the interval
+//!   is the 2.5th–97.5th percentile of the equilibrium's regret in them.
+//! - **Cascade at equilibrium**: the expected value of a run metric when
+//!   every player mixes by the equilibrium, `Σ_c P(c | σ) m(c)` over the
+//!   reduced profiles, where `m(c)` is the metric's mean over the runs of
+//!   the full profiles that back `c` (exact without reduction; with it, the
+//!   profiles nearest in proportions). A pure equilibrium's is `m(c)`. It is
+//!   compared with the *baseline* profile, in which every role plays its
+//!   first strategy (fixed behaviour): the difference's interval resamples
+//!   replicates jointly across profiles, which keeps the pairing of common
+//!   random numbers.
+
+use super::analysis::{Equilibrium, Game, SearchOptions, Structure};
+use super::nfg::to_nfg;
+use super::plan::{GamePlan, game_dir, profile_label};
+use crate::output::write_atomic;
+use crate::run;
+use anyhow::{Context, Result, bail};
+use cascade_notebooks::frames::{f64s, parquet, strings};
+use polars::prelude::{Column, DataFrame, NamedFrom, Series};
+use rand::RngExt;
+use rand::SeedableRng;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The run metrics reported at each equilibrium.
+pub const METRICS: [&str; 5] = ["max_drawdown", "amplification", "n_liquidations", "liquidated_notional", "bad_debt"];
+
+/// What one run gave.
+struct Observation {
+    /// Per strategy played, each player's payoff.
+    players: Vec<Vec<f64>>,
+    /// [`METRICS`], NaN where the run has none.
+    metrics: Vec<f64>,
+}
+
+impl Observation {
+    fn payoff(&self, k: usize) -> f64 {
+        let p = &self.players[k];
+        p.iter().sum::<f64>() / p.len() as f64
+    }
+}
+
+/// One variant's results.
+#[derive(Debug)]
+pub struct VariantResult {
+    /// The variant's name.
+    pub name: String,
+    /// The reduced game.
+    pub game: Game,
+    /// Its equilibria.
+    pub equilibria: Vec<Equilibrium>,
+    /// Per equilibrium, the regret interval.
+    pub regret_ci: Vec<(f64, f64)>,
+    /// Per equilibrium, the expected [`METRICS`].
+    pub metrics: Vec<Vec<f64>>,
+    /// The [`METRICS`] of the baseline profile.
+    pub baseline: Vec<f64>,
+    /// Per equilibrium and metric, the interval of the difference from the
+    /// baseline.
+    pub diff_ci: Vec<Vec<(f64, f64)>>,
+}
+
+/// Reads each run's payoffs and metrics; fails, naming them, if runs are
+/// missing.
+fn observations(plan: &GamePlan, out: &Path) -> Result<Vec<Observation>> {
+    let structure = plan.spec.structure();
+    let root = out.join(&plan.runs.experiment);
+    let mut missing = Vec::new();
+    let mut obs = Vec::with_capacity(plan.runs.runs.len());
+    for r in &plan.runs.runs {
+        let dir = root.join(&r.run_id);
+        let Some(manifest) = run::finished(&dir) else {
+            missing.push(r.index);
+            continue;
+        };
+        let profile = &plan.profiles[r.point % plan.profiles.len()];
+        obs.push(read_run(&dir, &manifest, plan, &structure, profile)?);
+    }
+    if !missing.is_empty() {
+        bail!(
+            "{} of {} runs are not finished (run indices {:?}); run the missing shards, then merge",
+            missing.len(),
+            plan.runs.runs.len(),
+            missing
+        );
+    }
+    Ok(obs)
+}
+
+fn read_run(
+    dir: &Path,
+    manifest: &run::Manifest,
+    plan: &GamePlan,
+    structure: &Structure,
+    profile: &[u32],
+) -> Result<Observation> {
+    let path = dir.join("agents.parquet");
+    let df = parquet(&path)?;
+    let population = strings(&df, "population", &path)?;
+    let index = f64s(&df, "agent_index", &path)?;
+    let payoff = match plan.spec.payoff.as_str() {
+        "pnl" => f64s(&df, "pnl", &path)?.into_iter().map(|x| x.map(|v| v / 1e6)).collect(),
+        "pnl_per_capital" => {
+            let pnl = f64s(&df, "pnl", &path)?;
+            let deposited = f64s(&df, "deposited", &path)?;
+            pnl.iter().zip(&deposited).map(|(p, d)| Some(p.unwrap_or(f64::NAN) / d.filter(|d| *d > 0.0)?)).collect()
+        }
+        column => f64s(&df, column, &path)?,
+    };
+    // Each role's players, by number.
+    let mut players: Vec<Vec<f64>> = vec![Vec::new(); structure.n_strategies()];
+    for r in 0..structure.roles.len() {
+        let mut by_index: BTreeMap<u32, f64> = BTreeMap::new();
+        for i in 0..df.height() {
+            if population[i].as_deref() == Some(structure.roles[r].as_str())
+                && let Some(n) = index[i]
+            {
+                let n = u32::try_from(crate::game::whole(n)).context("agent numbers fit u32")?;
+                by_index.insert(n, payoff[i].unwrap_or(f64::NAN));
+            }
+        }
+        let mut first = 0;
+        for k in structure.range(r) {
+            for n in first..first + profile[k] {
+                let v = *by_index.get(&n).with_context(|| {
+                    format!("{}: no agent {n} of population {}", path.display(), structure.roles[r])
+                })?;
+                if !v.is_finite() {
+                    bail!("{}: agent {n} of {} has no {} payoff", path.display(), structure.roles[r], plan.spec.payoff);
+                }
+                players[k].push(v);
+            }
+            first += profile[k];
+        }
+    }
+    let s = &manifest.summary;
+    let metrics = vec![
+        s.max_drawdown,
+        s.amplification.unwrap_or(f64::NAN),
+        s.n_liquidations as f64,
+        s.liquidated_notional,
+        s.bad_debt,
+    ];
+    Ok(Observation { players, metrics })
+}
+
+/// `runs[v][f]`: the observation indices of variant `v`, full profile `f`,
+/// in replicate order.
+fn runs_of(plan: &GamePlan) -> Vec<Vec<Vec<usize>>> {
+    let nf = plan.profiles.len();
+    let mut out = vec![vec![Vec::new(); nf]; plan.variants.len()];
+    for (i, r) in plan.runs.runs.iter().enumerate() {
+        out[r.point / nf][r.point % nf].push(i);
+    }
+    out
+}
+
+/// The reduced game of one variant, each full profile's runs taken as
+/// `pick(f)` (all of them, or a bootstrap resample).
+fn reduced_game(
+    plan: &GamePlan,
+    obs: &[Observation],
+    runs: &[Vec<usize>],
+    pick: &dyn Fn(usize) -> Vec<usize>,
+) -> Result<Game> {
+    let reduction = plan.spec.reduction().map_err(anyhow::Error::msg)?;
+    let full_index: BTreeMap<&Vec<u32>, usize> = plan.profiles.iter().enumerate().map(|(i, p)| (p, i)).collect();
+    let mut table = BTreeMap::new();
+    for c in reduction.reduced.profiles() {
+        let mut row = vec![f64::NAN; c.len()];
+        for k in (0..c.len()).filter(|&k| c[k] > 0) {
+            let f = full_index[&reduction.expand(&c, k)];
+            let chosen = pick(f);
+            row[k] = chosen.iter().map(|&j| obs[runs[f][j]].payoff(k)).sum::<f64>() / chosen.len() as f64;
+        }
+        table.insert(c, row);
+    }
+    Game::new(reduction.reduced, &table).map_err(anyhow::Error::msg)
+}
+
+/// Per reduced profile, the mean [`METRICS`] over the runs (picked by
+/// `pick`) of the full profiles that back it.
+fn profile_metrics(
+    plan: &GamePlan,
+    obs: &[Observation],
+    runs: &[Vec<usize>],
+    pick: &dyn Fn(usize) -> Vec<usize>,
+) -> Vec<Vec<f64>> {
+    let reduction = plan.spec.reduction().expect("validated");
+    let full_index: BTreeMap<&Vec<u32>, usize> = plan.profiles.iter().enumerate().map(|(i, p)| (p, i)).collect();
+    reduction
+        .reduced
+        .profiles()
+        .iter()
+        .map(|c| {
+            let mut backing: Vec<usize> =
+                (0..c.len()).filter(|&k| c[k] > 0).map(|k| full_index[&reduction.expand(c, k)]).collect();
+            backing.sort_unstable();
+            backing.dedup();
+            (0..METRICS.len())
+                .map(|m| {
+                    let xs: Vec<f64> = backing
+                        .iter()
+                        .flat_map(|&f| pick(f).into_iter().map(move |j| (f, j)))
+                        .map(|(f, j)| obs[runs[f][j]].metrics[m])
+                        .filter(|x| x.is_finite())
+                        .collect();
+                    if xs.is_empty() { f64::NAN } else { xs.iter().sum::<f64>() / xs.len() as f64 }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The expected metrics at an equilibrium of `game`.
+fn at_equilibrium(game: &Game, e: &Equilibrium, metrics: &[Vec<f64>]) -> Vec<f64> {
+    let index: BTreeMap<&Vec<u32>, usize> = game.profiles.iter().enumerate().map(|(i, p)| (p, i)).collect();
+    if let Some(c) = &e.profile {
+        return metrics[index[c]].clone();
+    }
+    (0..METRICS.len())
+        .map(|m| {
+            let (mut total, mut weight) = (0.0, 0.0);
+            for (i, c) in game.profiles.iter().enumerate() {
+                let p = game.profile_probability(&e.mixture, c);
+                if p > 0.0 && metrics[i][m].is_finite() {
+                    total += p * metrics[i][m];
+                    weight += p;
+                }
+            }
+            if weight > 0.0 { total / weight } else { f64::NAN }
+        })
+        .collect()
+}
+
+fn percentile_interval(mut xs: Vec<f64>) -> (f64, f64) {
+    xs.retain(|x| x.is_finite());
+    if xs.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    xs.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        // Linear interpolation between order statistics (numpy's default).
+        let h = q * (xs.len() - 1) as f64;
+        let (lo, frac) = (h.floor(), h - h.floor());
+        let i = usize::try_from(crate::game::whole(lo)).unwrap_or(0);
+        if i + 1 < xs.len() { xs[i] + frac * (xs[i + 1] - xs[i]) } else { xs[i] }
+    };
+    (at(0.025), at(0.975))
+}
+
+/// Analyses every variant's game.
+pub fn analyse(plan: &GamePlan, out: &Path) -> Result<Vec<VariantResult>> {
+    let obs = observations(plan, out)?;
+    let all = runs_of(plan);
+    let options = SearchOptions { tolerance: plan.spec.tolerance, seed: plan.seed, ..SearchOptions::default() };
+    let mut results = Vec::new();
+    for (v, runs) in all.iter().enumerate() {
+        let every = |f: usize| (0..runs[f].len()).collect::<Vec<_>>();
+        let game = reduced_game(plan, &obs, runs, &every)?;
+        let equilibria = game.equilibria(&options);
+        let metrics = profile_metrics(plan, &obs, runs, &every);
+        let baseline_profile: Vec<u32> = {
+            let s = &game.structure;
+            (0..s.n_strategies())
+                .map(|k| if k == s.range(s.role_of(k)).start { s.players[s.role_of(k)] } else { 0 })
+                .collect()
+        };
+        let baseline_at =
+            game.profiles.iter().position(|c| *c == baseline_profile).expect("every profile is in the game");
+        let expected: Vec<Vec<f64>> = equilibria.iter().map(|e| at_equilibrium(&game, e, &metrics)).collect();
+        // Bootstrap: regrets resample each profile on its own; metric
+        // differences resample replicates jointly (module docs).
+        let mut rng = rand_chacha::ChaCha12Rng::seed_from_u64(plan.seed ^ 0x6761_6d65);
+        let mut regrets: Vec<Vec<f64>> = vec![Vec::new(); equilibria.len()];
+        let mut diffs: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); METRICS.len()]; equilibria.len()];
+        for _ in 0..plan.spec.bootstrap {
+            let draws: Vec<Vec<usize>> =
+                runs.iter().map(|r| (0..r.len()).map(|_| rng.random_range(0..r.len())).collect()).collect();
+            let boot = reduced_game(plan, &obs, runs, &|f| draws[f].clone())?;
+            for (i, e) in equilibria.iter().enumerate() {
+                regrets[i].push(
+                    match &e.profile {
+                        Some(c) => boot.profile_regret(c),
+                        None => boot.regret(&e.mixture),
+                    }
+                    .max(0.0),
+                );
+            }
+            let n = runs.first().map_or(0, Vec::len);
+            let joint: Vec<usize> = (0..n).map(|_| rng.random_range(0..n)).collect();
+            let m = profile_metrics(plan, &obs, runs, &|_| joint.clone());
+            for (i, e) in equilibria.iter().enumerate() {
+                let at = at_equilibrium(&game, e, &m);
+                for k in 0..METRICS.len() {
+                    diffs[i][k].push(at[k] - m[baseline_at][k]);
+                }
+            }
+        }
+        let regret_ci = regrets.into_iter().map(percentile_interval).collect();
+        let diff_ci = diffs.into_iter().map(|d| d.into_iter().map(percentile_interval).collect()).collect();
+        results.push(VariantResult {
+            name: plan.variants[v].clone(),
+            baseline: metrics[baseline_at].clone(),
+            game,
+            equilibria,
+            regret_ci,
+            metrics: expected,
+            diff_ci,
+        });
+    }
+    Ok(results)
+}
+
+/// A mixture as text: `predators: hunt 0.62, passive 0.38; makers: stay 1`.
+pub fn mixture_label(s: &Structure, mixture: &[f64]) -> String {
+    (0..s.roles.len())
+        .map(|r| {
+            let mut parts: Vec<(f64, &str)> = s
+                .range(r)
+                .filter(|&k| mixture[k] > 1e-9)
+                .map(|k| (mixture[k], s.strategies[r][k - s.range(r).start].as_str()))
+                .collect();
+            parts.sort_by(|a, b| b.0.total_cmp(&a.0));
+            let parts: Vec<String> = parts.iter().map(|(p, n)| format!("{n} {}", round3(*p))).collect();
+            format!("{}: {}", s.roles[r], parts.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn round3(x: f64) -> String {
+    let s = format!("{x:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// Writes `observations.parquet`, `payoffs.parquet`, `equilibria.parquet`
+/// and the Gambit file(s) into the game's folder; returns their paths.
+pub fn write(plan: &GamePlan, out: &Path, results: &[VariantResult]) -> Result<Vec<PathBuf>> {
+    let dir = game_dir(out, plan);
+    let obs = observations(plan, out)?;
+    let structure = plan.spec.structure();
+    let reduction = plan.spec.reduction().map_err(anyhow::Error::msg)?;
+    let mut frames = Vec::new();
+    // observations: one row per run, role and strategy played.
+    {
+        let (mut variant, mut run_c, mut profile, mut label, mut replicate, mut seed, mut run_id) =
+            (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+        let (mut role, mut strategy, mut count, mut mean, mut each) = (vec![], vec![], vec![], vec![], vec![]);
+        let nf = plan.profiles.len();
+        for (r, o) in plan.runs.runs.iter().zip(&obs) {
+            let f = r.point % nf;
+            for k in (0..structure.n_strategies()).filter(|&k| plan.profiles[f][k] > 0) {
+                let rr = structure.role_of(k);
+                variant.push(plan.variants[r.point / nf].clone());
+                run_c.push(r.index as u64);
+                profile.push(f as u64);
+                label.push(profile_label(&reduction.full, &plan.profiles[f]));
+                replicate.push(r.replicate);
+                seed.push(r.seed);
+                run_id.push(r.run_id.clone());
+                role.push(structure.roles[rr].clone());
+                strategy.push(structure.strategies[rr][k - structure.range(rr).start].clone());
+                count.push(plan.profiles[f][k]);
+                mean.push(o.payoff(k));
+                each.push(Series::new("".into(), o.players[k].clone()));
+            }
+        }
+        let df = DataFrame::new_infer_height(vec![
+            Column::new("variant".into(), variant),
+            Column::new("run".into(), run_c),
+            Column::new("profile".into(), profile),
+            Column::new("profile_label".into(), label),
+            Column::new("replicate".into(), replicate),
+            Column::new("seed".into(), seed),
+            Column::new("run_id".into(), run_id),
+            Column::new("role".into(), role),
+            Column::new("strategy".into(), strategy),
+            Column::new("players".into(), count),
+            Column::new("payoff".into(), mean),
+            Column::new("player_payoffs".into(), each),
+        ])
+        .context("building observations frame")?;
+        frames.push((dir.join("observations.parquet"), df));
+    }
+    // payoffs: the analysed (reduced) game, per profile, role and strategy.
+    {
+        let all = runs_of(plan);
+        let full_index: BTreeMap<&Vec<u32>, usize> = plan.profiles.iter().enumerate().map(|(i, p)| (p, i)).collect();
+        let (mut variant, mut profile, mut label, mut role, mut strategy, mut count) =
+            (vec![], vec![], vec![], vec![], vec![], vec![]);
+        let (mut full, mut n, mut mean, mut std) = (vec![], vec![], vec![], vec![]);
+        for (v, res) in results.iter().enumerate() {
+            let s = &res.game.structure;
+            for (i, c) in res.game.profiles.iter().enumerate() {
+                for k in (0..c.len()).filter(|&k| c[k] > 0) {
+                    let f = full_index[&reduction.expand(c, k)];
+                    let xs: Vec<f64> = all[v][f].iter().map(|&j| obs[j].payoff(k)).collect();
+                    let m = xs.iter().sum::<f64>() / xs.len() as f64;
+                    let sd = (xs.len() > 1)
+                        .then(|| (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (xs.len() - 1) as f64).sqrt());
+                    let rr = s.role_of(k);
+                    variant.push(res.name.clone());
+                    profile.push(i as u64);
+                    label.push(profile_label(s, c));
+                    role.push(s.roles[rr].clone());
+                    strategy.push(s.strategies[rr][k - s.range(rr).start].clone());
+                    count.push(c[k]);
+                    full.push(profile_label(&reduction.full, &plan.profiles[f]));
+                    n.push(xs.len() as u64);
+                    mean.push(m);
+                    std.push(sd);
+                }
+            }
+        }
+        let df = DataFrame::new_infer_height(vec![
+            Column::new("variant".into(), variant),
+            Column::new("profile".into(), profile),
+            Column::new("profile_label".into(), label),
+            Column::new("role".into(), role),
+            Column::new("strategy".into(), strategy),
+            Column::new("count".into(), count),
+            Column::new("full_profile".into(), full),
+            Column::new("n".into(), n),
+            Column::new("mean".into(), mean),
+            Column::new("std".into(), std),
+        ])
+        .context("building payoffs frame")?;
+        frames.push((dir.join("payoffs.parquet"), df));
+    }
+    frames.push((dir.join("equilibria.parquet"), equilibria_frame(results)?));
+    let mut written = crate::output::write_frames(frames)?;
+    for res in results {
+        let name = if results.len() == 1 { "game.nfg".to_owned() } else { format!("game-{}.nfg", res.name) };
+        let title = format!("{} ({}), reduced game", plan.runs.experiment, res.name);
+        match to_nfg(&res.game, &title) {
+            Ok(text) => {
+                let path = dir.join(name);
+                write_atomic(&path, text.as_bytes())?;
+                written.push(path);
+            }
+            Err(why) => eprintln!("note: no {name}: {why}"),
+        }
+    }
+    Ok(written)
+}
+
+/// `equilibria.parquet`: one row per variant and equilibrium.
+fn equilibria_frame(results: &[VariantResult]) -> Result<DataFrame> {
+    let Some(first) = results.first() else { bail!("no variants") };
+    let s = &first.game.structure;
+    let (mut variant, mut id, mut kind, mut support, mut profile) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut probs: Vec<Vec<f64>> = vec![Vec::new(); s.n_strategies()];
+    let (mut regret, mut lo, mut hi) = (vec![], vec![], vec![]);
+    let mut metric_cols: Vec<[Vec<f64>; 4]> = (0..METRICS.len()).map(|_| Default::default()).collect();
+    for res in results {
+        for (i, e) in res.equilibria.iter().enumerate() {
+            variant.push(res.name.clone());
+            id.push(i as u64);
+            kind.push(if e.profile.is_some() { "pure" } else { "mixed" });
+            support.push(mixture_label(s, &e.mixture));
+            profile.push(e.profile.as_ref().map(|c| profile_label(s, c)));
+            for (k, p) in e.mixture.iter().enumerate() {
+                probs[k].push(*p);
+            }
+            regret.push(e.regret);
+            lo.push(res.regret_ci[i].0);
+            hi.push(res.regret_ci[i].1);
+            for (m, col) in metric_cols.iter_mut().enumerate() {
+                col[0].push(res.metrics[i][m]);
+                col[1].push(res.baseline[m]);
+                col[2].push(res.diff_ci[i][m].0);
+                col[3].push(res.diff_ci[i][m].1);
+            }
+        }
+    }
+    let mut cols = vec![
+        Column::new("variant".into(), variant),
+        Column::new("equilibrium".into(), id),
+        Column::new("kind".into(), kind),
+        Column::new("mixture".into(), support),
+        Column::new("profile".into(), profile),
+    ];
+    for (k, p) in probs.into_iter().enumerate() {
+        cols.push(Column::new(s.label(k).into(), p));
+    }
+    cols.push(Column::new("regret".into(), regret));
+    cols.push(Column::new("regret_ci95_low".into(), lo));
+    cols.push(Column::new("regret_ci95_high".into(), hi));
+    for (m, [at, base, dlo, dhi]) in metric_cols.into_iter().enumerate() {
+        let name = METRICS[m];
+        cols.push(Column::new(name.into(), at));
+        cols.push(Column::new(format!("{name}_baseline").into(), base));
+        cols.push(Column::new(format!("{name}_diff_ci95_low").into(), dlo));
+        cols.push(Column::new(format!("{name}_diff_ci95_high").into(), dhi));
+    }
+    DataFrame::new_infer_height(cols).context("building equilibria frame")
+}
