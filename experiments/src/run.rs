@@ -67,8 +67,13 @@ pub fn write_reports(dir: &Path, outputs: &crate::config::Outputs) -> Result<Vec
     let mut written = Vec::new();
     let sweep = dir.join("plan.json").exists();
     if outputs.charts {
-        let charts =
-            if sweep { cascade_notebooks::charts::plot_sweep(dir) } else { cascade_notebooks::charts::plot_run(dir) };
+        let charts = if dir.join("game.json").exists() {
+            cascade_notebooks::charts::plot_game(dir)
+        } else if sweep {
+            cascade_notebooks::charts::plot_sweep(dir)
+        } else {
+            cascade_notebooks::charts::plot_run(dir)
+        };
         written.extend(charts.with_context(|| format!("drawing charts in {}", dir.display()))?);
     }
     if outputs.notebook {

@@ -72,6 +72,11 @@ pub fn strings(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<Option<Str
     Ok(c.str().map_err(|e| bad(e.to_string()))?.iter().map(|s| s.map(str::to_owned)).collect())
 }
 
+/// Whether `dir` is a game folder (has `game.json`).
+pub fn is_game(dir: &Path) -> bool {
+    dir.join("game.json").exists()
+}
+
 /// Whether `dir` is a sweep folder (has `plan.json`) rather than a run.
 pub fn is_sweep(dir: &Path) -> bool {
     dir.join("plan.json").exists()

@@ -1,4 +1,4 @@
-//! Jupyter notebooks (nbformat 4.5) for a run or a sweep: a Markdown
+//! Jupyter notebooks (nbformat 4.5) for a run, a sweep or a game: a Markdown
 //! header from the manifest or plan (experiment, seed, versions, the
 //! command that reruns it), cells that load the Parquet files with Python
 //! polars and redraw the main charts with matplotlib, and the PNG charts
@@ -246,10 +246,97 @@ fn sweep_notebook(dir: &Path) -> Result<Value, ReadError> {
     Ok(b.finish())
 }
 
-/// Writes `notebook.ipynb` into `dir` (a run or a sweep folder). Charts
-/// already drawn into `dir/charts/` are embedded as outputs.
+fn game_notebook(dir: &Path) -> Result<Value, ReadError> {
+    let plan = frames::json(&dir.join("game.json"))?;
+    let name = plan.pointer("/runs/experiment").and_then(Value::as_str).unwrap_or("game");
+    let roles: Vec<String> = plan
+        .pointer("/spec/roles")
+        .and_then(Value::as_array)
+        .map(|roles| {
+            roles
+                .iter()
+                .map(|r| {
+                    let strategies: Vec<&str> = r["strategies"]
+                        .as_array()
+                        .map(|s| s.iter().filter_map(|x| x["name"].as_str()).collect())
+                        .unwrap_or_default();
+                    let reduced = r["reduce_to"].as_u64().map_or(String::new(), |n| format!(", analysed as {n}"));
+                    format!(
+                        "| {} | {}{reduced} | {} |",
+                        r["population"].as_str().unwrap_or_default(),
+                        r["players"].as_u64().unwrap_or_default(),
+                        strategies.join(", ")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let variants: Vec<&str> =
+        plan["variants"].as_array().map(|v| v.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let charts = dir.join("charts");
+    let mut b = Builder { cells: Vec::new() };
+    b.markdown(&format!(
+        "# Game of {name}\n\nGame `{}`: {} full-game profiles, {} runs, payoff `{}`, variants {}.\n\n         | role | players | strategies |\n| --- | --- | --- |\n{}\n\n         Rerun it with `cascade game {name}` (finished runs are reused), or `cascade merge` this folder after sharded runs.",
+        plan["game_id"].as_str().unwrap_or_default(),
+        plan["profiles"].as_array().map_or(0, Vec::len),
+        plan.pointer("/runs/runs").and_then(Value::as_array).map_or(0, Vec::len),
+        plan.pointer("/spec/payoff").and_then(Value::as_str).unwrap_or("pnl"),
+        variants.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", "),
+        roles.join("\n"),
+    ));
+    b.code(
+        &format!(
+            "{SETUP}\nequilibria = pl.read_parquet(\"equilibria.parquet\")\npayoffs = pl.read_parquet(\"payoffs.parquet\")\n\
+             observations = pl.read_parquet(\"observations.parquet\")\n\
+             equilibria.select(\"variant\", \"kind\", \"mixture\", \"regret\", \"regret_ci95_low\", \"regret_ci95_high\", \"max_drawdown\", \"max_drawdown_baseline\")"
+        ),
+        None,
+    )?;
+    b.markdown(
+        "## Equilibria\n\nEach equilibrium's regret (the most a single player could gain by deviating) with its 95% \
+         bootstrap interval, and the max drawdown at it minus the baseline's (every role on its first strategy), with \
+         the paired 95% interval.",
+    );
+    b.code(
+        "labels = [f\"{v}: {m}\" for v, m in zip(equilibria[\"variant\"], equilibria[\"mixture\"])]\n\
+         y = list(range(equilibria.height))\n\
+         fig, (a, c) = plt.subplots(1, 2, figsize=(13, 1.2 + 0.6 * len(y)), sharey=True)\n\
+         r = equilibria[\"regret\"]\n\
+         a.errorbar(r, y, xerr=[(r - equilibria[\"regret_ci95_low\"]).clip(0), (equilibria[\"regret_ci95_high\"] - r).clip(0)], fmt=\"o\")\n\
+         a.set_yticks(y, labels)\na.set_xlabel(\"regret (payoff units)\")\n\
+         d = 100 * (equilibria[\"max_drawdown\"] - equilibria[\"max_drawdown_baseline\"])\n\
+         lo, hi = 100 * equilibria[\"max_drawdown_diff_ci95_low\"], 100 * equilibria[\"max_drawdown_diff_ci95_high\"]\n\
+         c.errorbar(d, y, xerr=[(d - lo).clip(0), (hi - d).clip(0)], fmt=\"o\")\n\
+         c.axvline(0, color=\"grey\")\nc.set_xlabel(\"max drawdown minus baseline (pp)\")\n\
+         plt.tight_layout()\nplt.show()",
+        Some(&charts.join("equilibria.png")),
+    )?;
+    b.markdown("## Payoff table\n\nThe analysed (reduced) game: each strategy's mean payoff in each profile, with the full-game profile that backs it.");
+    b.code("payoffs.select(\"variant\", \"profile_label\", \"role\", \"strategy\", \"count\", \"full_profile\", \"n\", \"mean\", \"std\")", None)?;
+    for v in &variants {
+        let graph =
+            charts.join(format!("deviations_{}.png", v.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_")));
+        if graph.exists() {
+            b.markdown(&format!("### Deviation graph, {v}\n\nArrows are profitable switches by one player; filled nodes are pure equilibria."));
+            b.code(
+                &format!("# charts/{}", graph.file_name().and_then(|n| n.to_str()).unwrap_or_default()),
+                Some(&graph),
+            )?;
+        }
+    }
+    Ok(b.finish())
+}
+
+/// Writes `notebook.ipynb` into `dir` (a run, a sweep or a game folder).
+/// Charts already drawn into `dir/charts/` are embedded as outputs.
 pub fn write_notebook(dir: &Path) -> Result<PathBuf, ReadError> {
-    let nb = if frames::is_sweep(dir) { sweep_notebook(dir)? } else { run_notebook(dir)? };
+    let nb = if frames::is_game(dir) {
+        game_notebook(dir)?
+    } else if frames::is_sweep(dir) {
+        sweep_notebook(dir)?
+    } else {
+        run_notebook(dir)?
+    };
     let path = dir.join("notebook.ipynb");
     let tmp = dir.join(".notebook.ipynb.tmp");
     let text = serde_json::to_string_pretty(&nb).expect("a notebook serialises");

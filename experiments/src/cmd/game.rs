@@ -6,6 +6,7 @@ use anyhow::Result;
 use cascade_experiments::game::aggregate::{METRICS, VariantResult, analyse, mixture_label, write};
 use cascade_experiments::game::{GamePlan, game_dir, plan};
 use cascade_experiments::output::write_atomic;
+use cascade_experiments::run::write_reports;
 use cascade_experiments::sweep::execute_runs;
 use std::path::Path;
 use std::process::ExitCode;
@@ -52,6 +53,12 @@ pub fn finish(plan: &GamePlan, out: &Path) -> Result<String> {
     let mut text = summary(&results);
     let written: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
     text.push_str(&format!("wrote {}\n", written.join(", ")));
+    let dir = game_dir(out, plan);
+    let outputs = plan.runs.configs.first().map(|c| c.outputs.clone()).unwrap_or_default();
+    let reports = write_reports(&dir, &outputs)?;
+    if !reports.is_empty() {
+        text.push_str(&format!("and {} charts, notebook and tables in {}\n", reports.len(), dir.display()));
+    }
     Ok(text)
 }
 
@@ -70,9 +77,10 @@ fn summary(results: &[VariantResult]) -> String {
             let (lo, hi) = res.regret_ci[i];
             let (dlo, dhi) = res.diff_ci[i][drawdown];
             text.push_str(&format!(
-                "  {i} {:5} {}\n      regret {:.4} (95% CI {:.4} to {:.4}); max drawdown {:.4}, vs baseline {:+.4} (95% CI {:+.4} to {:+.4})\n",
+                "  {i} {:5} {}{}\n      regret {:.4} (95% CI {:.4} to {:.4}); max drawdown {:.4}, vs baseline {:+.4} (95% CI {:+.4} to {:+.4})\n",
                 if e.profile.is_some() { "pure" } else { "mixed" },
                 mixture_label(&res.game.structure, &e.mixture),
+                if e.connected { " (one of a connected set: payoffs tie)" } else { "" },
                 e.regret,
                 lo,
                 hi,

@@ -1,5 +1,5 @@
 //! `cascade plot`, `cascade notebook` and `cascade table`: reports made
-//! again from a run's or a sweep's files alone.
+//! again from a run's, a sweep's or a game's files alone.
 
 use super::out;
 use anyhow::{Context, Result, bail};
@@ -9,8 +9,11 @@ use std::process::ExitCode;
 
 /// A run or sweep folder whose frames are as their manifest says.
 fn check(dir: &Path) -> Result<()> {
-    if !(dir.join("manifest.json").exists() || dir.join("plan.json").exists()) {
-        bail!("{} is neither a run folder (manifest.json) nor a sweep folder (plan.json)", dir.display());
+    if !(dir.join("manifest.json").exists() || dir.join("plan.json").exists() || dir.join("game.json").exists()) {
+        bail!(
+            "{} is not a run folder (manifest.json), a sweep folder (plan.json) or a game folder (game.json)",
+            dir.display()
+        );
     }
     if let Some(m) = run::finished(dir)
         && let Some(why) = run::not_reusable(dir, &m, run::Reuse::AnyVersion)
@@ -23,7 +26,9 @@ fn check(dir: &Path) -> Result<()> {
 /// Draws the charts again.
 pub fn plot(dir: &Path) -> Result<ExitCode> {
     check(dir)?;
-    let written = if dir.join("plan.json").exists() {
+    let written = if dir.join("game.json").exists() {
+        cascade_notebooks::charts::plot_game(dir)
+    } else if dir.join("plan.json").exists() {
         cascade_notebooks::charts::plot_sweep(dir)
     } else {
         cascade_notebooks::charts::plot_run(dir)

@@ -465,6 +465,7 @@ fn equilibria_frame(results: &[VariantResult]) -> Result<DataFrame> {
     let Some(first) = results.first() else { bail!("no variants") };
     let s = &first.game.structure;
     let (mut variant, mut id, mut kind, mut support, mut profile) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut connected = vec![];
     let mut probs: Vec<Vec<f64>> = vec![Vec::new(); s.n_strategies()];
     let (mut regret, mut lo, mut hi) = (vec![], vec![], vec![]);
     let mut metric_cols: Vec<[Vec<f64>; 4]> = (0..METRICS.len()).map(|_| Default::default()).collect();
@@ -473,6 +474,7 @@ fn equilibria_frame(results: &[VariantResult]) -> Result<DataFrame> {
             variant.push(res.name.clone());
             id.push(i as u64);
             kind.push(if e.profile.is_some() { "pure" } else { "mixed" });
+            connected.push(e.connected);
             support.push(mixture_label(s, &e.mixture));
             profile.push(e.profile.as_ref().map(|c| profile_label(s, c)));
             for (k, p) in e.mixture.iter().enumerate() {
@@ -495,6 +497,7 @@ fn equilibria_frame(results: &[VariantResult]) -> Result<DataFrame> {
         Column::new("kind".into(), kind),
         Column::new("mixture".into(), support),
         Column::new("profile".into(), profile),
+        Column::new("connected_set".into(), connected),
     ];
     for (k, p) in probs.into_iter().enumerate() {
         cols.push(Column::new(s.label(k).into(), p));

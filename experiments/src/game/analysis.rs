@@ -58,7 +58,11 @@
 //! no larger. Candidates within the regret tolerance are equilibria;
 //! candidates closer than `merge_distance` (largest difference of one
 //! probability) are merged, keeping the lower regret. Pure equilibria are
-//! always included.
+//! always included. Where payoffs tie, equilibria form connected sets (a
+//! strategy that never trades earns what staying passive earns): a
+//! candidate is merged into one already kept when the points a quarter, a
+//! half and three quarters of the way between them are equilibria too, and
+//! the one kept is marked as standing for a connected set.
 
 use rand::RngExt;
 use rand::SeedableRng;
@@ -241,6 +245,9 @@ pub struct Equilibrium {
     /// The pure profile, for a pure equilibrium (whose `mixture` is then
     /// each role's counts over its players).
     pub profile: Option<Vec<u32>>,
+    /// Whether it stands for a connected set of equilibria (where payoffs
+    /// tie, every mixture between it and others found is one too).
+    pub connected: bool,
 }
 
 impl Game {
@@ -566,6 +573,7 @@ impl Game {
                 mixture: self.structure.as_mixture(&c),
                 regret: self.profile_regret(&c).max(0.0),
                 profile: Some(c),
+                connected: false,
             })
             .collect();
         let mut candidates: Vec<(Vec<f64>, f64)> = Vec::new();
@@ -588,19 +596,49 @@ impl Game {
         // candidate is reported, with its regret, rather than nothing.
         let keep = if within == 0 && out.is_empty() { 1 } else { within };
         let near = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() <= options.merge_distance);
-        let mut mixed: Vec<Vec<f64>> = Vec::new();
+        // A pure profile in which each role plays one strategy is also a
+        // mixture; one that splits a role is not.
+        let s = &self.structure;
+        let unanimous = |e: &Equilibrium| {
+            e.profile.as_ref().is_some_and(|c| (0..c.len()).all(|k| c[k] == 0 || c[k] == s.players[s.role_of(k)]))
+        };
+        // Where payoffs tie, equilibria form connected sets: two are one set
+        // when the points between them are equilibria too.
+        let joined = |a: &[f64], b: &[f64]| {
+            [0.25, 0.5, 0.75].iter().all(|t| {
+                let m: Vec<f64> = a.iter().zip(b).map(|(x, y)| x + t * (y - x)).collect();
+                norm.regret(&m) <= tolerance
+            })
+        };
+        for i in 0..out.len() {
+            for j in 0..i {
+                if unanimous(&out[i]) && unanimous(&out[j]) && joined(&out[i].mixture, &out[j].mixture) {
+                    out[i].connected = true;
+                    out[j].connected = true;
+                }
+            }
+        }
+        let mut mixed: Vec<(Vec<f64>, bool)> = Vec::new();
         for (x, _) in candidates.into_iter().take(keep) {
-            if !out.iter().any(|e| near(&e.mixture, &x)) && !mixed.iter().any(|m| near(m, &x)) {
-                mixed.push(x);
+            if out.iter().any(|e| unanimous(e) && near(&e.mixture, &x)) || mixed.iter().any(|m| near(&m.0, &x)) {
+                continue;
+            }
+            if let Some(e) = out.iter_mut().find(|e| unanimous(e) && joined(&e.mixture, &x)) {
+                e.connected = true;
+            } else if let Some(m) = mixed.iter_mut().find(|m| joined(&m.0, &x)) {
+                m.1 = true;
+            } else {
+                mixed.push((x, false));
             }
         }
         mixed.sort_by(|a, b| {
-            b.iter().zip(a).map(|(x, y)| x.total_cmp(y)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal)
+            b.0.iter().zip(&a.0).map(|(x, y)| x.total_cmp(y)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal)
         });
-        out.extend(mixed.into_iter().map(|m| Equilibrium {
+        out.extend(mixed.into_iter().map(|(m, connected)| Equilibrium {
             regret: self.regret(&m).max(0.0),
             mixture: m,
             profile: None,
+            connected,
         }));
         out
     }

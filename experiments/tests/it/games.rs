@@ -359,3 +359,18 @@ print(json.dumps(out))
         assert!((g.regret(&g.structure.uniform()) - probe).abs() < 1e-9, "game {i}: probe regret vs gambit {probe}");
     }
 }
+
+#[test]
+fn tied_strategies_give_one_connected_set_not_a_cloud_of_points() {
+    // a and b earn the same against everything, c less: every mixture of a
+    // and b is an equilibrium. The search reports the pure profiles, marks
+    // the two unanimous ones as one connected set, and no stray mixtures.
+    let g = symmetric(&["a", "b", "c"], &[vec![1.0, 1.0, 2.0], vec![1.0, 1.0, 2.0], vec![0.0, 0.0, 0.0]]);
+    let eqs = solve(&g);
+    assert!(eqs.iter().all(|e| e.profile.is_some()), "{eqs:?}");
+    let profiles: Vec<&[u32]> = eqs.iter().filter_map(|e| e.profile.as_deref()).collect();
+    assert_eq!(profiles, [&[2, 0, 0][..], &[1, 1, 0][..], &[0, 2, 0][..]]);
+    assert!(eqs[0].connected && eqs[2].connected && !eqs[1].connected, "{eqs:?}");
+    // Any point between them is an equilibrium indeed.
+    assert!(g.regret(&[0.3, 0.7, 0.0]) < 1e-12);
+}

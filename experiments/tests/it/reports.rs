@@ -95,8 +95,14 @@ fn check_charts(dir: &Path, expected: &[&str]) -> usize {
     for entry in std::fs::read_dir(&charts).unwrap() {
         let png = entry.unwrap().path();
         if png.extension().is_some_and(|e| e == "png") {
-            let size = if png.file_stem().unwrap().to_string_lossy().starts_with("dashboard") {
+            let stem = png.file_stem().unwrap().to_string_lossy().into_owned();
+            let size = if stem.starts_with("dashboard") {
                 (1600, 1800)
+            } else if stem == "equilibria" {
+                // 90 px a row, 500 px at least.
+                let f = std::fs::File::open(dir.join("equilibria.parquet")).unwrap();
+                let rows = u32::try_from(ParquetReader::new(f).finish().unwrap().height()).unwrap();
+                (2000, (rows * 90 + 260).max(500))
             } else {
                 (1600, 1000)
             };
@@ -113,9 +119,12 @@ fn check_charts(dir: &Path, expected: &[&str]) -> usize {
 fn compile_latex(table: &Path) {
     let dir = table.parent().unwrap();
     let doc = dir.join("doc.tex");
+    let name = table.file_name().unwrap().to_str().unwrap();
     std::fs::write(
         &doc,
-        "\\documentclass{article}\n\\usepackage{booktabs}\n\\begin{document}\n\\input{table.tex}\n\\end{document}\n",
+        format!(
+            "\\documentclass{{article}}\n\\usepackage{{booktabs}}\n\\usepackage{{graphicx}}\n\\begin{{document}}\n\\input{{{name}}}\n\\end{{document}}\n"
+        ),
     )
     .unwrap();
     let out = std::process::Command::new("pdflatex")
@@ -123,8 +132,11 @@ fn compile_latex(table: &Path) {
         .args(["-interaction=nonstopmode", "-halt-on-error", "doc.tex"])
         .output()
         .expect("pdflatex runs (CI installs texlive-latex-base and texlive-latex-recommended)");
-    assert!(out.status.success(), "pdflatex failed:\n{}", String::from_utf8_lossy(&out.stdout));
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "pdflatex failed:\n{log}");
     assert!(dir.join("doc.pdf").exists());
+    // The table fits the text width of a plain article.
+    assert!(!log.contains("Overfull \\hbox"), "the table is wider than the page:\n{log}");
 }
 
 #[test]
@@ -266,4 +278,30 @@ fn a_variant_sweep_pairs_each_replicate_with_the_reference() {
         let want = format!("{} ± {}", num(m), num(m - l));
         assert!(md.contains(&want), "{want} not in\n{md}");
     }
+}
+
+#[test]
+fn a_game_gets_charts_a_notebook_and_a_table_that_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("cascade")
+        .unwrap()
+        .current_dir(tmp.path())
+        .args(["game", "predator_game", "--out", "out", "--threads", "2", "--ticks", "140"])
+        .args(["--set", "populations.leveraged.count=500", "--set", "game.replicates=2", "--set", "game.bootstrap=20"])
+        .args(["--set", "sweep.variants=[{name: median_mark}]", "--set", "outputs.notebook=true"])
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(stdout.contains("charts, notebook and tables"), "{stdout}");
+    let dir = only_subdir(&tmp.path().join("out/predator_game/games"));
+    let n = check_charts(
+        &dir,
+        &["equilibria", "payoffs_median_mark_predators", "payoffs_median_mark_makers", "deviations_median_mark"],
+    );
+    assert_eq!(n, 4);
+    compile_latex(&dir.join("equilibria.tex"));
+    let md = std::fs::read_to_string(dir.join("equilibria.md")).unwrap();
+    assert!(md.contains("| median_mark |") && md.contains("predators:"), "{md}");
+    let printed = execute_notebook(&dir.join("notebook.ipynb"));
+    assert!(printed.starts_with("executed"), "{printed}");
 }

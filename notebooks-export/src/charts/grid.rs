@@ -24,6 +24,18 @@ pub(super) struct MetricGrid {
 }
 
 impl MetricGrid {
+    /// A grid of given cells: `(x level, y level, value)`.
+    pub(super) fn from_cells(
+        title: String,
+        labels: [String; 3],
+        x_levels: Vec<String>,
+        y_levels: Vec<String>,
+        cells: Vec<(usize, usize, f64)>,
+    ) -> Self {
+        let [x_label, y_label, value_label] = labels;
+        Self { title, x_label, y_label, value_label, x_levels, y_levels, cells }
+    }
+
     pub(super) fn read(
         points: &Frame,
         x_axis: &SweepAxis,
@@ -61,11 +73,14 @@ impl Chart for MetricGrid {
         let level_label = |levels: &[String], v: f64| {
             levels.iter().zip(0..).find(|(_, i)| f64::from(*i) == v).map_or(String::new(), |(l, _)| l.clone())
         };
+        // Room for the longest row label, at about 11 px a character.
+        let longest = self.y_levels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+        let y_area = u32::try_from(longest * 11 + 50).unwrap_or(u32::MAX).clamp(150, 600);
         let mut chart = ChartBuilder::on(&main)
             .margin(20)
             .margin_right(20)
             .x_label_area_size(90)
-            .y_label_area_size(150)
+            .y_label_area_size(y_area)
             .build_cartesian_2d(Keyed::linear((-0.5, nx - 0.5), x_keys), Keyed::linear((-0.5, ny - 0.5), y_keys))?;
         chart
             .configure_mesh()

@@ -21,12 +21,15 @@
 //!   `draw`, `style`.
 //! - `sweep.rs`: the sweep metrics, `SweepAxis`, `MetricColumns`; imports
 //!   `error`, `axes`, `data`, `style`.
+//! - `game.rs`: `GameTable`, a game's reduced profiles, payoffs and
+//!   deviations; imports `data`, `error`.
 //! - the charts of a run, `dashboard.rs`, `heatmap.rs` (liquidation map),
 //!   `cascade_sizes.rs` and `pnl.rs`, and of a sweep, `metric.rs`,
-//!   `grid.rs` (two-axis heatmap) and `paired.rs`: any of the shared files
-//!   above, never one another.
-//! - `plot.rs`: `plot_run` and `plot_sweep`, which read a folder and write
-//!   its charts; imports anything.
+//!   `grid.rs` (two-axis heatmap, also a game's payoffs) and `paired.rs`,
+//!   and of a game, `equilibria.rs` and `deviations.rs`: any of the shared
+//!   files above, never one another.
+//! - `plot.rs`: `plot_run`, `plot_sweep` and `plot_game`, which read a
+//!   folder and write its charts; imports anything.
 //!
 //! Only what is re-exported here is public; the rest is `pub(super)` at
 //! most.
@@ -36,8 +39,11 @@ mod cascade_sizes;
 mod colour_bar;
 mod dashboard;
 mod data;
+mod deviations;
 mod draw;
+mod equilibria;
 mod error;
+mod game;
 mod grid;
 mod heatmap;
 mod metric;
@@ -48,4 +54,4 @@ mod style;
 mod sweep;
 
 pub use error::ChartError;
-pub use plot::{plot_run, plot_sweep};
+pub use plot::{plot_game, plot_run, plot_sweep};

@@ -1,12 +1,15 @@
-//! The two entry points: `plot_run` and `plot_sweep` read a run or a sweep
-//! folder, choose its charts and write each of them into the folder's
+//! The entry points: `plot_run`, `plot_sweep` and `plot_game` read a run,
+//! a sweep or a game folder, choose its charts and write each of them into the folder's
 //! `charts/`.
 
 use super::cascade_sizes::CascadeSizes;
 use super::dashboard::Dashboard;
 use super::data::{Frame, MarketInfo, MarketSeries, RunInfo, read_json};
+use super::deviations::DeviationGraph;
 use super::draw::{charts_dir, write_chart};
+use super::equilibria::EquilibriaChart;
 use super::error::ChartError;
+use super::game::GameTable;
 use super::grid::MetricGrid;
 use super::heatmap::LiquidationMap;
 use super::metric::MetricChart;
@@ -145,6 +148,59 @@ pub fn plot_sweep(sweep_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
         && let Some(chart) = PairedChart::read(&Frame::read(&paired)?, &prefix)?
     {
         written.extend(write_chart(&out, "paired_differences", &chart)?);
+    }
+    written.sort();
+    Ok(written)
+}
+
+/// Draws the charts of a game folder (holding `game.json`,
+/// `payoffs.parquet` and `equilibria.parquet`) into `<game_dir>/charts/`,
+/// as SVG and PNG: `equilibria` (each equilibrium's regret and the crash at
+/// it against the baseline), and for a game of two roles, per variant,
+/// `payoffs_<variant>_<role>` (each role's mean payoff over the reduced
+/// profiles) and `deviations_<variant>` (the deviation graph). Returns the
+/// written paths, sorted.
+pub fn plot_game(game_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
+    ensure_font()?;
+    let plan_path = game_dir.join("game.json");
+    let plan = read_json(&plan_path)?;
+    let experiment = plan.pointer("/runs/experiment").and_then(|v| v.as_str()).ok_or_else(|| ChartError::Invalid {
+        path: plan_path.clone(),
+        message: "no `runs.experiment` string".into(),
+    })?;
+    let payoffs = Frame::read(&game_dir.join("payoffs.parquet"))?;
+    let equilibria = Frame::read(&game_dir.join("equilibria.parquet"))?;
+    let out = charts_dir(game_dir)?;
+    let mut written = Vec::new();
+    if let Some(chart) = EquilibriaChart::read(&equilibria, experiment)? {
+        written.extend(write_chart(&out, "equilibria", &chart)?);
+    }
+    for table in GameTable::read(&payoffs, &equilibria)? {
+        if table.roles.len() != 2 {
+            continue;
+        }
+        let parts = [table.parts(0), table.parts(1)];
+        let levels = |r: usize| parts[r].iter().map(|c| table.part_label(r, c)).collect::<Vec<_>>();
+        for (r, role) in table.roles.iter().enumerate() {
+            let cells = (0..table.profiles.len())
+                .filter_map(|p| {
+                    let at = |k: usize| parts[k].iter().position(|x| *x == table.profiles[p][k]);
+                    Some((at(1)?, at(0)?, table.role_payoff(p, r)?))
+                })
+                .collect();
+            let chart = MetricGrid::from_cells(
+                format!("{experiment} ({}): mean payoff of the {role}", table.variant),
+                [table.roles[1].clone(), table.roles[0].clone(), format!("mean payoff of a {role} player")],
+                levels(1),
+                levels(0),
+                cells,
+            );
+            let stem = format!("payoffs_{}_{}", file_safe(&table.variant), file_safe(role));
+            written.extend(write_chart(&out, &stem, &chart)?);
+        }
+        if let Some(graph) = DeviationGraph::new(&table, experiment) {
+            written.extend(write_chart(&out, &format!("deviations_{}", file_safe(&table.variant)), &graph)?);
+        }
     }
     written.sort();
     Ok(written)
