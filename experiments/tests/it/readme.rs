@@ -1,5 +1,5 @@
 //! The README's YAML is real: its full experiment loads and plans its
-//! sweep, and every fragment, put into that experiment as the README
+//! sweep (and a game its profiles), and every fragment, put into that experiment as the README
 //! describes it, gives a valid experiment too.
 
 use serde_yaml::{Mapping, Value};
@@ -53,6 +53,9 @@ fn check(text: &str, label: &str) {
     let loaded = cascade_experiments::load_str(text, label, &[]).unwrap_or_else(|e| panic!("{label}:\n{e:?}\n{text}"));
     if loaded.experiment.sweep.is_some() {
         cascade_experiments::sweep::plan(&loaded).unwrap_or_else(|e| panic!("{label}: {e:#}"));
+    }
+    if loaded.experiment.game.is_some() {
+        cascade_experiments::game::plan(&loaded).unwrap_or_else(|e| panic!("{label}: {e:#}"));
     }
 }
 
