@@ -444,6 +444,9 @@ pub fn write(plan: &GamePlan, out: &Path, results: &[VariantResult]) -> Result<V
         frames.push((dir.join("payoffs.parquet"), df));
     }
     frames.push((dir.join("equilibria.parquet"), equilibria_frame(results)?));
+    if let Some(df) = trajectories_frame(plan, results)? {
+        frames.push((dir.join("trajectories.parquet"), df));
+    }
     let mut written = crate::output::write_frames(frames)?;
     for res in results {
         let name = if results.len() == 1 { "game.nfg".to_owned() } else { format!("game-{}.nfg", res.name) };
@@ -458,6 +461,62 @@ pub fn write(plan: &GamePlan, out: &Path, results: &[VariantResult]) -> Result<V
         }
     }
     Ok(written)
+}
+
+/// Steps of each replicator trajectory.
+const TRAJECTORY_STEPS: usize = 300;
+
+/// `trajectories.parquet`, for games with a role of three strategies: the
+/// replicator dynamics of the analysed game from eight starts per such
+/// role (that role near each vertex, at the centre, and at four seeded
+/// random points; the other roles uniform), every mixture on the way, as
+/// the role's three probabilities.
+fn trajectories_frame(plan: &GamePlan, results: &[VariantResult]) -> Result<Option<DataFrame>> {
+    let (mut variant, mut role, mut names, mut start, mut step) = (vec![], vec![], vec![], vec![], vec![]);
+    let (mut a, mut b, mut c) = (vec![], vec![], vec![]);
+    let mut rng = rand_chacha::ChaCha12Rng::seed_from_u64(plan.seed ^ 0x7472_616a);
+    for res in results {
+        let s = &res.game.structure;
+        for r in (0..s.roles.len()).filter(|&r| s.range(r).len() == 3) {
+            let mut starts: Vec<[f64; 3]> = vec![[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8], [1.0 / 3.0; 3]];
+            for _ in 0..4 {
+                let e: Vec<f64> = (0..3).map(|_| -(1.0 - rng.random::<f64>()).ln()).collect();
+                let t: f64 = e.iter().sum();
+                starts.push([e[0] / t, e[1] / t, e[2] / t]);
+            }
+            for (k, x) in starts.iter().enumerate() {
+                let mut sigma = s.uniform();
+                sigma[s.range(r)].copy_from_slice(x);
+                for (i, m) in res.game.replicator_path(&sigma, TRAJECTORY_STEPS).iter().enumerate() {
+                    variant.push(res.name.clone());
+                    role.push(s.roles[r].clone());
+                    names.push(s.strategies[r].join(","));
+                    start.push(k as u64);
+                    step.push(i as u64);
+                    let at = s.range(r).start;
+                    a.push(m[at]);
+                    b.push(m[at + 1]);
+                    c.push(m[at + 2]);
+                }
+            }
+        }
+    }
+    if variant.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        DataFrame::new_infer_height(vec![
+            Column::new("variant".into(), variant),
+            Column::new("role".into(), role),
+            Column::new("strategies".into(), names),
+            Column::new("start".into(), start),
+            Column::new("step".into(), step),
+            Column::new("p0".into(), a),
+            Column::new("p1".into(), b),
+            Column::new("p2".into(), c),
+        ])
+        .context("building trajectories frame")?,
+    ))
 }
 
 /// `equilibria.parquet`: one row per variant and equilibrium.

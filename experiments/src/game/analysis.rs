@@ -430,6 +430,19 @@ impl Game {
         x
     }
 
+    /// The mixtures the replicator dynamics pass through from `sigma`,
+    /// `steps` of them after the start, on the payoffs rescaled to
+    /// `[0, 1]` (as the search runs them).
+    pub fn replicator_path(&self, sigma: &[f64], steps: usize) -> Vec<Vec<f64>> {
+        let (norm, _) = self.normalised();
+        let mut path = vec![sigma.to_vec()];
+        for _ in 0..steps {
+            let next = norm.replicator(path.last().expect("a start"), 1);
+            path.push(next);
+        }
+        path
+    }
+
     /// `f(σ) = Σ_s max(0, g_s(σ))²`.
     fn nash_objective(&self, sigma: &[f64]) -> f64 {
         self.gains(sigma).iter().map(|g| g.max(0.0).powi(2)).sum()

@@ -67,7 +67,17 @@ fn a_game_is_identical_across_threads_shards_and_interruptions() {
     game("two", &["--threads", "2"]);
     let one = game_files(&tmp.path().join("one"));
     let names: Vec<&str> = one.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["equilibria.parquet", "game.json", "game.nfg", "observations.parquet", "payoffs.parquet"]);
+    let want = [
+        "equilibria.md",
+        "equilibria.parquet",
+        "equilibria.tex",
+        "game.json",
+        "game.nfg",
+        "observations.parquet",
+        "payoffs.parquet",
+        "trajectories.parquet",
+    ];
+    assert_eq!(names, want);
     assert_eq!(one, game_files(&tmp.path().join("two")), "threads must not change a byte");
 
     for s in ["0/2", "1/2"] {

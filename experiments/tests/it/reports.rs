@@ -98,6 +98,8 @@ fn check_charts(dir: &Path, expected: &[&str]) -> usize {
             let stem = png.file_stem().unwrap().to_string_lossy().into_owned();
             let size = if stem.starts_with("dashboard") {
                 (1600, 1800)
+            } else if stem.starts_with("trajectories") {
+                (1200, 1100)
             } else if stem == "equilibria" {
                 // 90 px a row, 500 px at least.
                 let f = std::fs::File::open(dir.join("equilibria.parquet")).unwrap();
@@ -296,9 +298,15 @@ fn a_game_gets_charts_a_notebook_and_a_table_that_work() {
     let dir = only_subdir(&tmp.path().join("out/predator_game/games"));
     let n = check_charts(
         &dir,
-        &["equilibria", "payoffs_median_mark_predators", "payoffs_median_mark_makers", "deviations_median_mark"],
+        &[
+            "equilibria",
+            "payoffs_median_mark_predators",
+            "payoffs_median_mark_makers",
+            "deviations_median_mark",
+            "trajectories_median_mark_predators",
+        ],
     );
-    assert_eq!(n, 4);
+    assert_eq!(n, 5);
     compile_latex(&dir.join("equilibria.tex"));
     let md = std::fs::read_to_string(dir.join("equilibria.md")).unwrap();
     assert!(md.contains("| median_mark |") && md.contains("predators:"), "{md}");

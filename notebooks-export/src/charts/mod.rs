@@ -26,7 +26,8 @@
 //! - the charts of a run, `dashboard.rs`, `heatmap.rs` (liquidation map),
 //!   `cascade_sizes.rs` and `pnl.rs`, and of a sweep, `metric.rs`,
 //!   `grid.rs` (two-axis heatmap, also a game's payoffs) and `paired.rs`,
-//!   and of a game, `equilibria.rs` and `deviations.rs`: any of the shared
+//!   and of a game, `equilibria.rs`, `deviations.rs` and
+//!   `trajectories.rs` (replicator paths on a simplex): any of the shared
 //!   files above, never one another.
 //! - `plot.rs`: `plot_run`, `plot_sweep` and `plot_game`, which read a
 //!   folder and write its charts; imports anything.
@@ -52,6 +53,7 @@ mod plot;
 mod pnl;
 mod style;
 mod sweep;
+mod trajectories;
 
 pub use error::ChartError;
 pub use plot::{plot_game, plot_run, plot_sweep};

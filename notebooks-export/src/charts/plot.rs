@@ -17,6 +17,7 @@ use super::paired::PairedChart;
 use super::pnl::PnlByPopulation;
 use super::style::{ensure_font, sig};
 use super::sweep::{GRID_METRICS, METRICS, SweepAxis};
+use super::trajectories::Trajectories;
 use std::path::{Path, PathBuf};
 
 /// Draws every chart of a finished run folder (holding `ticks.parquet`,
@@ -158,8 +159,9 @@ pub fn plot_sweep(sweep_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
 /// as SVG and PNG: `equilibria` (each equilibrium's regret and the crash at
 /// it against the baseline), and for a game of two roles, per variant,
 /// `payoffs_<variant>_<role>` (each role's mean payoff over the reduced
-/// profiles) and `deviations_<variant>` (the deviation graph). Returns the
-/// written paths, sorted.
+/// profiles) and `deviations_<variant>` (the deviation graph); for a role
+/// of three strategies, `trajectories_<variant>_<role>` (replicator
+/// dynamics on the simplex). Returns the written paths, sorted.
 pub fn plot_game(game_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
     ensure_font()?;
     let plan_path = game_dir.join("game.json");
@@ -200,6 +202,12 @@ pub fn plot_game(game_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
         }
         if let Some(graph) = DeviationGraph::new(&table, experiment) {
             written.extend(write_chart(&out, &format!("deviations_{}", file_safe(&table.variant)), &graph)?);
+        }
+    }
+    let trajectories = game_dir.join("trajectories.parquet");
+    if trajectories.exists() {
+        for (stem, chart) in Trajectories::read(&Frame::read(&trajectories)?, &equilibria, experiment)? {
+            written.extend(write_chart(&out, &format!("trajectories_{}", file_safe(&stem)), &chart)?);
         }
     }
     written.sort();
