@@ -2,7 +2,8 @@
 
 use super::{interactive, load, out};
 use crate::cli::SweepArgs;
-use anyhow::Result;
+use anyhow::{Result, bail};
+use cascade_experiments::game::adaptive::{Runner, sample};
 use cascade_experiments::game::aggregate::{METRICS, VariantResult, analyse, mixture_label, write};
 use cascade_experiments::game::{GamePlan, game_dir, plan};
 use cascade_experiments::output::write_atomic;
@@ -14,11 +15,23 @@ use std::process::ExitCode;
 /// Plans and runs (this shard of) a game and, unless sharded, analyses it.
 pub fn game(args: &SweepArgs) -> Result<ExitCode> {
     let loaded = load(&args.common)?;
-    let plan = plan(&loaded)?;
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let adaptive = loaded.experiment.game.as_ref().is_some_and(|g| g.adaptive.is_some());
+    if adaptive && args.shard.is_some() {
+        bail!("game.adaptive decides what to run from what ran: it cannot be sharded (leave out --shard)");
+    }
+    let (plan, done) = if adaptive {
+        let runner = Runner { out: &args.common.out, threads, progress: interactive(), reuse: args.common.reuse() };
+        sample(&loaded, runner)?
+    } else {
+        let plan = plan(&loaded)?;
+        let dir = game_dir(&args.common.out, &plan);
+        write_atomic(&dir.join("game.json"), &serde_json::to_vec_pretty(&plan).expect("serialises"))?;
+        let done = execute_runs(&plan.runs, &args.common.out, args.shard, threads, interactive(), args.common.reuse())?;
+        (plan, done)
+    };
     let dir = game_dir(&args.common.out, &plan);
     write_atomic(&dir.join("game.json"), &serde_json::to_vec_pretty(&plan).expect("serialises"))?;
-    let done = execute_runs(&plan.runs, &args.common.out, args.shard, threads, interactive(), args.common.reuse())?;
     let reduced = plan.spec.reduction().map_err(anyhow::Error::msg)?.reduced.profiles().len();
     let mut text = format!(
         "game {} of {}: {} variants × {} profiles ({} in the reduced game), {} runs; ran {}, already finished {}\n",
@@ -31,6 +44,14 @@ pub fn game(args: &SweepArgs) -> Result<ExitCode> {
         done.ran,
         done.reused + done.identical,
     );
+    if adaptive {
+        let full = plan.spec.reduction().map_err(anyhow::Error::msg)?.full_profiles().len();
+        text.push_str(&format!(
+            "adaptive sampling ran {} (variant, profile) cells of the {} a complete game needs\n",
+            plan.cells.len(),
+            full * plan.variants.len()
+        ));
+    }
     if let Some(shard) = args.shard {
         text.push_str(&format!(
             "shard {}/{} done; when every shard is, run `cascade merge {}`\n",

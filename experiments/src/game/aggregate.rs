@@ -41,7 +41,7 @@ use std::path::{Path, PathBuf};
 pub const METRICS: [&str; 5] = ["max_drawdown", "amplification", "n_liquidations", "liquidated_notional", "bad_debt"];
 
 /// What one run gave.
-struct Observation {
+pub(super) struct Observation {
     /// Per strategy played, each player's payoff.
     players: Vec<Vec<f64>>,
     /// [`METRICS`], NaN where the run has none.
@@ -49,7 +49,8 @@ struct Observation {
 }
 
 impl Observation {
-    fn payoff(&self, k: usize) -> f64 {
+    /// The mean payoff of strategy `k`'s players (NaN if none plays it).
+    pub(super) fn payoff(&self, k: usize) -> f64 {
         let p = &self.players[k];
         p.iter().sum::<f64>() / p.len() as f64
     }
@@ -88,8 +89,8 @@ fn observations(plan: &GamePlan, out: &Path) -> Result<Vec<Observation>> {
             missing.push(r.index);
             continue;
         };
-        let profile = &plan.profiles[r.point % plan.profiles.len()];
-        obs.push(read_run(&dir, &manifest, plan, &structure, profile)?);
+        let profile = &plan.profiles[plan.cells[r.point].1];
+        obs.push(read_run(&dir, &manifest, &plan.spec.payoff, &structure, profile)?);
     }
     if !missing.is_empty() {
         bail!(
@@ -102,10 +103,11 @@ fn observations(plan: &GamePlan, out: &Path) -> Result<Vec<Observation>> {
     Ok(obs)
 }
 
-fn read_run(
+/// One run's payoffs (`payoff` as the game section names it) and metrics.
+pub(super) fn read_run(
     dir: &Path,
     manifest: &run::Manifest,
-    plan: &GamePlan,
+    payoff: &str,
     structure: &Structure,
     profile: &[u32],
 ) -> Result<Observation> {
@@ -113,7 +115,8 @@ fn read_run(
     let df = parquet(&path)?;
     let population = strings(&df, "population", &path)?;
     let index = f64s(&df, "agent_index", &path)?;
-    let payoff = match plan.spec.payoff.as_str() {
+    let name = payoff;
+    let payoff = match name {
         "pnl" => f64s(&df, "pnl", &path)?.into_iter().map(|x| x.map(|v| v / 1e6)).collect(),
         "pnl_per_capital" => {
             let pnl = f64s(&df, "pnl", &path)?;
@@ -141,7 +144,7 @@ fn read_run(
                     format!("{}: no agent {n} of population {}", path.display(), structure.roles[r])
                 })?;
                 if !v.is_finite() {
-                    bail!("{}: agent {n} of {} has no {} payoff", path.display(), structure.roles[r], plan.spec.payoff);
+                    bail!("{}: agent {n} of {} has no {name} payoff", path.display(), structure.roles[r]);
                 }
                 players[k].push(v);
             }
@@ -162,10 +165,10 @@ fn read_run(
 /// `runs[v][f]`: the observation indices of variant `v`, full profile `f`,
 /// in replicate order.
 fn runs_of(plan: &GamePlan) -> Vec<Vec<Vec<usize>>> {
-    let nf = plan.profiles.len();
-    let mut out = vec![vec![Vec::new(); nf]; plan.variants.len()];
+    let mut out = vec![vec![Vec::new(); plan.profiles.len()]; plan.variants.len()];
     for (i, r) in plan.runs.runs.iter().enumerate() {
-        out[r.point / nf][r.point % nf].push(i);
+        let (v, f) = plan.cells[r.point];
+        out[v][f].push(i);
     }
     out
 }
@@ -179,37 +182,61 @@ fn reduced_game(
     pick: &dyn Fn(usize) -> Vec<usize>,
 ) -> Result<Game> {
     let reduction = plan.spec.reduction().map_err(anyhow::Error::msg)?;
-    let full_index: BTreeMap<&Vec<u32>, usize> = plan.profiles.iter().enumerate().map(|(i, p)| (p, i)).collect();
-    let mut table = BTreeMap::new();
-    for c in reduction.reduced.profiles() {
-        let mut row = vec![f64::NAN; c.len()];
-        for k in (0..c.len()).filter(|&k| c[k] > 0) {
-            let f = full_index[&reduction.expand(&c, k)];
-            let chosen = pick(f);
-            row[k] = chosen.iter().map(|&j| obs[runs[f][j]].payoff(k)).sum::<f64>() / chosen.len() as f64;
-        }
-        table.insert(c, row);
+    let table = backed_profiles(plan, runs)
+        .into_iter()
+        .map(|(c, backing)| {
+            let mut row = vec![f64::NAN; c.len()];
+            for (k, f) in backing {
+                let chosen = pick(f);
+                row[k] = chosen.iter().map(|&j| obs[runs[f][j]].payoff(k)).sum::<f64>() / chosen.len() as f64;
+            }
+            (c, row)
+        })
+        .collect();
+    if plan.confirmed.is_some() {
+        Ok(Game::partial(reduction.reduced, &table))
+    } else {
+        Game::new(reduction.reduced, &table).map_err(anyhow::Error::msg)
     }
-    Game::new(reduction.reduced, &table).map_err(anyhow::Error::msg)
 }
 
-/// Per reduced profile, the mean [`METRICS`] over the runs (picked by
-/// `pick`) of the full profiles that back it.
-fn profile_metrics(
-    plan: &GamePlan,
-    obs: &[Observation],
-    runs: &[Vec<usize>],
-    pick: &dyn Fn(usize) -> Vec<usize>,
-) -> Vec<Vec<f64>> {
+/// Per strategy played in a reduced profile, the full profile behind it.
+type Backing = Vec<(usize, usize)>;
+
+/// The reduced profiles every played strategy of which has runs, each with
+/// the full profile behind each strategy: `(profile, [(strategy, full)])`.
+/// Without adaptive sampling, every profile.
+fn backed_profiles(plan: &GamePlan, runs: &[Vec<usize>]) -> Vec<(Vec<u32>, Backing)> {
     let reduction = plan.spec.reduction().expect("validated");
     let full_index: BTreeMap<&Vec<u32>, usize> = plan.profiles.iter().enumerate().map(|(i, p)| (p, i)).collect();
     reduction
         .reduced
         .profiles()
+        .into_iter()
+        .filter_map(|c| {
+            let backing: Option<Backing> = (0..c.len())
+                .filter(|&k| c[k] > 0)
+                .map(|k| full_index.get(&reduction.expand(&c, k)).filter(|&&f| !runs[f].is_empty()).map(|&f| (k, f)))
+                .collect();
+            Some((c, backing?))
+        })
+        .collect()
+}
+
+/// Per profile of `game`, the mean [`METRICS`] over the runs (picked by
+/// `pick`) of the full profiles that back it.
+fn profile_metrics(
+    plan: &GamePlan,
+    game: &Game,
+    obs: &[Observation],
+    runs: &[Vec<usize>],
+    pick: &dyn Fn(usize) -> Vec<usize>,
+) -> Vec<Vec<f64>> {
+    let backed: BTreeMap<Vec<u32>, Backing> = backed_profiles(plan, runs).into_iter().collect();
+    game.profiles
         .iter()
         .map(|c| {
-            let mut backing: Vec<usize> =
-                (0..c.len()).filter(|&k| c[k] > 0).map(|k| full_index[&reduction.expand(c, k)]).collect();
+            let mut backing: Vec<usize> = backed[c].iter().map(|(_, f)| *f).collect();
             backing.sort_unstable();
             backing.dedup();
             (0..METRICS.len())
@@ -273,8 +300,11 @@ pub fn analyse(plan: &GamePlan, out: &Path) -> Result<Vec<VariantResult>> {
     for (v, runs) in all.iter().enumerate() {
         let every = |f: usize| (0..runs[f].len()).collect::<Vec<_>>();
         let game = reduced_game(plan, &obs, runs, &every)?;
-        let equilibria = game.equilibria(&options);
-        let metrics = profile_metrics(plan, &obs, runs, &every);
+        let equilibria = match &plan.confirmed {
+            Some(confirmed) => confirmed[v].iter().map(|m| confirmed_equilibrium(&game, m)).collect(),
+            None => game.equilibria(&options),
+        };
+        let metrics = profile_metrics(plan, &game, &obs, runs, &every);
         let baseline_profile: Vec<u32> = {
             let s = &game.structure;
             (0..s.n_strategies())
@@ -302,9 +332,11 @@ pub fn analyse(plan: &GamePlan, out: &Path) -> Result<Vec<VariantResult>> {
                     .max(0.0),
                 );
             }
-            let n = runs.first().map_or(0, Vec::len);
+            // Replicate j has seed `seed + j` in every profile; profiles
+            // sampled more often are paired on their first replicates.
+            let n = runs.iter().map(Vec::len).filter(|&n| n > 0).min().unwrap_or(0);
             let joint: Vec<usize> = (0..n).map(|_| rng.random_range(0..n)).collect();
-            let m = profile_metrics(plan, &obs, runs, &|_| joint.clone());
+            let m = profile_metrics(plan, &game, &obs, runs, &|_| joint.clone());
             for (i, e) in equilibria.iter().enumerate() {
                 let at = at_equilibrium(&game, e, &m);
                 for k in 0..METRICS.len() {
@@ -325,6 +357,20 @@ pub fn analyse(plan: &GamePlan, out: &Path) -> Result<Vec<VariantResult>> {
         });
     }
     Ok(results)
+}
+
+/// An equilibrium that adaptive sampling confirmed, with its regret in
+/// `game` (which holds its support's profiles and every deviation's).
+fn confirmed_equilibrium(game: &Game, mixture: &[f64]) -> Equilibrium {
+    let s = &game.structure;
+    let pure = mixture.iter().all(|&x| x == 0.0 || x == 1.0);
+    let profile: Option<Vec<u32>> =
+        pure.then(|| (0..mixture.len()).map(|k| if mixture[k] == 1.0 { s.players[s.role_of(k)] } else { 0 }).collect());
+    let regret = match &profile {
+        Some(c) => game.profile_regret(c),
+        None => game.regret(mixture),
+    };
+    Equilibrium { mixture: mixture.to_vec(), regret: regret.max(0.0), profile, connected: false }
 }
 
 /// A mixture as text: `predators: hunt 0.62, passive 0.38; makers: stay 1`.
@@ -362,12 +408,11 @@ pub fn write(plan: &GamePlan, out: &Path, results: &[VariantResult]) -> Result<V
         let (mut variant, mut run_c, mut profile, mut label, mut replicate, mut seed, mut run_id) =
             (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
         let (mut role, mut strategy, mut count, mut mean, mut each) = (vec![], vec![], vec![], vec![], vec![]);
-        let nf = plan.profiles.len();
         for (r, o) in plan.runs.runs.iter().zip(&obs) {
-            let f = r.point % nf;
+            let (v, f) = plan.cells[r.point];
             for k in (0..structure.n_strategies()).filter(|&k| plan.profiles[f][k] > 0) {
                 let rr = structure.role_of(k);
-                variant.push(plan.variants[r.point / nf].clone());
+                variant.push(plan.variants[v].clone());
                 run_c.push(r.index as u64);
                 profile.push(f as u64);
                 label.push(profile_label(&reduction.full, &plan.profiles[f]));
@@ -451,6 +496,10 @@ pub fn write(plan: &GamePlan, out: &Path, results: &[VariantResult]) -> Result<V
     for res in results {
         let name = if results.len() == 1 { "game.nfg".to_owned() } else { format!("game-{}.nfg", res.name) };
         let title = format!("{} ({}), reduced game", plan.runs.experiment, res.name);
+        if !res.game.is_complete() {
+            eprintln!("note: no {name}: adaptive sampling left profiles of the reduced game unsampled");
+            continue;
+        }
         match to_nfg(&res.game, &title) {
             Ok(text) => {
                 let path = dir.join(name);
@@ -475,7 +524,7 @@ fn trajectories_frame(plan: &GamePlan, results: &[VariantResult]) -> Result<Opti
     let (mut variant, mut role, mut names, mut start, mut step) = (vec![], vec![], vec![], vec![], vec![]);
     let (mut a, mut b, mut c) = (vec![], vec![], vec![]);
     let mut rng = rand_chacha::ChaCha12Rng::seed_from_u64(plan.seed ^ 0x7472_616a);
-    for res in results {
+    for res in results.iter().filter(|r| r.game.is_complete()) {
         let s = &res.game.structure;
         for r in (0..s.roles.len()).filter(|&r| s.range(r).len() == 3) {
             let mut starts: Vec<[f64; 3]> = vec![[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8], [1.0 / 3.0; 3]];

@@ -255,7 +255,7 @@ impl Game {
     /// is missing or a played strategy has no finite payoff.
     pub fn new(structure: Structure, payoffs: &BTreeMap<Vec<u32>, Vec<f64>>) -> Result<Game, String> {
         let profiles = structure.profiles();
-        let mut rows = Vec::with_capacity(profiles.len());
+        let mut rows: Vec<Vec<f64>> = Vec::with_capacity(profiles.len());
         for p in &profiles {
             let row = payoffs.get(p).ok_or_else(|| format!("profile {p:?} has no payoffs"))?;
             if row.len() != structure.n_strategies() {
@@ -268,15 +268,33 @@ impl Game {
             if let Some(k) = (0..row.len()).find(|&k| p[k] > 0 && !row[k].is_finite()) {
                 return Err(format!("profile {p:?}: {} is played but has no payoff", structure.label(k)));
             }
-            rows.push((0..row.len()).map(|k| if p[k] > 0 { row[k] } else { f64::NAN }).collect());
+            rows.push(row.clone());
         }
+        let table = profiles.into_iter().zip(rows).collect();
+        Ok(Game::partial(structure, &table))
+    }
+
+    /// A game of only the profiles in `payoffs` (in [`Structure::profiles`]
+    /// order): deviation payoffs and regrets are right for mixtures whose
+    /// support and deviations it covers, as adaptive sampling ensures.
+    pub fn partial(structure: Structure, payoffs: &BTreeMap<Vec<u32>, Vec<f64>>) -> Game {
+        let profiles: Vec<Vec<u32>> = structure.profiles().into_iter().filter(|p| payoffs.contains_key(p)).collect();
+        let rows = profiles
+            .iter()
+            .map(|p| (0..p.len()).map(|k| if p[k] > 0 { payoffs[p][k] } else { f64::NAN }).collect())
+            .collect();
         let index = profiles.iter().enumerate().map(|(i, p)| (p.clone(), i)).collect();
         let most = structure.players.iter().copied().max().unwrap_or(0) as usize;
         let mut ln_fact = vec![0.0; most + 1];
         for i in 1..=most {
             ln_fact[i] = ln_fact[i - 1] + (i as f64).ln();
         }
-        Ok(Game { structure, profiles, payoffs: rows, index, ln_fact })
+        Game { structure, profiles, payoffs: rows, index, ln_fact }
+    }
+
+    /// Whether every profile of the structure is in the game.
+    pub fn is_complete(&self) -> bool {
+        self.structure.n_profiles() == self.profiles.len() as u128
     }
 
     /// The payoff of strategy `k` in profile `c`, if `c` is in the game and

@@ -10,13 +10,16 @@
 //! metrics at each; [`analysis`] holds the role-symmetric game algorithms,
 //! [`reduction`] deviation-preserving reduction and [`nfg`] the Gambit
 //! file. With `sweep.variants`, each variant (a protocol mechanism, say)
-//! gets its own game, so mechanisms are compared at equilibrium.
+//! gets its own game, so mechanisms are compared at equilibrium. With
+//! `adaptive:`, [`adaptive`] runs only the profiles that decide the
+//! equilibria.
 //!
 //! Layout: runs go to `<out>/<name>/<run-id>/` like single runs, the
 //! game's own files to `<out>/<name>/games/<game-id>/`: `game.json` (the
 //! plan), `observations.parquet`, `payoffs.parquet`, `equilibria.parquet`
 //! and `game.nfg`.
 
+pub mod adaptive;
 pub mod aggregate;
 pub mod analysis;
 pub mod nfg;

@@ -13,7 +13,7 @@
 use super::analysis::Structure;
 use super::reduction::Reduction;
 use super::spec::GameSpec;
-use crate::config::{MAX_SWEEP_RUNS, VARIANT_AXIS};
+use crate::config::{Experiment, MAX_SWEEP_RUNS, VARIANT_AXIS};
 use crate::load::{Loaded, from_tree};
 use crate::locate::Locator;
 use crate::output::sha256_hex;
@@ -35,77 +35,145 @@ pub struct GamePlan {
     pub seed: u64,
     /// Protocol variants, each its own game (one, `default`, without any).
     pub variants: Vec<String>,
-    /// The full-game profiles run, the same for every variant.
+    /// The full-game profiles run.
     pub profiles: Vec<Vec<u32>>,
-    /// The runs: one point per variant and profile, variant-major, with
-    /// axes `variant` and `profile`.
+    /// The (variant, profile) of each point of `runs`.
+    pub cells: Vec<(usize, usize)>,
+    /// The runs: one point per variant and profile run, with axes
+    /// `variant` and `profile`.
     pub runs: Plan,
+    /// With adaptive sampling, the equilibria it confirmed, per variant.
+    #[serde(default)]
+    pub confirmed: Option<Vec<Vec<Vec<f64>>>>,
 }
 
 /// The name of the only variant of a game without variants.
 pub const DEFAULT_VARIANT: &str = "default";
 
-/// Expands the game of `loaded`.
+/// Makes the experiment of any (variant, full profile) of a game.
+#[derive(Debug)]
+pub struct Expander {
+    /// The game section.
+    pub spec: GameSpec,
+    /// The reduction analysed.
+    pub reduction: Reduction,
+    /// The experiment's name and master seed.
+    name: String,
+    seed: u64,
+    /// Per variant, its name and the file's tree with its changes (and
+    /// without `sweep` and `game`).
+    variants: Vec<(String, Value)>,
+    locator: Locator,
+}
+
+impl Expander {
+    /// The expander of `loaded`'s game.
+    pub fn new(loaded: &Loaded) -> Result<Expander> {
+        let exp = &loaded.experiment;
+        let spec = exp.game.clone().context("the experiment has no game: section")?;
+        let reduction = spec.reduction().map_err(|e| anyhow!("game.roles: {e}"))?;
+        let sweep = exp.sweep.clone().unwrap_or_default();
+        let changes: Vec<(String, Vec<(String, serde_json::Value)>)> = if sweep.variants.is_empty() {
+            vec![(DEFAULT_VARIANT.to_owned(), Vec::new())]
+        } else {
+            sweep.variants.iter().map(|v| (v.name.clone(), v.set.clone().into_iter().collect())).collect()
+        };
+        let mut variants = Vec::new();
+        for (name, set) in changes {
+            let mut tree = loaded.tree.clone();
+            for (path, v) in &set {
+                let v: Value = serde_yaml::to_value(v).expect("JSON values are YAML values");
+                crate::paths::set(&mut tree, path, v).map_err(|e| anyhow!("variant {name}: {e}"))?;
+            }
+            if let Value::Mapping(m) = &mut tree {
+                m.remove("sweep");
+                m.remove("game");
+            }
+            variants.push((name, tree));
+        }
+        Ok(Expander { spec, reduction, name: exp.name.clone(), seed: exp.seed, variants, locator: Locator::default() })
+    }
+
+    /// The variants' names.
+    pub fn variant_names(&self) -> Vec<String> {
+        self.variants.iter().map(|v| v.0.clone()).collect()
+    }
+
+    /// The experiment of `profile` in variant `v`.
+    pub fn experiment(&self, v: usize, profile: &[u32]) -> Result<Experiment> {
+        let (name, tree) = &self.variants[v];
+        let label = profile_label(&self.reduction.full, profile);
+        let tree = profile_tree(tree, &self.spec, &self.reduction, profile)
+            .map_err(|e| anyhow!("variant {name}, profile {label}: {e}"))?;
+        let point = from_tree(tree, &self.locator).map_err(|diags| {
+            let lines: Vec<String> = diags.iter().map(|d| format!("  {}: {}", d.path, d.message)).collect();
+            anyhow!("variant {name}, profile {label} is not a valid experiment:\n{}", lines.join("\n"))
+        })?;
+        Ok(point.experiment)
+    }
+
+    /// The plan that runs `cells` (variant, index into `profiles`), each
+    /// with its number of replicates (seeds `seed, seed + 1, ...`).
+    pub fn plan_of(&self, profiles: Vec<Vec<u32>>, cells: Vec<((usize, usize), u32)>) -> Result<GamePlan> {
+        let (mut configs, mut points, mut planned) = (Vec::new(), Vec::new(), Vec::new());
+        for (point, ((v, f), replicates)) in cells.iter().enumerate() {
+            let cfg = self.experiment(*v, &profiles[*f])?;
+            for replicate in 0..*replicates {
+                let seed = self.seed.wrapping_add(u64::from(replicate));
+                planned.push(PlannedRun {
+                    index: planned.len(),
+                    point,
+                    replicate,
+                    seed,
+                    run_id: run::run_id(&cfg, seed),
+                });
+            }
+            configs.push(cfg);
+            points.push(vec![
+                serde_json::Value::String(self.variants[*v].0.clone()),
+                serde_json::Value::String(profile_label(&self.reduction.full, &profiles[*f])),
+            ]);
+        }
+        let ids: Vec<&str> = planned.iter().map(|r| r.run_id.as_str()).collect();
+        let spec = &self.spec;
+        let analysis = (&spec.payoff, spec.bootstrap, spec.tolerance.to_bits(), &spec.roles, &spec.adaptive);
+        let hash = if spec.adaptive.is_some() {
+            serde_json::to_string(&(&ids, analysis)).expect("serialises")
+        } else {
+            // Without adaptive sampling, as before it existed: the same
+            // game keeps its id.
+            serde_json::to_string(&(&ids, (analysis.0, analysis.1, analysis.2, analysis.3))).expect("serialises")
+        };
+        let game_id = sha256_hex(hash.as_bytes())[..12].to_owned();
+        let axes = vec![VARIANT_AXIS.to_owned(), "profile".to_owned()];
+        let runs =
+            Plan { experiment: self.name.clone(), sweep_id: game_id.clone(), axes, points, runs: planned, configs };
+        Ok(GamePlan {
+            game_id,
+            spec: self.spec.clone(),
+            seed: self.seed,
+            variants: self.variant_names(),
+            profiles,
+            cells: cells.into_iter().map(|c| c.0).collect(),
+            runs,
+            confirmed: None,
+        })
+    }
+}
+
+/// Expands the game of `loaded`: every full profile the reduced game
+/// needs, in every variant, with `replicates` runs each.
 pub fn plan(loaded: &Loaded) -> Result<GamePlan> {
-    let exp = &loaded.experiment;
-    let spec = exp.game.clone().context("the experiment has no game: section")?;
-    let reduction = spec.reduction().map_err(|e| anyhow!("game.roles: {e}"))?;
-    let profiles = reduction.full_profiles();
-    let sweep = exp.sweep.clone().unwrap_or_default();
-    let variants: Vec<(String, Vec<(String, serde_json::Value)>)> = if sweep.variants.is_empty() {
-        vec![(DEFAULT_VARIANT.to_owned(), Vec::new())]
-    } else {
-        sweep.variants.iter().map(|v| (v.name.clone(), v.set.clone().into_iter().collect())).collect()
-    };
-    let runs = profiles.len() as u128 * variants.len() as u128 * u128::from(spec.replicates);
+    let expander = Expander::new(loaded)?;
+    let profiles = expander.reduction.full_profiles();
+    let spec = &expander.spec;
+    let variants = expander.variants.len();
+    let runs = profiles.len() as u128 * variants as u128 * u128::from(spec.replicates);
     if runs > MAX_SWEEP_RUNS {
         bail!("the game needs {runs} runs (profiles × variants × replicates); at most {MAX_SWEEP_RUNS}");
     }
-    let locator = Locator::default();
-    let (mut configs, mut points) = (Vec::new(), Vec::new());
-    for (name, set) in &variants {
-        let mut tree = loaded.tree.clone();
-        for (path, v) in set {
-            let v: Value = serde_yaml::to_value(v).expect("JSON values are YAML values");
-            crate::paths::set(&mut tree, path, v).map_err(|e| anyhow!("variant {name}: {e}"))?;
-        }
-        if let Value::Mapping(m) = &mut tree {
-            m.remove("sweep");
-            m.remove("game");
-        }
-        for (k, profile) in profiles.iter().enumerate() {
-            let label = profile_label(&reduction.full, profile);
-            let tree = profile_tree(&tree, &spec, &reduction, profile)
-                .map_err(|e| anyhow!("variant {name}, profile {k} ({label}): {e}"))?;
-            let point = from_tree(tree, &locator).map_err(|diags| {
-                let lines: Vec<String> = diags.iter().map(|d| format!("  {}: {}", d.path, d.message)).collect();
-                anyhow!("variant {name}, profile {k} ({label}) is not a valid experiment:\n{}", lines.join("\n"))
-            })?;
-            configs.push(point.experiment);
-            points.push(vec![serde_json::Value::String(name.clone()), serde_json::Value::String(label)]);
-        }
-    }
-    let mut planned = Vec::new();
-    for (point, cfg) in configs.iter().enumerate() {
-        for replicate in 0..spec.replicates {
-            let seed = exp.seed.wrapping_add(u64::from(replicate));
-            planned.push(PlannedRun { index: planned.len(), point, replicate, seed, run_id: run::run_id(cfg, seed) });
-        }
-    }
-    let ids: Vec<&str> = planned.iter().map(|r| r.run_id.as_str()).collect();
-    let analysis = (&spec.payoff, spec.bootstrap, spec.tolerance.to_bits(), &spec.roles);
-    let hash = serde_json::to_string(&(&ids, analysis)).expect("serialises");
-    let game_id = sha256_hex(hash.as_bytes())[..12].to_owned();
-    let axes = vec![VARIANT_AXIS.to_owned(), "profile".to_owned()];
-    let runs = Plan { experiment: exp.name.clone(), sweep_id: game_id.clone(), axes, points, runs: planned, configs };
-    Ok(GamePlan {
-        game_id,
-        spec,
-        seed: exp.seed,
-        variants: variants.into_iter().map(|v| v.0).collect(),
-        profiles,
-        runs,
-    })
+    let cells = (0..variants).flat_map(|v| (0..profiles.len()).map(move |f| ((v, f), spec.replicates))).collect();
+    expander.plan_of(profiles, cells)
 }
 
 /// A profile as text: `predators: passive 2, hunt 2; makers: stay 4`.

@@ -29,6 +29,31 @@ pub struct GameSpec {
     /// Largest regret of an equilibrium, as a fraction of the payoff range.
     #[serde(default = "default_tolerance")]
     pub tolerance: f64,
+    /// Sample only the profiles that matter (quiesce-style) instead of
+    /// every profile of the reduced game.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adaptive: Option<Adaptive>,
+}
+
+/// Adaptive sampling: from the game restricted to each role's first
+/// strategy, find the restricted game's equilibria, test every deviation
+/// from each, confirm an equilibrium when no deviation gains more than
+/// `epsilon`, and otherwise add the best response to the restricted game.
+/// A gain whose 95% interval contains `epsilon` gets more replicates, up to
+/// `max_replicates`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Adaptive {
+    /// The largest gain from deviating that still confirms an
+    /// equilibrium, in payoff units.
+    pub epsilon: f64,
+    /// Most replicates of one profile (the game's `replicates` at first).
+    #[serde(default = "default_max_replicates")]
+    pub max_replicates: u32,
+}
+
+fn default_max_replicates() -> u32 {
+    40
 }
 
 /// One role of a game.
@@ -145,6 +170,17 @@ impl GameSpec {
         }
         if !(self.tolerance.is_finite() && self.tolerance >= 0.0) {
             errors.push(ParamError::invalid("game.tolerance", "must be a non-negative number"));
+        }
+        if let Some(a) = &self.adaptive {
+            if !(a.epsilon.is_finite() && a.epsilon >= 0.0) {
+                errors.push(ParamError::invalid("game.adaptive.epsilon", "must be a non-negative number"));
+            }
+            if a.max_replicates < self.replicates {
+                errors.push(ParamError::invalid(
+                    "game.adaptive.max_replicates",
+                    format!("must be at least game.replicates ({})", self.replicates),
+                ));
+            }
         }
         if self.payoff.is_empty() {
             errors.push(ParamError::invalid("game.payoff", "name pnl, pnl_per_capital or an agents.parquet column"));

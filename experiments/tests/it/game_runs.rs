@@ -224,3 +224,38 @@ print(json.dumps({"checked": checked, "gambit_pure": pure, "ours": sorted(eq["pr
     assert!(!ours.is_empty());
     assert_eq!(gambit, ours);
 }
+
+#[test]
+fn adaptive_sampling_confirms_equilibria_of_the_whole_game_from_fewer_profiles() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    cascade(tmp.path()).args(["game", "predator_game", "--out", "out", "--threads", "2"]).args(SMALL).assert().success();
+    let complete = game_dir(&out);
+    // The same runs (common seeds), no extra replicates: ε = 50 quote.
+    let adaptive = ["--set", "game.adaptive={epsilon: 50, max_replicates: 2}"];
+    let run = cascade(tmp.path())
+        .args(["game", "predator_game", "--out", "out", "--threads", "2"])
+        .args(SMALL)
+        .args(adaptive)
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&run.get_output().stdout).to_string();
+    assert!(stdout.contains("adaptive sampling ran"), "{stdout}");
+    let dirs: Vec<PathBuf> = std::fs::read_dir(out.join("predator_game/games"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| *p != complete)
+        .collect();
+    let [adaptive_dir] = dirs.as_slice() else { panic!("{dirs:?}") };
+    let whole = cascade_experiments::game::read_plan(&complete).unwrap();
+    let sampled = cascade_experiments::game::read_plan(adaptive_dir).unwrap();
+    assert!(sampled.cells.len() < whole.cells.len(), "{} of {} cells", sampled.cells.len(), whole.cells.len());
+    // Every confirmed equilibrium is an ε-equilibrium of the complete game.
+    let results = cascade_experiments::game::aggregate::analyse(&whole, &out).unwrap();
+    let confirmed = sampled.confirmed.as_ref().unwrap();
+    assert!(!confirmed[0].is_empty());
+    for mixture in &confirmed[0] {
+        let regret = results[0].game.regret(mixture);
+        assert!(regret <= 50.0 + 1e-9, "{mixture:?} has regret {regret} in the complete game");
+    }
+}
