@@ -57,6 +57,9 @@ pub enum Command {
     },
     /// Time one run's setup, tick loop and export (nothing is kept).
     Bench(BenchArgs),
+    /// Run the shipped replications of published results and judge them;
+    /// exit code 1 if a claim fails.
+    Replicate(ReplicateArgs),
 }
 
 /// `cascade bench`.
@@ -74,6 +77,23 @@ pub struct BenchArgs {
     /// Runs to time; the median is printed.
     #[arg(long, default_value_t = 3)]
     pub repeat: u32,
+}
+
+/// `cascade replicate`.
+#[derive(Debug, Args)]
+pub struct ReplicateArgs {
+    /// Replications by name (all shipped ones when none), or files.
+    pub names: Vec<String>,
+    /// The smaller budget each replication names for continuous
+    /// integration.
+    #[arg(long)]
+    pub quick: bool,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Output folder; the report goes to `<out>/replications/`.
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
 }
 
 /// Changes to an experiment from the command line.

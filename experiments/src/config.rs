@@ -58,6 +58,9 @@ pub struct Experiment {
     /// An empirical game between populations, for `cascade game`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub game: Option<crate::game::GameSpec>,
+    /// The published result a replication checks, for `cascade replicate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<crate::replicate::Check>,
     /// Which reports are written besides the frames.
     #[serde(default)]
     pub outputs: Outputs,
@@ -417,6 +420,11 @@ impl Experiment {
         }
         if let Err(e) = cascade_agents::framework::core::rng::check_population_ids(names.iter().copied()) {
             errors.push(e);
+        }
+        if let Some(c) = &self.check {
+            let variants: Vec<&str> =
+                self.sweep.iter().flat_map(|s| s.variants.iter().map(|v| v.name.as_str())).collect();
+            errors.extend(c.validate(&variants));
         }
         if let Some(g) = &self.game {
             errors.extend(g.validate(&names));

@@ -1,5 +1,5 @@
 //! Experiments for Cascade Lab: the YAML experiment format and its
-//! validation, single runs, sweeps and replicates, empirical games, and the `cascade`
+//! validation, single runs, sweeps and replicates, empirical games, replications, and the `cascade`
 //! command-line tool. This is the only crate that reads files or the
 //! command line, and the only one that writes under `results/`.
 
@@ -9,6 +9,7 @@ pub mod load;
 pub mod locate;
 pub mod output;
 pub mod paths;
+pub mod replicate;
 pub mod run;
 pub mod shipped;
 pub mod sweep;

@@ -60,7 +60,7 @@ pub struct Loaded {
     pub tree: Value,
 }
 
-const TOP_LEVEL: [&str; 13] = [
+const TOP_LEVEL: [&str; 14] = [
     "name",
     "description",
     "seed",
@@ -72,6 +72,7 @@ const TOP_LEVEL: [&str; 13] = [
     "recording",
     "sweep",
     "game",
+    "check",
     "outputs",
     "index_correlation",
 ];
@@ -162,6 +163,7 @@ pub fn from_tree(tree: Value, locator: &Locator) -> Result<Loaded, Vec<Diagnosti
         ("recording", typed::<cascade_agents::framework::record::RecordingParams> as Checker),
         ("sweep", typed::<crate::config::Sweep> as Checker),
         ("game", typed::<crate::game::GameSpec> as Checker),
+        ("check", typed::<crate::replicate::Check> as Checker),
         ("outputs", typed::<crate::config::Outputs> as Checker),
     ] {
         if let Some(v) = map.get(section)

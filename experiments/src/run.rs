@@ -46,6 +46,7 @@ pub fn resolved_config(exp: &Experiment) -> serde_json::Value {
     let mut e = exp.clone();
     e.sweep = None;
     e.game = None;
+    e.check = None;
     serde_json::to_value(&e).expect("an experiment serialises")
 }
 

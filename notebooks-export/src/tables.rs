@@ -47,7 +47,8 @@ pub fn num(x: f64) -> String {
     format!("{x:.decimals$}")
 }
 
-fn latex_escape(s: &str) -> String {
+/// `s` as LaTeX text: its special characters escaped.
+pub fn latex_escape(s: &str) -> String {
     s.replace('\\', "\\textbackslash{}")
         .replace('Δ', "$\\Delta$")
         .replace('_', "\\_")

@@ -4,6 +4,7 @@ mod bench;
 mod game;
 mod list;
 mod merge;
+mod replicate;
 mod report;
 mod run;
 mod schema;
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Notebook { dir }) => report::notebook(&dir),
         Some(Command::Table { dir }) => report::table(&dir),
         Some(Command::Bench(args)) => bench::bench(&args),
+        Some(Command::Replicate(args)) => replicate::replicate(&args),
     }
 }
 

@@ -229,7 +229,11 @@ print(json.dumps({"checked": checked, "gambit_pure": pure, "ours": sorted(eq["pr
 fn adaptive_sampling_confirms_equilibria_of_the_whole_game_from_fewer_profiles() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    cascade(tmp.path()).args(["game", "predator_game", "--out", "out", "--threads", "2"]).args(SMALL).assert().success();
+    cascade(tmp.path())
+        .args(["game", "predator_game", "--out", "out", "--threads", "2"])
+        .args(SMALL)
+        .assert()
+        .success();
     let complete = game_dir(&out);
     // The same runs (common seeds), no extra replicates: ε = 50 quote.
     let adaptive = ["--set", "game.adaptive={epsilon: 50, max_replicates: 2}"];

@@ -6,5 +6,6 @@ mod game_runs;
 mod games;
 mod loader;
 mod readme;
+mod replications;
 mod reports;
 mod science;

@@ -27,8 +27,10 @@
 //!   `cascade_sizes.rs` and `pnl.rs`, and of a sweep, `metric.rs`,
 //!   `grid.rs` (two-axis heatmap, also a game's payoffs) and `paired.rs`,
 //!   and of a game, `equilibria.rs`, `deviations.rs` and
-//!   `trajectories.rs` (replicator paths on a simplex): any of the shared
-//!   files above, never one another.
+//!   `trajectories.rs` (replicator paths on a simplex), and of a
+//!   replication, `claim.rs` (drawn for `cascade replicate` from the
+//!   numbers it measured): any of the shared files above, never one
+//!   another.
 //! - `plot.rs`: `plot_run`, `plot_sweep` and `plot_game`, which read a
 //!   folder and write its charts; imports anything.
 //!
@@ -37,6 +39,7 @@
 
 mod axes;
 mod cascade_sizes;
+mod claim;
 mod colour_bar;
 mod dashboard;
 mod data;
@@ -55,5 +58,6 @@ mod style;
 mod sweep;
 mod trajectories;
 
+pub use claim::{ClaimChart, write_claim_chart};
 pub use error::ChartError;
 pub use plot::{plot_game, plot_run, plot_sweep};

@@ -1,0 +1,168 @@
+//! Measuring a replication's claims on its runs, and judging them.
+
+use super::spec::{Check, Claim, Statistic};
+use crate::config::VARIANT_AXIS;
+use crate::run;
+use crate::sweep::Plan;
+use anyhow::{Context, Result};
+use cascade_agents::framework::record::stats;
+use cascade_notebooks::frames::{f64s, parquet, strings};
+use std::path::Path;
+
+/// A claim measured at one point (or one paired variant).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// Where: the point's swept values.
+    pub point: String,
+    /// Replicates with a value.
+    pub n: usize,
+    /// Mean over replicates.
+    pub mean: f64,
+    /// Student-t 95% interval of the mean.
+    pub ci95: (f64, f64),
+    /// Whether the interval lies inside the band.
+    pub pass: bool,
+}
+
+/// A claim and what was measured.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Measured {
+    /// The claim.
+    pub claim: Claim,
+    /// One row per point it is measured at.
+    pub rows: Vec<Row>,
+}
+
+impl Measured {
+    /// Whether every row passes (and there is one).
+    pub fn pass(&self) -> bool {
+        !self.rows.is_empty() && self.rows.iter().all(|r| r.pass)
+    }
+}
+
+/// The statistic of the run in `dir`; `None` when the run has none (no
+/// liquidation, too few returns).
+pub fn statistic(stat: &Statistic, dir: &Path) -> Result<Option<f64>> {
+    let finite = |x: f64| x.is_finite().then_some(x);
+    if let Statistic::Metric { name } = stat {
+        let m = run::finished(dir).with_context(|| format!("{} has no manifest", dir.display()))?;
+        let summary = serde_json::to_value(&m.summary).expect("a summary serialises");
+        return Ok(summary.get(name).and_then(serde_json::Value::as_f64));
+    }
+    let path = dir.join("ticks.parquet");
+    let df = parquet(&path)?;
+    let tick = f64s(&df, "tick", &path)?;
+    let market = strings(&df, "market", &path)?;
+    if let Statistic::FirstLiquidationTick = stat {
+        let long = f64s(&df, "liquidated_long", &path)?;
+        let short = f64s(&df, "liquidated_short", &path)?;
+        let first = (0..df.height()).find(|&i| long[i].unwrap_or(0.0) + short[i].unwrap_or(0.0) > 0.0);
+        return Ok(first.and_then(|i| tick[i]));
+    }
+    let mark = f64s(&df, "mark_price", &path)?;
+    let first_market = market.first().cloned().flatten();
+    let (horizon, window) = match stat {
+        Statistic::Kurtosis { horizon, window }
+        | Statistic::Hill { horizon, window }
+        | Statistic::MaxAbsAcf { horizon, window, .. }
+        | Statistic::MeanAbsReturnAcf { horizon, window, .. } => (*horizon, *window),
+        Statistic::Metric { .. } | Statistic::FirstLiquidationTick => unreachable!("handled above"),
+    };
+    let prices: Vec<f64> = (0..df.height())
+        .filter(|&i| market[i] == first_market)
+        .filter(|&i| window.is_none_or(|(from, to)| tick[i].is_some_and(|t| t >= from as f64 && t <= to as f64)))
+        .filter_map(|i| mark[i])
+        .collect();
+    let r = stats::log_returns(&prices, horizon);
+    Ok(match stat {
+        Statistic::Kurtosis { .. } => finite(stats::excess_kurtosis(&r)),
+        Statistic::Hill { .. } => finite(stats::hill(&r, stats::hill_default_k(r.len()))),
+        Statistic::MaxAbsAcf { from, to, .. } => {
+            let acf: Vec<f64> = (*from..=*to).map(|k| stats::autocorrelation(&r, k).abs()).collect();
+            acf.iter().all(|x| x.is_finite()).then(|| acf.iter().copied().fold(0.0, f64::max))
+        }
+        Statistic::MeanAbsReturnAcf { from, to, .. } => {
+            let a: Vec<f64> = r.iter().map(|x| x.abs()).collect();
+            let acf: Vec<f64> = (*from..=*to).map(|k| stats::autocorrelation(&a, k)).collect();
+            acf.iter().all(|x| x.is_finite()).then(|| acf.iter().sum::<f64>() / acf.len() as f64)
+        }
+        Statistic::Metric { .. } | Statistic::FirstLiquidationTick => unreachable!("handled above"),
+    })
+}
+
+/// Mean and Student-t 95% interval.
+fn mean_ci(xs: &[f64]) -> (f64, (f64, f64)) {
+    let n = xs.len();
+    let m = xs.iter().sum::<f64>() / n as f64;
+    if n < 2 {
+        return (m, (f64::NAN, f64::NAN));
+    }
+    let s = (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt();
+    let h = stats::student_t_975(n - 1) * s / (n as f64).sqrt();
+    (m, (m - h, m + h))
+}
+
+fn inside(band: (Option<f64>, Option<f64>), ci: (f64, f64)) -> bool {
+    ci.0.is_finite() && ci.1.is_finite() && band.0.is_none_or(|lo| ci.0 >= lo) && band.1.is_none_or(|hi| ci.1 <= hi)
+}
+
+/// Measures every claim of `check` on the finished runs of `plan`.
+pub fn judge(plan: &Plan, check: &Check, out: &Path) -> Result<Vec<Measured>> {
+    let root = out.join(&plan.experiment);
+    let v_axis = plan.axes.iter().position(|a| a == VARIANT_AXIS);
+    let variant_of = |p: usize| v_axis.and_then(|a| plan.points[p][a].as_str().map(str::to_owned));
+    let others = |p: usize| -> Vec<serde_json::Value> {
+        plan.points[p].iter().enumerate().filter(|(a, _)| Some(*a) != v_axis).map(|(_, v)| v.clone()).collect()
+    };
+    let label = |p: usize| -> String {
+        let parts: Vec<String> = plan
+            .axes
+            .iter()
+            .zip(&plan.points[p])
+            .map(|(a, v)| format!("{a} = {}", v.as_str().map_or(v.to_string(), str::to_owned)))
+            .collect();
+        if parts.is_empty() { "all runs".into() } else { parts.join(", ") }
+    };
+    let reference = plan.points.first().and_then(|_| variant_of(0));
+    let mut out_claims = Vec::new();
+    for claim in &check.claims {
+        // Each run's value, by (point, replicate).
+        let mut values: std::collections::BTreeMap<(usize, u32), Option<f64>> = std::collections::BTreeMap::new();
+        for r in &plan.runs {
+            values.insert((r.point, r.replicate), statistic(&claim.statistic, &root.join(&r.run_id))?);
+        }
+        let points: Vec<usize> =
+            (0..plan.points.len()).filter(|&p| claim.variant.is_none() || variant_of(p) == claim.variant).collect();
+        let replicates: Vec<u32> = {
+            let mut r: Vec<u32> = plan.runs.iter().map(|r| r.replicate).collect();
+            r.sort_unstable();
+            r.dedup();
+            r
+        };
+        let mut rows = Vec::new();
+        for p in points {
+            let xs: Vec<f64> = if claim.paired {
+                let Some(q) = (0..plan.points.len()).find(|&q| variant_of(q) == reference && others(q) == others(p))
+                else {
+                    continue;
+                };
+                replicates
+                    .iter()
+                    .filter_map(|&r| {
+                        Some(values.get(&(p, r)).copied().flatten()? - values.get(&(q, r)).copied().flatten()?)
+                    })
+                    .collect()
+            } else {
+                replicates.iter().filter_map(|&r| values.get(&(p, r)).copied().flatten()).collect()
+            };
+            if xs.is_empty() {
+                rows.push(Row { point: label(p), n: 0, mean: f64::NAN, ci95: (f64::NAN, f64::NAN), pass: false });
+                continue;
+            }
+            let (mean, ci95) = mean_ci(&xs);
+            rows.push(Row { point: label(p), n: xs.len(), mean, ci95, pass: inside(claim.band, ci95) });
+        }
+        out_claims.push(Measured { claim: claim.clone(), rows });
+    }
+    Ok(out_claims)
+}

@@ -1,0 +1,33 @@
+//! Replications: published results as experiments with a `check:`
+//! section, run on the sweep engine and judged.
+//!
+//! A replication is an experiment (usually with `sweep.variants` and
+//! replicates) whose `check:` names the source, the figure and the claims.
+//! Each claim is a statistic of every run ([`spec::Statistic`]: a summary
+//! metric, the first liquidation tick, or a statistic of the first
+//! market's mark returns from `framework::record::stats`), taken at one
+//! variant or at every point, either as a level or, with `paired: true`,
+//! as the difference from the reference variant replicate by replicate on
+//! the same seed. Over the replicates it has a mean and a Student-t 95%
+//! interval; the claim **passes** when that whole interval lies inside the
+//! band. `cascade replicate` runs every shipped replication (in
+//! `experiments/replications/`) and writes `replication.md` and
+//! `replication.tex` with the figure, the target, the measured value, its
+//! interval and the verdict.
+
+pub mod measure;
+pub mod spec;
+
+pub use spec::{Check, Claim, Statistic};
+
+/// (name, file text) of every shipped replication.
+pub const REPLICATIONS: [(&str, &str); 3] = [
+    ("concept_table", include_str!("../../replications/concept_table.yaml")),
+    ("threshold_timing", include_str!("../../replications/threshold_timing.yaml")),
+    ("stylized_facts", include_str!("../../replications/stylized_facts.yaml")),
+];
+
+/// The text of the shipped replication `name`.
+pub fn get(name: &str) -> Option<&'static str> {
+    REPLICATIONS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+}

@@ -1,0 +1,177 @@
+//! The `check:` section of a replication: what was published, and the
+//! claims that the runs must bear out.
+
+use cascade_agents::framework::ParamError;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A published result and the claims that reproduce it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    /// The paper (authors, year, venue) or document.
+    pub source: String,
+    /// The figure, table or section of the source.
+    pub figure: String,
+    /// The claims, each a statistic of the runs and the band it must lie in.
+    pub claims: Vec<Claim>,
+    /// Changes (`path: value`) for `cascade replicate --quick`: a smaller
+    /// budget for continuous integration.
+    #[serde(default)]
+    pub quick: BTreeMap<String, serde_json::Value>,
+}
+
+/// One claim: a statistic of every run, averaged over replicates, whose
+/// 95% interval must lie inside `band`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Claim {
+    /// What the claim says, in a sentence.
+    pub says: String,
+    /// The statistic.
+    pub statistic: Statistic,
+    /// The sweep variant it is measured at; every point when absent.
+    #[serde(default)]
+    pub variant: Option<String>,
+    /// Measure the difference from the reference variant (the sweep's
+    /// first), replicate by replicate on the same seed, instead of the
+    /// level.
+    #[serde(default)]
+    pub paired: bool,
+    /// Lower and upper bounds of the band (`null` for none).
+    pub band: (Option<f64>, Option<f64>),
+}
+
+/// A statistic of one run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Statistic {
+    /// A summary metric of the run (`max_drawdown`, `amplification`,
+    /// `n_liquidations`, ...: the fields of `summary.parquet`).
+    Metric {
+        /// The metric.
+        name: String,
+    },
+    /// The first tick in which anything was liquidated.
+    FirstLiquidationTick,
+    /// Excess kurtosis of the mark's log returns.
+    Kurtosis {
+        /// The returns' horizon, ticks.
+        #[serde(default = "one")]
+        horizon: usize,
+        /// The ticks used, from and to (the whole run when absent).
+        #[serde(default)]
+        window: Option<(u64, u64)>,
+    },
+    /// The Hill tail exponent of the absolute log returns of the mark
+    /// (the largest 5%, at least 10).
+    Hill {
+        /// The returns' horizon, ticks.
+        #[serde(default = "one")]
+        horizon: usize,
+        /// The ticks used.
+        #[serde(default)]
+        window: Option<(u64, u64)>,
+    },
+    /// The largest |autocorrelation| of the mark's log returns over lags
+    /// `from..=to`.
+    MaxAbsAcf {
+        /// The returns' horizon, ticks.
+        #[serde(default = "one")]
+        horizon: usize,
+        /// First lag.
+        from: usize,
+        /// Last lag.
+        to: usize,
+        /// The ticks used.
+        #[serde(default)]
+        window: Option<(u64, u64)>,
+    },
+    /// The mean autocorrelation of the absolute log returns of the mark
+    /// over lags `from..=to` (volatility clustering).
+    MeanAbsReturnAcf {
+        /// The returns' horizon, ticks.
+        #[serde(default = "one")]
+        horizon: usize,
+        /// First lag.
+        from: usize,
+        /// Last lag.
+        to: usize,
+        /// The ticks used.
+        #[serde(default)]
+        window: Option<(u64, u64)>,
+    },
+}
+
+fn one() -> usize {
+    1
+}
+
+impl Statistic {
+    /// A name for tables and charts.
+    pub fn label(&self) -> String {
+        match self {
+            Statistic::Metric { name } => name.clone(),
+            Statistic::FirstLiquidationTick => "first liquidation tick".into(),
+            Statistic::Kurtosis { horizon, .. } => format!("excess kurtosis of {horizon}-tick returns"),
+            Statistic::Hill { horizon, .. } => format!("Hill exponent of |{horizon}-tick returns|"),
+            Statistic::MaxAbsAcf { horizon, from, to, .. } => {
+                format!("max |ACF| of {horizon}-tick returns, lags {from}-{to}")
+            }
+            Statistic::MeanAbsReturnAcf { horizon, from, to, .. } => {
+                format!("mean ACF of |{horizon}-tick returns|, lags {from}-{to}")
+            }
+        }
+    }
+}
+
+impl Check {
+    /// Checks the section; `variants` are the sweep's variant names.
+    pub fn validate(&self, variants: &[&str]) -> Vec<ParamError> {
+        let mut errors = Vec::new();
+        if self.claims.is_empty() {
+            errors.push(ParamError::invalid("check.claims", "a replication needs at least one claim"));
+        }
+        for (i, c) in self.claims.iter().enumerate() {
+            let at = |f: &str| format!("check.claims[{i}].{f}");
+            if let Some(v) = &c.variant
+                && !variants.contains(&v.as_str())
+            {
+                errors.push(ParamError::invalid(
+                    at("variant"),
+                    format!("no sweep variant {v:?} (there are {variants:?})"),
+                ));
+            }
+            if c.paired && (variants.len() < 2 || c.variant.is_none()) {
+                errors.push(ParamError::invalid(
+                    at("paired"),
+                    "a paired claim names a variant other than the first, of a sweep with variants",
+                ));
+            }
+            if c.paired && c.variant.as_deref() == variants.first().copied() {
+                errors.push(ParamError::invalid(at("variant"), "is the reference: pair another variant with it"));
+            }
+            if let (Some(lo), Some(hi)) = c.band
+                && lo > hi
+            {
+                errors.push(ParamError::invalid(at("band"), "the lower bound is above the upper"));
+            }
+            if c.band.0.is_none() && c.band.1.is_none() {
+                errors.push(ParamError::invalid(at("band"), "give at least one bound"));
+            }
+            let lags = match &c.statistic {
+                Statistic::MaxAbsAcf { from, to, .. } | Statistic::MeanAbsReturnAcf { from, to, .. } => {
+                    Some((*from, *to))
+                }
+                _ => None,
+            };
+            if let Some((from, to)) = lags
+                && (from == 0 || from > to)
+            {
+                errors.push(ParamError::invalid(at("statistic"), "lags need 1 <= from <= to"));
+            }
+        }
+        errors
+    }
+}
