@@ -51,6 +51,7 @@ pub mod maker;
 pub mod noise;
 pub mod portfolio;
 pub mod predator;
+pub mod strategic;
 
 pub use cascade_framework as framework;
 pub use dist::Dist;

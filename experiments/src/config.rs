@@ -19,6 +19,7 @@ use cascade_agents::maker::MakerParams;
 use cascade_agents::noise::NoiseParams;
 use cascade_agents::portfolio::PortfolioParams;
 use cascade_agents::predator::PredatorParams;
+use cascade_agents::strategic::StrategicParams;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -134,6 +135,9 @@ pub enum PopulationSpec {
     Portfolio(PortfolioParams),
     /// Basis arbitrageurs between a perpetual and a spot venue.
     Arbitrageur(ArbitrageurParams),
+    /// Strategic predators who share the forced flow (Brunnermeier and
+    /// Pedersen 2005).
+    StrategicPredator(StrategicParams),
 }
 
 impl PopulationSpec {
@@ -148,6 +152,7 @@ impl PopulationSpec {
             PopulationSpec::Keeper(p) => p,
             PopulationSpec::Portfolio(p) => p,
             PopulationSpec::Arbitrageur(p) => p,
+            PopulationSpec::StrategicPredator(p) => p,
         }
     }
 
@@ -162,6 +167,7 @@ impl PopulationSpec {
             PopulationSpec::Keeper(p) => p.validate(),
             PopulationSpec::Portfolio(p) => p.validate(),
             PopulationSpec::Arbitrageur(p) => p.validate(),
+            PopulationSpec::StrategicPredator(p) => p.validate(),
         }
     }
 
@@ -176,6 +182,7 @@ impl PopulationSpec {
             PopulationSpec::Keeper(p) => p.count,
             PopulationSpec::Portfolio(p) => p.count,
             PopulationSpec::Arbitrageur(p) => p.count,
+            PopulationSpec::StrategicPredator(p) => p.count,
         }
     }
 
@@ -190,6 +197,7 @@ impl PopulationSpec {
             PopulationSpec::Keeper(p) => p.first_index,
             PopulationSpec::Portfolio(p) => p.first_index,
             PopulationSpec::Arbitrageur(p) => p.first_index,
+            PopulationSpec::StrategicPredator(p) => p.first_index,
         }
     }
 
@@ -210,6 +218,7 @@ impl PopulationSpec {
             PopulationSpec::Fundamental(p) => p.capital.0,
             PopulationSpec::Keeper(p) => p.capital.0,
             PopulationSpec::Arbitrageur(p) => p.capital.0,
+            PopulationSpec::StrategicPredator(p) => p.capital.0,
             PopulationSpec::Leveraged(_) | PopulationSpec::Portfolio(_) => 0,
         }
     }
@@ -227,6 +236,7 @@ impl PopulationSpec {
             // Every leg's market is checked at install.
             PopulationSpec::Portfolio(p) => p.legs.iter().map(|l| l.market.0).max().unwrap_or(0),
             PopulationSpec::Arbitrageur(p) => p.market.0.max(p.spot.0),
+            PopulationSpec::StrategicPredator(p) => p.market.0,
         }
     }
 }

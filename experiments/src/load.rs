@@ -202,7 +202,7 @@ pub fn from_tree(tree: Value, locator: &Locator) -> Result<Loaded, Vec<Diagnosti
 type Checker = fn(&Value, &str) -> Result<(), (String, String)>;
 
 /// The population kinds and their parameter types.
-const KINDS: [(&str, Checker); 8] = [
+const KINDS: [(&str, Checker); 9] = [
     ("leveraged", typed::<cascade_agents::leveraged::LeveragedParams> as Checker),
     ("market_maker", typed::<cascade_agents::maker::MakerParams> as Checker),
     ("predator", typed::<cascade_agents::predator::PredatorParams> as Checker),
@@ -211,6 +211,7 @@ const KINDS: [(&str, Checker); 8] = [
     ("keeper", typed::<cascade_agents::keeper::KeeperParams> as Checker),
     ("portfolio", typed::<cascade_agents::portfolio::PortfolioParams> as Checker),
     ("arbitrageur", typed::<cascade_agents::arbitrageur::ArbitrageurParams> as Checker),
+    ("strategic_predator", typed::<cascade_agents::strategic::StrategicParams> as Checker),
 ];
 
 /// Checks a population item as its kind's parameters, so that errors keep

@@ -260,3 +260,28 @@ fn cross_margin_portfolios_carry_a_crash_into_a_market_that_did_not_move() {
     let (d_with, d_without) = (with.summary.spillover_drawdown, without.summary.spillover_drawdown);
     assert!(d_with > 0.01 && d_with > 10.0 * d_without, "ETH drawdown {d_with} vs {d_without}");
 }
+
+#[test]
+fn strategic_predators_sell_with_the_liquidations_buy_back_after_and_profit() {
+    // The same crash with two strategic predators and without: they end
+    // flat (they buy back once the forced flow is over), value is conserved
+    // every tick (`run` asserts it), they earn from the forced sellers, and
+    // the fall is at least as deep with them.
+    let predators = cascade_agents::strategic::StrategicParams { count: 2, ..Default::default() };
+    let crowd = leveraged(20.0);
+    let with = run(crash_params(7, 0.06), &[&crowd, &noise(), &predators], 200);
+    let without = run(crash_params(7, 0.06), &[&crowd, &noise()], 200);
+    let a = &with.agents;
+    let pop = a.column("population").unwrap().str().unwrap();
+    let open = a.column("open_qty").unwrap().i64().unwrap();
+    let theirs: Vec<i64> = pop
+        .iter()
+        .zip(open.iter())
+        .filter(|(p, _)| *p == Some("strategic_predators"))
+        .map(|(_, q)| q.unwrap())
+        .collect();
+    assert_eq!(theirs, [0, 0], "both bought back to flat");
+    let pnl = population_pnl(&with, "strategic_predators");
+    assert!(pnl > 0.0, "strategic predators earned {pnl} micros");
+    assert!(with.summary.max_drawdown >= without.summary.max_drawdown);
+}

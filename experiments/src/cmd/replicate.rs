@@ -51,7 +51,8 @@ pub fn replicate(args: &ReplicateArgs) -> Result<ExitCode> {
         aggregate(&plan, &args.out)?;
         let claims = judge(&plan, &check, &args.out)?;
         for (i, m) in claims.iter().enumerate() {
-            let reference = plan.points.first().and_then(|p| p.last()).and_then(|v| v.as_str()).unwrap_or("reference");
+            let first = plan.points.first().and_then(|p| p.last()).and_then(|v| v.as_str()).unwrap_or("reference");
+            let reference = m.claim.against.as_deref().unwrap_or(first);
             let chart = ClaimChart {
                 title: format!("{}: {}", loaded.experiment.name, m.claim.says),
                 y_label: if m.claim.paired {

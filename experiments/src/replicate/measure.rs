@@ -49,6 +49,17 @@ pub fn statistic(stat: &Statistic, dir: &Path) -> Result<Option<f64>> {
         let summary = serde_json::to_value(&m.summary).expect("a summary serialises");
         return Ok(summary.get(name).and_then(serde_json::Value::as_f64));
     }
+    if let Statistic::PopulationPnl { population } = stat {
+        let path = dir.join("agents.parquet");
+        let df = parquet(&path)?;
+        let who = strings(&df, "population", &path)?;
+        let pnl = f64s(&df, "pnl", &path)?;
+        let xs: Vec<f64> = (0..df.height())
+            .filter(|&i| who[i].as_deref() == Some(population.as_str()))
+            .filter_map(|i| pnl[i])
+            .collect();
+        return Ok((!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64 / 1e6));
+    }
     let path = dir.join("ticks.parquet");
     let df = parquet(&path)?;
     let tick = f64s(&df, "tick", &path)?;
@@ -66,7 +77,9 @@ pub fn statistic(stat: &Statistic, dir: &Path) -> Result<Option<f64>> {
         | Statistic::Hill { horizon, window }
         | Statistic::MaxAbsAcf { horizon, window, .. }
         | Statistic::MeanAbsReturnAcf { horizon, window, .. } => (*horizon, *window),
-        Statistic::Metric { .. } | Statistic::FirstLiquidationTick => unreachable!("handled above"),
+        Statistic::Metric { .. } | Statistic::FirstLiquidationTick | Statistic::PopulationPnl { .. } => {
+            unreachable!("handled above")
+        }
     };
     let prices: Vec<f64> = (0..df.height())
         .filter(|&i| market[i] == first_market)
@@ -86,7 +99,9 @@ pub fn statistic(stat: &Statistic, dir: &Path) -> Result<Option<f64>> {
             let acf: Vec<f64> = (*from..=*to).map(|k| stats::autocorrelation(&a, k)).collect();
             acf.iter().all(|x| x.is_finite()).then(|| acf.iter().sum::<f64>() / acf.len() as f64)
         }
-        Statistic::Metric { .. } | Statistic::FirstLiquidationTick => unreachable!("handled above"),
+        Statistic::Metric { .. } | Statistic::FirstLiquidationTick | Statistic::PopulationPnl { .. } => {
+            unreachable!("handled above")
+        }
     })
 }
 
@@ -123,9 +138,10 @@ pub fn judge(plan: &Plan, check: &Check, out: &Path) -> Result<Vec<Measured>> {
             .collect();
         if parts.is_empty() { "all runs".into() } else { parts.join(", ") }
     };
-    let reference = plan.points.first().and_then(|_| variant_of(0));
+    let first = plan.points.first().and_then(|_| variant_of(0));
     let mut out_claims = Vec::new();
     for claim in &check.claims {
+        let reference = claim.against.clone().or_else(|| first.clone());
         // Each run's value, by (point, replicate).
         let mut values: std::collections::BTreeMap<(usize, u32), Option<f64>> = std::collections::BTreeMap::new();
         for r in &plan.runs {

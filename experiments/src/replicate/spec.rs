@@ -35,10 +35,13 @@ pub struct Claim {
     #[serde(default)]
     pub variant: Option<String>,
     /// Measure the difference from the reference variant (the sweep's
-    /// first), replicate by replicate on the same seed, instead of the
-    /// level.
+    /// first, or `against`), replicate by replicate on the same seed,
+    /// instead of the level.
     #[serde(default)]
     pub paired: bool,
+    /// The variant a paired claim is measured against, when not the first.
+    #[serde(default)]
+    pub against: Option<String>,
     /// Lower and upper bounds of the band (`null` for none).
     pub band: (Option<f64>, Option<f64>),
 }
@@ -55,6 +58,11 @@ pub enum Statistic {
     },
     /// The first tick in which anything was liquidated.
     FirstLiquidationTick,
+    /// The mean profit and loss of a population's agents, quote.
+    PopulationPnl {
+        /// The population.
+        population: String,
+    },
     /// Excess kurtosis of the mark's log returns.
     Kurtosis {
         /// The returns' horizon, ticks.
@@ -114,6 +122,7 @@ impl Statistic {
         match self {
             Statistic::Metric { name } => name.clone(),
             Statistic::FirstLiquidationTick => "first liquidation tick".into(),
+            Statistic::PopulationPnl { population } => format!("PnL per agent of {population} (quote)"),
             Statistic::Kurtosis { horizon, .. } => format!("excess kurtosis of {horizon}-tick returns"),
             Statistic::Hill { horizon, .. } => format!("Hill exponent of |{horizon}-tick returns|"),
             Statistic::MaxAbsAcf { horizon, from, to, .. } => {
@@ -149,8 +158,20 @@ impl Check {
                     "a paired claim names a variant other than the first, of a sweep with variants",
                 ));
             }
-            if c.paired && c.variant.as_deref() == variants.first().copied() {
+            let reference = c.against.as_deref().or(variants.first().copied());
+            if c.paired && c.variant.as_deref() == reference {
                 errors.push(ParamError::invalid(at("variant"), "is the reference: pair another variant with it"));
+            }
+            if let Some(a) = &c.against {
+                if !c.paired {
+                    errors.push(ParamError::invalid(at("against"), "only a paired claim has a reference"));
+                }
+                if !variants.contains(&a.as_str()) {
+                    errors.push(ParamError::invalid(
+                        at("against"),
+                        format!("no sweep variant {a:?} (there are {variants:?})"),
+                    ));
+                }
             }
             if let (Some(lo), Some(hi)) = c.band
                 && lo > hi
