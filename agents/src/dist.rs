@@ -88,6 +88,30 @@ impl Dist {
         }
     }
 
+    /// Checks that a fixed value or a uniform range (also inside a mix)
+    /// lies in `[lo, hi]`, where values outside would be clamped. The tails
+    /// of a normal, lognormal or Pareto draw are clamped, as the field's
+    /// docs say.
+    pub fn check_within(&self, field: &str, lo: f64, hi: f64) -> Result<(), ParamError> {
+        let outside = |a: f64, b: f64| {
+            Err(ParamError::invalid(
+                field,
+                format!("draws from {a} to {b} would be clamped: use values between {lo} and {hi}"),
+            ))
+        };
+        match self {
+            Dist::Fixed { value } if *value < lo || *value > hi => outside(*value, *value),
+            Dist::Uniform { low, high } if *low < lo || *high > hi => outside(*low, *high),
+            Dist::Mix { components } => {
+                for (i, (_, d)) in components.iter().enumerate() {
+                    d.check_within(&format!("{field}.components[{i}]"), lo, hi)?;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// One draw.
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         match self {

@@ -185,6 +185,7 @@ impl LeveragedParams {
     pub fn validate(&self) -> Result<(), ParamError> {
         check_probability("long_fraction", self.long_fraction)?;
         self.leverage.validate("leverage")?;
+        self.leverage.check_within("leverage", 1.0, 1_000.0)?;
         self.size_lots.validate("size_lots")?;
         self.entry_offset.validate("entry_offset")?;
         if let Some(s) = &self.stop_loss {

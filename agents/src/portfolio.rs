@@ -78,6 +78,7 @@ impl PortfolioParams {
     /// Checks the parameters.
     pub fn validate(&self) -> Result<(), ParamError> {
         self.leverage.validate("leverage")?;
+        self.leverage.check_within("leverage", 1.0, 1_000.0)?;
         if self.legs.is_empty() {
             return Err(ParamError::invalid("legs", "a portfolio needs at least one leg"));
         }

@@ -241,6 +241,9 @@ impl PopulationSpec {
     }
 }
 
+/// The longest experiment name, in characters.
+pub const MAX_NAME: usize = 100;
+
 /// The most ticks a run may have.
 pub const MAX_TICKS: u64 = 10_000_000;
 
@@ -328,6 +331,12 @@ impl Experiment {
             !self.name.is_empty() && self.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !name_ok {
             errors.push(ParamError::invalid("name", "use letters, digits, '-' and '_' only"));
+        }
+        if self.name.len() > MAX_NAME {
+            errors.push(ParamError::invalid(
+                "name",
+                format!("{} characters; at most {MAX_NAME} (it names the results folder)", self.name.len()),
+            ));
         }
         if self.ticks == 0 {
             errors.push(ParamError::invalid("ticks", "must be at least 1"));

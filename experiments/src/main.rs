@@ -14,7 +14,9 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            // 2 for input that is not a valid experiment, as `validate`
+            // says; 1 for anything that failed while running.
+            if cmd::is_invalid(&e) { ExitCode::from(2) } else { ExitCode::FAILURE }
         }
     }
 }

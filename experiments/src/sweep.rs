@@ -271,6 +271,8 @@ fn metrics(m: &Manifest) -> Vec<(&'static str, Option<f64>)> {
         ("bad_debt", Some(s.bad_debt)),
         ("uncovered_bad_debt", Some(s.uncovered_bad_debt)),
         ("insurance_fund", Some(s.insurance_fund)),
+        ("unrealised_bad_debt", Some(s.unrealised_bad_debt)),
+        ("insolvent_accounts", Some(s.insolvent_accounts as f64)),
     ]
 }
 

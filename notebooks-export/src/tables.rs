@@ -9,13 +9,14 @@ use crate::frames::{self, ReadError, f64s};
 use std::path::{Path, PathBuf};
 
 /// The metrics tabulated, with their headings.
-pub const METRICS: [(&str, &str); 6] = [
+pub const METRICS: [(&str, &str); 7] = [
     ("max_drawdown", "Max drawdown (fraction)"),
     ("n_liquidations", "Liquidations"),
     ("liquidated_notional", "Liquidated notional (quote)"),
     ("largest_cascade", "Largest cascade (quote per tick)"),
     ("bad_debt", "Bad debt (quote)"),
     ("uncovered_bad_debt", "Uncovered bad debt (quote)"),
+    ("unrealised_bad_debt", "Unrealised bad debt (quote)"),
 ];
 
 /// Metrics tabulated only when some value is not zero: a single-market

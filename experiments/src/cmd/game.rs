@@ -15,6 +15,7 @@ use std::process::ExitCode;
 /// Plans and runs (this shard of) a game and, unless sharded, analyses it.
 pub fn game(args: &SweepArgs) -> Result<ExitCode> {
     let loaded = load(&args.common)?;
+    super::ensure_writable(&args.common.out)?;
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let adaptive = loaded.experiment.game.as_ref().is_some_and(|g| g.adaptive.is_some());
     if adaptive && args.shard.is_some() {

@@ -36,6 +36,21 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// Whether an error is an invalid experiment (exit code 2).
+pub fn is_invalid(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<Invalid>().is_some())
+}
+
+/// Checks that `out` can be written, before any simulation runs: it is
+/// created if missing and a file is written in it and removed.
+pub fn ensure_writable(out: &std::path::Path) -> Result<()> {
+    let probe = out.join(format!(".cascade-write-check.{}", std::process::id()));
+    std::fs::create_dir_all(out)
+        .and_then(|()| std::fs::write(&probe, b""))
+        .and_then(|()| std::fs::remove_file(&probe))
+        .with_context(|| format!("the output folder {} is not writable (choose another with --out)", out.display()))
+}
+
 /// Whether an error is a closed stdout, which is not a failure.
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))

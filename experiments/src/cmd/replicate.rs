@@ -31,6 +31,7 @@ pub fn replicate(args: &ReplicateArgs) -> Result<ExitCode> {
     };
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let report_dir = args.out.join("replications");
+    super::ensure_writable(&report_dir)?;
     let mut done = Vec::new();
     for name in &names {
         let (label, text) = match get(name) {

@@ -23,6 +23,7 @@ pub fn default() -> Result<ExitCode> {
 /// Runs one experiment and prints its summary.
 pub fn run(common: &Common) -> Result<ExitCode> {
     let loaded = load(common)?;
+    super::ensure_writable(&common.out)?;
     let exp = &loaded.experiment;
     let bar = ProgressBar::with_draw_target(
         Some(exp.ticks),
@@ -61,6 +62,13 @@ pub fn run(common: &Common) -> Result<ExitCode> {
         ("spill-over drawdown", format!("{:.2}% (largest outside the first market)", 100.0 * s.spillover_drawdown)),
         ("most rounds in a tick", s.max_rounds.to_string()),
         ("bad debt", format!("{:.2} quote ({:.2} uncovered)", s.bad_debt, s.uncovered_bad_debt)),
+        (
+            "unrealised bad debt",
+            format!(
+                "{:.2} quote in {} accounts still open below zero equity",
+                s.unrealised_bad_debt, s.insolvent_accounts
+            ),
+        ),
         ("insurance fund", format!("{:.0} quote", s.insurance_fund)),
     ];
     let mut text = String::new();

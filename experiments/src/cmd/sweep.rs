@@ -10,6 +10,7 @@ use std::process::ExitCode;
 /// Plans, runs (this shard of) and, unless sharded, aggregates a sweep.
 pub fn sweep(args: &SweepArgs) -> Result<ExitCode> {
     let loaded = load(&args.common)?;
+    super::ensure_writable(&args.common.out)?;
     let plan = plan(&loaded)?;
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let done = execute(&plan, &args.common.out, args.shard, threads, interactive(), args.common.reuse())?;

@@ -140,6 +140,41 @@ const CASES: &[(&str, &str, &str, &str, usize)] = &[
         31,
     ),
     (
+        "leverage 0 (it would be clamped to 1)",
+        "    long_fraction: 0.7\n",
+        "    long_fraction: 0.7\n    leverage: { dist: fixed, value: 0 }\n",
+        "populations[0].leverage",
+        26,
+    ),
+    (
+        "leverage up to a billion (it would be clamped to 1,000)",
+        "    long_fraction: 0.7\n",
+        "    long_fraction: 0.7\n    leverage: { dist: uniform, low: 5, high: 1000000000 }\n",
+        "populations[0].leverage",
+        26,
+    ),
+    (
+        "a 300-character name",
+        "name: broken",
+        "name: bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+        "name",
+        1,
+    ),
+    (
+        "a game role that is no population",
+        "    count: 5\n",
+        "    count: 5\ngame:\n  roles:\n    - { population: whales, players: 2, strategies: [{ name: a }] }\n",
+        "game.roles[0].population",
+        31,
+    ),
+    (
+        "a replication claim at a variant that does not exist",
+        "    count: 5\n",
+        "    count: 5\ncheck:\n  source: s\n  figure: f\n  claims:\n    - { says: x, statistic: { kind: metric, name: max_drawdown }, variant: nope, band: [0, null] }\n",
+        "check.claims[0].variant",
+        33,
+    ),
+    (
         "keepers without auctions",
         "  - kind: noise\n",
         "  - kind: keeper\n    name: keepers\n    count: 2\n  - kind: noise\n",
@@ -233,4 +268,30 @@ fn encodings_are_named_and_every_file_is_checked() {
     assert!(stdout.contains("bom.yaml: ok") && stdout.contains("ok.yaml: ok"), "{stdout}");
     assert!(stderr.contains("utf16.yaml: the text is UTF-16"), "{stderr}");
     assert!(stderr.contains("latin1.yaml: the text is not UTF-8"), "{stderr}");
+}
+
+#[test]
+fn run_exits_2_on_an_invalid_file_like_validate() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("bad.yaml"), BASE.replace("ticks: 100", "ticks: 0")).unwrap();
+    for cmd in ["run", "sweep", "validate"] {
+        Command::cargo_bin("cascade").unwrap().current_dir(tmp.path()).args([cmd, "bad.yaml"]).assert().code(2);
+    }
+}
+
+#[test]
+fn an_output_folder_that_cannot_be_written_is_reported_before_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("ok.yaml"), BASE).unwrap();
+    // A file where the folder should be: nothing can be created under it.
+    std::fs::write(tmp.path().join("taken"), "").unwrap();
+    let out = Command::cargo_bin("cascade")
+        .unwrap()
+        .current_dir(tmp.path())
+        .args(["run", "ok.yaml", "--out", "taken/results"])
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("is not writable"), "{stderr}");
+    assert!(!stderr.contains("outputs in"), "{stderr}");
 }

@@ -266,7 +266,8 @@ impl Recorder {
         rejected_orders: u64,
     ) -> Result<RunOutput, ExportError> {
         let t = self.t;
-        let summary = summarise(&t, &self.start, ledger, rejected_orders);
+        let mut summary = summarise(&t, &self.start, ledger, rejected_orders);
+        (summary.unrealised_bad_debt, summary.insolvent_accounts) = insolvency(ledger, markets);
         let ticks = frame(
             "ticks",
             cols![
@@ -324,10 +325,27 @@ impl Recorder {
                 "max_rounds" => [s.max_rounds], "bad_debt" => [s.bad_debt],
                 "uncovered_bad_debt" => [s.uncovered_bad_debt], "insurance_fund" => [s.insurance_fund],
                 "rejected_orders" => [s.rejected_orders],
+                "unrealised_bad_debt" => [s.unrealised_bad_debt], "insolvent_accounts" => [s.insolvent_accounts],
             ],
         )?;
         Ok(RunOutput { ticks, events, agents, heatmap, summary_frame, summary })
     }
+}
+
+/// The negative equity of trader accounts at the final marks, quote units,
+/// and how many accounts have it.
+fn insolvency(ledger: &Ledger, markets: &Markets) -> (f64, u64) {
+    let terms = |m: MarketId| terms_of(markets, m);
+    let price_of = |m: MarketId| markets.get(m).mark;
+    let (mut owed, mut n) = (0_i128, 0_u64);
+    for a in ledger.accounts.iter().filter(|a| a.kind == AccountKind::Trader) {
+        let eq = a.equity(&terms, &price_of);
+        if eq < 0 {
+            owed -= eq;
+            n += 1;
+        }
+    }
+    (owed as f64 / 1e6, n)
 }
 
 fn agents_frame(ledger: &Ledger, markets: &Markets) -> Result<DataFrame, ExportError> {

@@ -61,6 +61,15 @@ pub struct RunSummary {
     pub uncovered_bad_debt: f64,
     /// Insurance fund at the end, quote units.
     pub insurance_fund: f64,
+    /// The negative equity of trader accounts at the end, at the final
+    /// marks, quote units: losses that no liquidation has realised (the
+    /// book could not absorb the position, or its auction is unsold), so
+    /// that no bad-debt figure includes them.
+    #[serde(default)]
+    pub unrealised_bad_debt: f64,
+    /// Trader accounts with negative equity at the end.
+    #[serde(default)]
+    pub insolvent_accounts: u64,
     /// Orders rejected by the margin check.
     pub rejected_orders: u64,
 }
@@ -136,6 +145,9 @@ pub(super) fn summarise(t: &TickCols, start: &[Start], ledger: &Ledger, rejected
         uncovered_bad_debt: q(ledger.uncovered_bad_debt.0),
         insurance_fund: q(ledger.insurance_fund.0),
         rejected_orders,
+        // Filled in by the recorder, which has the final marks.
+        unrealised_bad_debt: 0.0,
+        insolvent_accounts: 0,
     }
 }
 
