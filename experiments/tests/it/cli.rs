@@ -212,6 +212,9 @@ fn list_and_schema_work() {
     for name in ["flash_crash", "baseline", "thin_book", "leverage_sweep", "predator_hunt", "mm_withdrawal"] {
         assert!(stdout.contains(name), "{name} not listed");
     }
+    for name in ["predator_game", "concept_table", "stylized_facts", "bp2005"] {
+        assert!(stdout.contains(name), "{name} not listed");
+    }
     let out = cascade(tmp.path()).arg("schema").assert().success();
     let schema: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert!(schema["properties"]["populations"].is_object());
