@@ -138,6 +138,13 @@ pub struct Shard {
     pub n: usize,
 }
 
+impl Shard {
+    /// What to do once this shard is done: merge the folder `dir`.
+    pub fn merge_hint(&self, dir: &Path) -> String {
+        format!("shard {}/{} done; when every shard is, run `cascade merge {}`\n", self.i, self.n, dir.display())
+    }
+}
+
 impl std::str::FromStr for Shard {
     type Err = String;
     fn from_str(s: &str) -> Result<Shard, String> {

@@ -23,7 +23,11 @@ pub fn game(args: &SweepArgs) -> Result<ExitCode> {
     }
     let (plan, done) = if adaptive {
         let runner = Runner { out: &args.common.out, threads, progress: interactive(), reuse: args.common.reuse() };
-        sample(&loaded, runner)?
+        let (plan, done) = sample(&loaded, runner)?;
+        // Only now is it known what ran.
+        let dir = game_dir(&args.common.out, &plan);
+        write_atomic(&dir.join("game.json"), &serde_json::to_vec_pretty(&plan).expect("serialises"))?;
+        (plan, done)
     } else {
         let plan = plan(&loaded)?;
         let dir = game_dir(&args.common.out, &plan);
@@ -32,7 +36,6 @@ pub fn game(args: &SweepArgs) -> Result<ExitCode> {
         (plan, done)
     };
     let dir = game_dir(&args.common.out, &plan);
-    write_atomic(&dir.join("game.json"), &serde_json::to_vec_pretty(&plan).expect("serialises"))?;
     let reduced = plan.spec.reduction().map_err(anyhow::Error::msg)?.reduced.profiles().len();
     let mut text = format!(
         "game {} of {}: {} variants × {} profiles ({} in the reduced game), {} runs; ran {}, already finished {}\n",
@@ -54,12 +57,7 @@ pub fn game(args: &SweepArgs) -> Result<ExitCode> {
         ));
     }
     if let Some(shard) = args.shard {
-        text.push_str(&format!(
-            "shard {}/{} done; when every shard is, run `cascade merge {}`\n",
-            shard.i,
-            shard.n,
-            dir.display()
-        ));
+        text.push_str(&shard.merge_hint(&dir));
     } else {
         text.push_str(&finish(&plan, &args.common.out)?);
     }
@@ -70,9 +68,9 @@ pub fn game(args: &SweepArgs) -> Result<ExitCode> {
 /// Analyses a game whose runs are all finished, writes its files, and
 /// returns the summary to print.
 pub fn finish(plan: &GamePlan, out: &Path) -> Result<String> {
-    let results = analyse(plan, out)?;
-    let written = write(plan, out, &results)?;
-    let mut text = summary(&results);
+    let analysis = analyse(plan, out)?;
+    let written = write(plan, out, &analysis)?;
+    let mut text = summary(&analysis.variants);
     let written: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
     text.push_str(&format!("wrote {}\n", written.join(", ")));
     let dir = game_dir(out, plan);

@@ -35,12 +35,7 @@ pub fn sweep(args: &SweepArgs) -> Result<ExitCode> {
         ));
     }
     if let Some(shard) = args.shard {
-        text.push_str(&format!(
-            "shard {}/{} done; when every shard is, run `cascade merge {}`\n",
-            shard.i,
-            shard.n,
-            dir.display()
-        ));
+        text.push_str(&shard.merge_hint(&dir));
     } else {
         let frames = aggregate(&plan, &args.common.out)?;
         let frames: Vec<String> = frames.iter().map(|p| p.display().to_string()).collect();

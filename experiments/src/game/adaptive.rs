@@ -309,15 +309,11 @@ fn restricted_equilibria(
     Ok(game
         .equilibria(options)
         .iter()
-        .filter(|e| e.profile.is_none() || is_unanimous(&game, e))
+        // A pure equilibrium that splits a role is no role-symmetric
+        // mixture; one with each role on one strategy is.
+        .filter(|e| e.mixture.iter().all(|&x| x == 0.0 || x == 1.0) || e.profile.is_none())
         .map(|e| lift(&e.mixture))
         .collect())
-}
-
-/// Whether a pure equilibrium has each role on one strategy (so that it is
-/// a mixture too).
-fn is_unanimous(game: &Game, e: &super::analysis::Equilibrium) -> bool {
-    e.mixture.iter().all(|&x| x == 0.0 || x == 1.0) && game.structure.n_strategies() == e.mixture.len()
 }
 
 /// The standard error of the gain of deviating to `t` from `sigma`: the

@@ -41,6 +41,7 @@ use std::path::{Path, PathBuf};
 pub const METRICS: [&str; 5] = ["max_drawdown", "amplification", "n_liquidations", "liquidated_notional", "bad_debt"];
 
 /// What one run gave.
+#[derive(Debug)]
 pub(super) struct Observation {
     /// Per strategy played, each player's payoff.
     players: Vec<Vec<f64>>,
@@ -173,24 +174,26 @@ fn runs_of(plan: &GamePlan) -> Vec<Vec<Vec<usize>>> {
     out
 }
 
-/// The reduced game of one variant, each full profile's runs taken as
-/// `pick(f)` (all of them, or a bootstrap resample).
+/// The reduced game of one variant over its `backed` profiles, each full
+/// profile's runs taken as `pick(f)` (all of them, or a bootstrap
+/// resample).
 fn reduced_game(
     plan: &GamePlan,
+    backed: &[(Vec<u32>, Backing)],
     obs: &[Observation],
     runs: &[Vec<usize>],
     pick: &dyn Fn(usize) -> Vec<usize>,
 ) -> Result<Game> {
     let reduction = plan.spec.reduction().map_err(anyhow::Error::msg)?;
-    let table = backed_profiles(plan, runs)
-        .into_iter()
+    let table = backed
+        .iter()
         .map(|(c, backing)| {
             let mut row = vec![f64::NAN; c.len()];
-            for (k, f) in backing {
+            for &(k, f) in backing {
                 let chosen = pick(f);
                 row[k] = chosen.iter().map(|&j| obs[runs[f][j]].payoff(k)).sum::<f64>() / chosen.len() as f64;
             }
-            (c, row)
+            (c.clone(), row)
         })
         .collect();
     if plan.confirmed.is_some() {
@@ -204,8 +207,9 @@ fn reduced_game(
 type Backing = Vec<(usize, usize)>;
 
 /// The reduced profiles every played strategy of which has runs, each with
-/// the full profile behind each strategy: `(profile, [(strategy, full)])`.
-/// Without adaptive sampling, every profile.
+/// the full profile behind each strategy: `(profile, [(strategy, full)])`,
+/// in [`Structure::profiles`] order, which is the order of the game's
+/// profiles. Without adaptive sampling, every profile.
 fn backed_profiles(plan: &GamePlan, runs: &[Vec<usize>]) -> Vec<(Vec<u32>, Backing)> {
     let reduction = plan.spec.reduction().expect("validated");
     let full_index: BTreeMap<&Vec<u32>, usize> = plan.profiles.iter().enumerate().map(|(i, p)| (p, i)).collect();
@@ -223,25 +227,24 @@ fn backed_profiles(plan: &GamePlan, runs: &[Vec<usize>]) -> Vec<(Vec<u32>, Backi
         .collect()
 }
 
-/// Per profile of `game`, the mean [`METRICS`] over the runs (picked by
-/// `pick`) of the full profiles that back it.
+/// Per profile of the game (the `backed` ones, in order), the mean
+/// [`METRICS`] over the runs (picked by `pick`) of the full profiles that
+/// back it.
 fn profile_metrics(
-    plan: &GamePlan,
-    game: &Game,
+    backed: &[(Vec<u32>, Backing)],
     obs: &[Observation],
     runs: &[Vec<usize>],
     pick: &dyn Fn(usize) -> Vec<usize>,
 ) -> Vec<Vec<f64>> {
-    let backed: BTreeMap<Vec<u32>, Backing> = backed_profiles(plan, runs).into_iter().collect();
-    game.profiles
+    backed
         .iter()
-        .map(|c| {
-            let mut backing: Vec<usize> = backed[c].iter().map(|(_, f)| *f).collect();
-            backing.sort_unstable();
-            backing.dedup();
+        .map(|(_, backing)| {
+            let mut fulls: Vec<usize> = backing.iter().map(|(_, f)| *f).collect();
+            fulls.sort_unstable();
+            fulls.dedup();
             (0..METRICS.len())
                 .map(|m| {
-                    let xs: Vec<f64> = backing
+                    let xs: Vec<f64> = fulls
                         .iter()
                         .flat_map(|&f| pick(f).into_iter().map(move |j| (f, j)))
                         .map(|(f, j)| obs[runs[f][j]].metrics[m])
@@ -291,20 +294,30 @@ fn percentile_interval(mut xs: Vec<f64>) -> (f64, f64) {
     (at(0.025), at(0.975))
 }
 
+/// A game's runs and what they say.
+#[derive(Debug)]
+pub struct Analysis {
+    /// Each variant's results.
+    pub variants: Vec<VariantResult>,
+    /// Each run's observation, in plan order.
+    observations: Vec<Observation>,
+}
+
 /// Analyses every variant's game.
-pub fn analyse(plan: &GamePlan, out: &Path) -> Result<Vec<VariantResult>> {
+pub fn analyse(plan: &GamePlan, out: &Path) -> Result<Analysis> {
     let obs = observations(plan, out)?;
     let all = runs_of(plan);
     let options = SearchOptions { tolerance: plan.spec.tolerance, seed: plan.seed, ..SearchOptions::default() };
     let mut results = Vec::new();
     for (v, runs) in all.iter().enumerate() {
         let every = |f: usize| (0..runs[f].len()).collect::<Vec<_>>();
-        let game = reduced_game(plan, &obs, runs, &every)?;
+        let backed = backed_profiles(plan, runs);
+        let game = reduced_game(plan, &backed, &obs, runs, &every)?;
         let equilibria = match &plan.confirmed {
             Some(confirmed) => confirmed[v].iter().map(|m| confirmed_equilibrium(&game, m)).collect(),
             None => game.equilibria(&options),
         };
-        let metrics = profile_metrics(plan, &game, &obs, runs, &every);
+        let metrics = profile_metrics(&backed, &obs, runs, &every);
         let baseline_profile: Vec<u32> = {
             let s = &game.structure;
             (0..s.n_strategies())
@@ -322,7 +335,7 @@ pub fn analyse(plan: &GamePlan, out: &Path) -> Result<Vec<VariantResult>> {
         for _ in 0..plan.spec.bootstrap {
             let draws: Vec<Vec<usize>> =
                 runs.iter().map(|r| (0..r.len()).map(|_| rng.random_range(0..r.len())).collect()).collect();
-            let boot = reduced_game(plan, &obs, runs, &|f| draws[f].clone())?;
+            let boot = reduced_game(plan, &backed, &obs, runs, &|f| draws[f].clone())?;
             for (i, e) in equilibria.iter().enumerate() {
                 regrets[i].push(
                     match &e.profile {
@@ -336,7 +349,7 @@ pub fn analyse(plan: &GamePlan, out: &Path) -> Result<Vec<VariantResult>> {
             // sampled more often are paired on their first replicates.
             let n = runs.iter().map(Vec::len).filter(|&n| n > 0).min().unwrap_or(0);
             let joint: Vec<usize> = (0..n).map(|_| rng.random_range(0..n)).collect();
-            let m = profile_metrics(plan, &game, &obs, runs, &|_| joint.clone());
+            let m = profile_metrics(&backed, &obs, runs, &|_| joint.clone());
             for (i, e) in equilibria.iter().enumerate() {
                 let at = at_equilibrium(&game, e, &m);
                 for k in 0..METRICS.len() {
@@ -356,7 +369,7 @@ pub fn analyse(plan: &GamePlan, out: &Path) -> Result<Vec<VariantResult>> {
             diff_ci,
         });
     }
-    Ok(results)
+    Ok(Analysis { variants: results, observations: obs })
 }
 
 /// An equilibrium that adaptive sampling confirmed, with its regret in
@@ -397,9 +410,9 @@ fn round3(x: f64) -> String {
 
 /// Writes `observations.parquet`, `payoffs.parquet`, `equilibria.parquet`
 /// and the Gambit file(s) into the game's folder; returns their paths.
-pub fn write(plan: &GamePlan, out: &Path, results: &[VariantResult]) -> Result<Vec<PathBuf>> {
+pub fn write(plan: &GamePlan, out: &Path, analysis: &Analysis) -> Result<Vec<PathBuf>> {
+    let (results, obs) = (analysis.variants.as_slice(), analysis.observations.as_slice());
     let dir = game_dir(out, plan);
-    let obs = observations(plan, out)?;
     let structure = plan.spec.structure();
     let reduction = plan.spec.reduction().map_err(anyhow::Error::msg)?;
     let mut frames = Vec::new();
@@ -408,7 +421,7 @@ pub fn write(plan: &GamePlan, out: &Path, results: &[VariantResult]) -> Result<V
         let (mut variant, mut run_c, mut profile, mut label, mut replicate, mut seed, mut run_id) =
             (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
         let (mut role, mut strategy, mut count, mut mean, mut each) = (vec![], vec![], vec![], vec![], vec![]);
-        for (r, o) in plan.runs.runs.iter().zip(&obs) {
+        for (r, o) in plan.runs.runs.iter().zip(obs) {
             let (v, f) = plan.cells[r.point];
             for k in (0..structure.n_strategies()).filter(|&k| plan.profiles[f][k] > 0) {
                 let rr = structure.role_of(k);

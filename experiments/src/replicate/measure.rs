@@ -7,6 +7,7 @@ use crate::sweep::Plan;
 use anyhow::{Context, Result};
 use cascade_agents::framework::record::stats;
 use cascade_notebooks::frames::{f64s, parquet, strings};
+use polars::prelude::DataFrame;
 use std::path::Path;
 
 /// A claim measured at one point (or one paired variant).
@@ -40,37 +41,60 @@ impl Measured {
     }
 }
 
-/// The statistic of the run in `dir`; `None` when the run has none (no
-/// liquidation, too few returns).
-pub fn statistic(stat: &Statistic, dir: &Path) -> Result<Option<f64>> {
+/// One run's files, each read at most once, when a statistic first needs it.
+#[derive(Debug)]
+pub struct RunFiles {
+    dir: std::path::PathBuf,
+    ticks: Option<DataFrame>,
+    agents: Option<DataFrame>,
+}
+
+impl RunFiles {
+    /// The run in `dir`; nothing is read yet.
+    pub fn new(dir: &Path) -> RunFiles {
+        RunFiles { dir: dir.to_owned(), ticks: None, agents: None }
+    }
+
+    /// `ticks.parquet` or `agents.parquet`, and its path.
+    fn frame(&mut self, agents: bool) -> Result<(&DataFrame, std::path::PathBuf)> {
+        let path = self.dir.join(if agents { "agents.parquet" } else { "ticks.parquet" });
+        let slot = if agents { &mut self.agents } else { &mut self.ticks };
+        if slot.is_none() {
+            *slot = Some(parquet(&path)?);
+        }
+        Ok((slot.as_ref().expect("just read"), path))
+    }
+}
+
+/// The statistic of the run whose files are `files`; `None` when the run
+/// has none (no liquidation, too few returns).
+pub fn statistic(stat: &Statistic, files: &mut RunFiles) -> Result<Option<f64>> {
     let finite = |x: f64| x.is_finite().then_some(x);
     if let Statistic::Metric { name } = stat {
-        let m = run::finished(dir).with_context(|| format!("{} has no manifest", dir.display()))?;
+        let m = run::finished(&files.dir).with_context(|| format!("{} has no manifest", files.dir.display()))?;
         let summary = serde_json::to_value(&m.summary).expect("a summary serialises");
         return Ok(summary.get(name).and_then(serde_json::Value::as_f64));
     }
     if let Statistic::PopulationPnl { population } = stat {
-        let path = dir.join("agents.parquet");
-        let df = parquet(&path)?;
-        let who = strings(&df, "population", &path)?;
-        let pnl = f64s(&df, "pnl", &path)?;
+        let (df, path) = files.frame(true)?;
+        let who = strings(df, "population", &path)?;
+        let pnl = f64s(df, "pnl", &path)?;
         let xs: Vec<f64> = (0..df.height())
             .filter(|&i| who[i].as_deref() == Some(population.as_str()))
             .filter_map(|i| pnl[i])
             .collect();
         return Ok((!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64 / 1e6));
     }
-    let path = dir.join("ticks.parquet");
-    let df = parquet(&path)?;
-    let tick = f64s(&df, "tick", &path)?;
-    let market = strings(&df, "market", &path)?;
+    let (df, path) = files.frame(false)?;
+    let tick = f64s(df, "tick", &path)?;
+    let market = strings(df, "market", &path)?;
     if let Statistic::FirstLiquidationTick = stat {
-        let long = f64s(&df, "liquidated_long", &path)?;
-        let short = f64s(&df, "liquidated_short", &path)?;
+        let long = f64s(df, "liquidated_long", &path)?;
+        let short = f64s(df, "liquidated_short", &path)?;
         let first = (0..df.height()).find(|&i| long[i].unwrap_or(0.0) + short[i].unwrap_or(0.0) > 0.0);
         return Ok(first.and_then(|i| tick[i]));
     }
-    let mark = f64s(&df, "mark_price", &path)?;
+    let mark = f64s(df, "mark_price", &path)?;
     let first_market = market.first().cloned().flatten();
     let (horizon, window) = match stat {
         Statistic::Kurtosis { horizon, window }
@@ -139,14 +163,19 @@ pub fn judge(plan: &Plan, check: &Check, out: &Path) -> Result<Vec<Measured>> {
         if parts.is_empty() { "all runs".into() } else { parts.join(", ") }
     };
     let first = plan.points.first().and_then(|_| variant_of(0));
-    let mut out_claims = Vec::new();
-    for claim in &check.claims {
-        let reference = claim.against.clone().or_else(|| first.clone());
-        // Each run's value, by (point, replicate).
-        let mut values: std::collections::BTreeMap<(usize, u32), Option<f64>> = std::collections::BTreeMap::new();
-        for r in &plan.runs {
-            values.insert((r.point, r.replicate), statistic(&claim.statistic, &root.join(&r.run_id))?);
+    // Each claim's value in each run, by (point, replicate); a run's files
+    // are read once for all the claims.
+    let mut all: Vec<std::collections::BTreeMap<(usize, u32), Option<f64>>> =
+        vec![Default::default(); check.claims.len()];
+    for r in &plan.runs {
+        let mut files = RunFiles::new(&root.join(&r.run_id));
+        for (claim, values) in check.claims.iter().zip(&mut all) {
+            values.insert((r.point, r.replicate), statistic(&claim.statistic, &mut files)?);
         }
+    }
+    let mut out_claims = Vec::new();
+    for (claim, values) in check.claims.iter().zip(all) {
+        let reference = claim.against.clone().or_else(|| first.clone());
         let points: Vec<usize> =
             (0..plan.points.len()).filter(|&p| claim.variant.is_none() || variant_of(p) == claim.variant).collect();
         let replicates: Vec<u32> = {

@@ -255,7 +255,7 @@ fn adaptive_sampling_confirms_equilibria_of_the_whole_game_from_fewer_profiles()
     let sampled = cascade_experiments::game::read_plan(adaptive_dir).unwrap();
     assert!(sampled.cells.len() < whole.cells.len(), "{} of {} cells", sampled.cells.len(), whole.cells.len());
     // Every confirmed equilibrium is an ε-equilibrium of the complete game.
-    let results = cascade_experiments::game::aggregate::analyse(&whole, &out).unwrap();
+    let results = cascade_experiments::game::aggregate::analyse(&whole, &out).unwrap().variants;
     let confirmed = sampled.confirmed.as_ref().unwrap();
     assert!(!confirmed[0].is_empty());
     for mixture in &confirmed[0] {
