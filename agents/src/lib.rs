@@ -44,6 +44,8 @@
 pub mod alarms;
 pub mod arbitrageur;
 pub mod dist;
+pub mod execution;
+pub mod fund;
 pub mod fundamental;
 pub mod keeper;
 pub mod leveraged;

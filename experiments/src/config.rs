@@ -8,10 +8,12 @@
 
 use cascade_agents::Population;
 use cascade_agents::arbitrageur::ArbitrageurParams;
+use cascade_agents::execution::ExecutionParams;
 use cascade_agents::framework::market::MarketParams;
 use cascade_agents::framework::protocol::ProtocolParams;
 use cascade_agents::framework::record::RecordingParams;
 use cascade_agents::framework::{ParamError, SimParams, Simulation};
+use cascade_agents::fund::FundParams;
 use cascade_agents::fundamental::FundamentalParams;
 use cascade_agents::keeper::KeeperParams;
 use cascade_agents::leveraged::LeveragedParams;
@@ -138,6 +140,10 @@ pub enum PopulationSpec {
     /// Strategic predators who share the forced flow (Brunnermeier and
     /// Pedersen 2005).
     StrategicPredator(StrategicParams),
+    /// Execution agents working a parent order in child orders.
+    Execution(ExecutionParams),
+    /// Leverage-targeting funds (Thurner, Farmer and Geanakoplos 2012).
+    LeverageFund(FundParams),
 }
 
 impl PopulationSpec {
@@ -153,6 +159,8 @@ impl PopulationSpec {
             PopulationSpec::Portfolio(p) => p,
             PopulationSpec::Arbitrageur(p) => p,
             PopulationSpec::StrategicPredator(p) => p,
+            PopulationSpec::Execution(p) => p,
+            PopulationSpec::LeverageFund(p) => p,
         }
     }
 
@@ -168,6 +176,8 @@ impl PopulationSpec {
             PopulationSpec::Portfolio(p) => p.validate(),
             PopulationSpec::Arbitrageur(p) => p.validate(),
             PopulationSpec::StrategicPredator(p) => p.validate(),
+            PopulationSpec::Execution(p) => p.validate(),
+            PopulationSpec::LeverageFund(p) => p.validate(),
         }
     }
 
@@ -183,6 +193,8 @@ impl PopulationSpec {
             PopulationSpec::Portfolio(p) => p.count,
             PopulationSpec::Arbitrageur(p) => p.count,
             PopulationSpec::StrategicPredator(p) => p.count,
+            PopulationSpec::Execution(p) => p.count,
+            PopulationSpec::LeverageFund(p) => p.count,
         }
     }
 
@@ -198,6 +210,8 @@ impl PopulationSpec {
             PopulationSpec::Portfolio(p) => p.first_index,
             PopulationSpec::Arbitrageur(p) => p.first_index,
             PopulationSpec::StrategicPredator(p) => p.first_index,
+            PopulationSpec::Execution(p) => p.first_index,
+            PopulationSpec::LeverageFund(p) => p.first_index,
         }
     }
 
@@ -219,6 +233,8 @@ impl PopulationSpec {
             PopulationSpec::Keeper(p) => p.capital.0,
             PopulationSpec::Arbitrageur(p) => p.capital.0,
             PopulationSpec::StrategicPredator(p) => p.capital.0,
+            PopulationSpec::Execution(p) => p.capital.0,
+            PopulationSpec::LeverageFund(p) => p.capital.0,
             PopulationSpec::Leveraged(_) | PopulationSpec::Portfolio(_) => 0,
         }
     }
@@ -237,6 +253,8 @@ impl PopulationSpec {
             PopulationSpec::Portfolio(p) => p.legs.iter().map(|l| l.market.0).max().unwrap_or(0),
             PopulationSpec::Arbitrageur(p) => p.market.0.max(p.spot.0),
             PopulationSpec::StrategicPredator(p) => p.market.0,
+            PopulationSpec::Execution(p) => p.market.0,
+            PopulationSpec::LeverageFund(p) => p.market.0,
         }
     }
 }

@@ -202,7 +202,7 @@ pub fn from_tree(tree: Value, locator: &Locator) -> Result<Loaded, Vec<Diagnosti
 type Checker = fn(&Value, &str) -> Result<(), (String, String)>;
 
 /// The population kinds and their parameter types.
-const KINDS: [(&str, Checker); 9] = [
+const KINDS: [(&str, Checker); 11] = [
     ("leveraged", typed::<cascade_agents::leveraged::LeveragedParams> as Checker),
     ("market_maker", typed::<cascade_agents::maker::MakerParams> as Checker),
     ("predator", typed::<cascade_agents::predator::PredatorParams> as Checker),
@@ -212,6 +212,8 @@ const KINDS: [(&str, Checker); 9] = [
     ("portfolio", typed::<cascade_agents::portfolio::PortfolioParams> as Checker),
     ("arbitrageur", typed::<cascade_agents::arbitrageur::ArbitrageurParams> as Checker),
     ("strategic_predator", typed::<cascade_agents::strategic::StrategicParams> as Checker),
+    ("execution", typed::<cascade_agents::execution::ExecutionParams> as Checker),
+    ("leverage_fund", typed::<cascade_agents::fund::FundParams> as Checker),
 ];
 
 /// Checks a population item as its kind's parameters, so that errors keep

@@ -3,4 +3,5 @@
 mod channels;
 mod common;
 mod effects;
+mod execution;
 mod frames;

@@ -9,7 +9,7 @@ use cascade_experiments::replicate::measure::{Measured, judge};
 use cascade_experiments::replicate::{REPLICATIONS, get};
 use cascade_experiments::run::Reuse;
 use cascade_experiments::sweep::{aggregate, execute, plan};
-use cascade_notebooks::charts::{ClaimChart, write_claim_chart};
+use cascade_notebooks::charts::{ClaimChart, FitChart, write_claim_chart, write_fit_chart};
 use std::fmt::Write;
 use std::process::ExitCode;
 
@@ -52,6 +52,20 @@ pub fn replicate(args: &ReplicateArgs) -> Result<ExitCode> {
         aggregate(&plan, &args.out)?;
         let claims = judge(&plan, &check, &args.out)?;
         for (i, m) in claims.iter().enumerate() {
+            if let (Some(fit), Some(row)) = (&m.fit, m.rows.first()) {
+                let chart = FitChart {
+                    title: format!("{}: {}", loaded.experiment.name, m.claim.says),
+                    x_label: m.claim.slope_label.clone().unwrap_or_else(|| "x".into()),
+                    y_label: m.claim.statistic.label(),
+                    points: fit.points.clone(),
+                    line: (fit.intercept, fit.slope),
+                    slope_ci95: row.ci95,
+                    band: m.claim.band,
+                    pass: m.pass(),
+                };
+                write_fit_chart(&report_dir, &format!("{}_{i}", loaded.experiment.name), &chart)?;
+                continue;
+            }
             let first = plan.points.first().and_then(|p| p.last()).and_then(|v| v.as_str()).unwrap_or("reference");
             let reference = m.claim.against.as_deref().unwrap_or(first);
             let chart = ClaimChart {
@@ -127,6 +141,8 @@ fn report(done: &[Done], quick: bool) -> (String, String) {
         for m in &d.claims {
             let stat = if m.claim.paired {
                 format!("{} (paired difference)", m.claim.statistic.label())
+            } else if m.claim.slope.is_some() {
+                format!("exponent δ of {} ∝ x^δ", m.claim.statistic.label())
             } else {
                 m.claim.statistic.label()
             };

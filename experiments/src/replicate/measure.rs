@@ -1,6 +1,6 @@
 //! Measuring a replication's claims on its runs, and judging them.
 
-use super::spec::{Check, Claim, Statistic};
+use super::spec::{Check, Claim, ImpactPrice, Statistic};
 use crate::config::VARIANT_AXIS;
 use crate::run;
 use crate::sweep::Plan;
@@ -32,6 +32,20 @@ pub struct Measured {
     pub claim: Claim,
     /// One row per point it is measured at.
     pub rows: Vec<Row>,
+    /// For a claim fitted across variants, the fit of its first row.
+    pub fit: Option<Fit>,
+}
+
+/// A power law fitted across variants: the points and the mean line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fit {
+    /// Per variant of the fit: `x`, the statistic's mean over replicates
+    /// and its Student-t 95% interval.
+    pub points: Vec<(f64, f64, (f64, f64))>,
+    /// Mean over replicates of the intercept of `ln y = a + δ ln x`.
+    pub intercept: f64,
+    /// Mean over replicates of the slope δ.
+    pub slope: f64,
 }
 
 impl Measured {
@@ -47,18 +61,28 @@ pub struct RunFiles {
     dir: std::path::PathBuf,
     ticks: Option<DataFrame>,
     agents: Option<DataFrame>,
+    executions: Option<DataFrame>,
 }
 
 impl RunFiles {
     /// The run in `dir`; nothing is read yet.
     pub fn new(dir: &Path) -> RunFiles {
-        RunFiles { dir: dir.to_owned(), ticks: None, agents: None }
+        RunFiles { dir: dir.to_owned(), ticks: None, agents: None, executions: None }
     }
 
     /// `ticks.parquet` or `agents.parquet`, and its path.
     fn frame(&mut self, agents: bool) -> Result<(&DataFrame, std::path::PathBuf)> {
-        let path = self.dir.join(if agents { "agents.parquet" } else { "ticks.parquet" });
-        let slot = if agents { &mut self.agents } else { &mut self.ticks };
+        self.read(if agents { "agents" } else { "ticks" })
+    }
+
+    /// The frame `name` (`ticks`, `agents` or `executions`), and its path.
+    fn read(&mut self, name: &str) -> Result<(&DataFrame, std::path::PathBuf)> {
+        let path = self.dir.join(format!("{name}.parquet"));
+        let slot = match name {
+            "agents" => &mut self.agents,
+            "executions" => &mut self.executions,
+            _ => &mut self.ticks,
+        };
         if slot.is_none() {
             *slot = Some(parquet(&path)?);
         }
@@ -85,6 +109,13 @@ pub fn statistic(stat: &Statistic, files: &mut RunFiles) -> Result<Option<f64>> 
             .collect();
         return Ok((!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64 / 1e6));
     }
+    if let Statistic::ExecutionImpact { population, price } = stat {
+        if !files.dir.join("executions.parquet").exists() {
+            return Ok(None);
+        }
+        let (df, path) = files.read("executions")?;
+        return execution_impact(df, &path, population, *price);
+    }
     let (df, path) = files.frame(false)?;
     let tick = f64s(df, "tick", &path)?;
     let market = strings(df, "market", &path)?;
@@ -101,9 +132,10 @@ pub fn statistic(stat: &Statistic, files: &mut RunFiles) -> Result<Option<f64>> 
         | Statistic::Hill { horizon, window }
         | Statistic::MaxAbsAcf { horizon, window, .. }
         | Statistic::MeanAbsReturnAcf { horizon, window, .. } => (*horizon, *window),
-        Statistic::Metric { .. } | Statistic::FirstLiquidationTick | Statistic::PopulationPnl { .. } => {
-            unreachable!("handled above")
-        }
+        Statistic::Metric { .. }
+        | Statistic::FirstLiquidationTick
+        | Statistic::PopulationPnl { .. }
+        | Statistic::ExecutionImpact { .. } => unreachable!("handled above"),
     };
     let prices: Vec<f64> = (0..df.height())
         .filter(|&i| market[i] == first_market)
@@ -123,10 +155,125 @@ pub fn statistic(stat: &Statistic, files: &mut RunFiles) -> Result<Option<f64>> 
             let acf: Vec<f64> = (*from..=*to).map(|k| stats::autocorrelation(&a, k)).collect();
             acf.iter().all(|x| x.is_finite()).then(|| acf.iter().sum::<f64>() / acf.len() as f64)
         }
-        Statistic::Metric { .. } | Statistic::FirstLiquidationTick | Statistic::PopulationPnl { .. } => {
-            unreachable!("handled above")
-        }
+        Statistic::Metric { .. }
+        | Statistic::FirstLiquidationTick
+        | Statistic::PopulationPnl { .. }
+        | Statistic::ExecutionImpact { .. } => unreachable!("handled above"),
     })
+}
+
+/// The mean peak impact of `population`'s parent orders in an
+/// `executions` frame (see [`Statistic::ExecutionImpact`]); each agent's
+/// last child (rows are in the order sent) gives its parent's end.
+fn execution_impact(df: &DataFrame, path: &Path, population: &str, price: ImpactPrice) -> Result<Option<f64>> {
+    let who = strings(df, "population", path)?;
+    let index = f64s(df, "agent_index", path)?;
+    let side = strings(df, "side", path)?;
+    let arrival = f64s(df, "arrival_mid", path)?;
+    let column = |name| f64s(df, name, path);
+    let (mid, bid, ask, last_trade) = (column("mid")?, column("best_bid")?, column("best_ask")?, column("last_trade")?);
+    let mut last: std::collections::BTreeMap<u64, usize> = Default::default();
+    for i in (0..df.height()).filter(|&i| who[i].as_deref() == Some(population)) {
+        if let Some(a) = index[i] {
+            last.insert(a.to_bits(), i);
+        }
+    }
+    let impacts: Vec<f64> = last
+        .values()
+        .filter_map(|&i| {
+            let buy = side[i].as_deref() == Some("buy");
+            let sign = if buy { 1.0 } else { -1.0 };
+            let end = match price {
+                ImpactPrice::Mid => mid[i],
+                ImpactPrice::LastTrade => last_trade[i],
+                ImpactPrice::Touch => {
+                    if buy {
+                        ask[i]
+                    } else {
+                        bid[i]
+                    }
+                }
+            };
+            let (a, m) = (arrival[i]?, end?);
+            (a > 0.0).then(|| sign * (m - a) / a)
+        })
+        .collect();
+    Ok((!impacts.is_empty()).then(|| impacts.iter().sum::<f64>() / impacts.len() as f64))
+}
+
+/// The rows of a claim fitted across variants: one per combination of
+/// the other swept values, each the mean and interval over replicates of
+/// the log-log slope.
+#[allow(clippy::too_many_arguments, reason = "the parts of the plan that `judge` has already worked out")]
+fn fit_rows(
+    plan: &Plan,
+    claim: &Claim,
+    xs: &std::collections::BTreeMap<String, f64>,
+    values: &std::collections::BTreeMap<(usize, u32), Option<f64>>,
+    replicates: &[u32],
+    variant_of: &dyn Fn(usize) -> Option<String>,
+    others: &dyn Fn(usize) -> Vec<serde_json::Value>,
+    label: &dyn Fn(usize) -> String,
+) -> (Vec<Row>, Option<Fit>) {
+    let mut groups: Vec<Vec<serde_json::Value>> = Vec::new();
+    for p in 0..plan.points.len() {
+        if !groups.contains(&others(p)) {
+            groups.push(others(p));
+        }
+    }
+    let mut rows = Vec::new();
+    let mut first_fit = None;
+    for g in groups {
+        let fit: Vec<(usize, f64)> = (0..plan.points.len())
+            .filter(|&p| others(p) == g)
+            .filter_map(|p| Some((p, *xs.get(variant_of(p)?.as_str())?)))
+            .collect();
+        let Some(&(first_point, _)) = fit.first() else { continue };
+        let lines: Vec<stats::LineFit> = replicates
+            .iter()
+            .filter_map(|&r| {
+                let ys: Option<Vec<f64>> = fit
+                    .iter()
+                    .map(|&(p, _)| values.get(&(p, r)).copied().flatten().filter(|y| *y > 0.0).map(f64::ln))
+                    .collect();
+                let lx: Vec<f64> = fit.iter().map(|&(_, x)| x.ln()).collect();
+                stats::ols(&lx, &ys?)
+            })
+            .collect();
+        let slopes: Vec<f64> = lines.iter().map(|l| l.slope).collect();
+        if first_fit.is_none() && !lines.is_empty() {
+            let points = fit
+                .iter()
+                .map(|&(p, x)| {
+                    let ys: Vec<f64> =
+                        replicates.iter().filter_map(|&r| values.get(&(p, r)).copied().flatten()).collect();
+                    let (m, ci) = if ys.is_empty() { (f64::NAN, (f64::NAN, f64::NAN)) } else { mean_ci(&ys) };
+                    (x, m, ci)
+                })
+                .collect();
+            let n = lines.len() as f64;
+            first_fit = Some(Fit {
+                points,
+                intercept: lines.iter().map(|l| l.intercept).sum::<f64>() / n,
+                slope: slopes.iter().sum::<f64>() / n,
+            });
+        }
+        let rest = label(first_point);
+        let rest = rest.split(", ").filter(|part| !part.starts_with(VARIANT_AXIS)).collect::<Vec<_>>().join(", ");
+        let names: Vec<String> = fit.iter().filter_map(|&(p, _)| variant_of(p)).collect();
+        let point = format!(
+            "log-log slope over {}{}",
+            names.join(", "),
+            if rest.is_empty() || rest == "all runs" { String::new() } else { format!(" ({rest})") }
+        );
+        if slopes.is_empty() {
+            rows.push(Row { point, n: 0, mean: f64::NAN, ci95: (f64::NAN, f64::NAN), pass: false });
+            continue;
+        }
+        let (mean, ci95) = mean_ci(&slopes);
+        rows.push(Row { point, n: slopes.len(), mean, ci95, pass: inside(claim.band, ci95) });
+    }
+    (rows, first_fit)
 }
 
 /// Mean and Student-t 95% interval.
@@ -185,6 +332,11 @@ pub fn judge(plan: &Plan, check: &Check, out: &Path) -> Result<Vec<Measured>> {
             r
         };
         let mut rows = Vec::new();
+        if let Some(xs) = &claim.slope {
+            let (rows, fit) = fit_rows(plan, claim, xs, &values, &replicates, &variant_of, &others, &label);
+            out_claims.push(Measured { claim: claim.clone(), rows, fit });
+            continue;
+        }
         for p in points {
             let xs: Vec<f64> = if claim.paired {
                 let Some(q) = (0..plan.points.len()).find(|&q| variant_of(q) == reference && others(q) == others(p))
@@ -207,7 +359,7 @@ pub fn judge(plan: &Plan, check: &Check, out: &Path) -> Result<Vec<Measured>> {
             let (mean, ci95) = mean_ci(&xs);
             rows.push(Row { point: label(p), n: xs.len(), mean, ci95, pass: inside(claim.band, ci95) });
         }
-        out_claims.push(Measured { claim: claim.clone(), rows });
+        out_claims.push(Measured { claim: claim.clone(), rows, fit: None });
     }
     Ok(out_claims)
 }

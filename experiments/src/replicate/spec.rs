@@ -42,6 +42,17 @@ pub struct Claim {
     /// The variant a paired claim is measured against, when not the first.
     #[serde(default)]
     pub against: Option<String>,
+    /// Fit a power law across variants instead: `variant: x` for each
+    /// point of the fit. Replicate by replicate, the slope of
+    /// `ln(statistic)` on `ln(x)` by least squares over these variants is
+    /// the claim's value (the exponent δ of `statistic ∝ x^δ`); a
+    /// replicate where the statistic is not positive at every point is
+    /// left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slope: Option<BTreeMap<String, f64>>,
+    /// What `x` of the fit is, for the chart's axis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slope_label: Option<String>,
     /// Lower and upper bounds of the band (`null` for none).
     pub band: (Option<f64>, Option<f64>),
 }
@@ -62,6 +73,22 @@ pub enum Statistic {
     PopulationPnl {
         /// The population.
         population: String,
+    },
+    /// The peak impact of the metaorders of a population of execution
+    /// agents: `ε (mid_T − mid_0) / mid_0`, from the arrival mid to the mid
+    /// after the last child, `ε = +1` for a buy and `−1` for a sell,
+    /// averaged over the population's agents (`executions.parquet`).
+    ExecutionImpact {
+        /// The execution agents' population.
+        population: String,
+        /// The end price: `mid` (the default), `last_trade`, or `touch`,
+        /// the best quote on the side the metaorder trades against (the
+        /// bid for a sell): how far it pushed the book. In a book whose
+        /// other side is anchored to the fundamental, the mid moves half
+        /// as far, less a constant half-spread, which bends a log-log fit;
+        /// the last trade may be a noise trade either way.
+        #[serde(default)]
+        price: ImpactPrice,
     },
     /// Excess kurtosis of the mark's log returns.
     Kurtosis {
@@ -112,6 +139,19 @@ pub enum Statistic {
     },
 }
 
+/// The price a metaorder's impact is measured at, against the arrival mid.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ImpactPrice {
+    /// The mid after the last child.
+    #[default]
+    Mid,
+    /// The last trade after the last child.
+    LastTrade,
+    /// The best bid after the last child of a sell, the best ask of a buy.
+    Touch,
+}
+
 fn one() -> usize {
     1
 }
@@ -123,6 +163,14 @@ impl Statistic {
             Statistic::Metric { name } => name.clone(),
             Statistic::FirstLiquidationTick => "first liquidation tick".into(),
             Statistic::PopulationPnl { population } => format!("PnL per agent of {population} (quote)"),
+            Statistic::ExecutionImpact { population, price } => format!(
+                "peak impact of {population}'s metaorders{}",
+                match price {
+                    ImpactPrice::Mid => "",
+                    ImpactPrice::LastTrade => " (last trade)",
+                    ImpactPrice::Touch => " (touch)",
+                }
+            ),
             Statistic::Kurtosis { horizon, .. } => format!("excess kurtosis of {horizon}-tick returns"),
             Statistic::Hill { horizon, .. } => format!("Hill exponent of |{horizon}-tick returns|"),
             Statistic::MaxAbsAcf { horizon, from, to, .. } => {
@@ -171,6 +219,31 @@ impl Check {
                         at("against"),
                         format!("no sweep variant {a:?} (there are {variants:?})"),
                     ));
+                }
+            }
+            if let Some(xs) = &c.slope {
+                if c.paired || c.variant.is_some() {
+                    errors.push(ParamError::invalid(
+                        at("slope"),
+                        "a fit across variants is neither paired nor at one variant",
+                    ));
+                }
+                if xs.len() < 3 {
+                    errors.push(ParamError::invalid(at("slope"), "a fit needs at least three variants"));
+                }
+                for (v, x) in xs {
+                    if !variants.contains(&v.as_str()) {
+                        errors.push(ParamError::invalid(
+                            at("slope"),
+                            format!("no sweep variant {v:?} (there are {variants:?})"),
+                        ));
+                    }
+                    if !(x.is_finite() && *x > 0.0) {
+                        errors.push(ParamError::invalid(
+                            at(&format!("slope.{v}")),
+                            "must be positive, for its logarithm",
+                        ));
+                    }
                 }
             }
             if let (Some(lo), Some(hi)) = c.band

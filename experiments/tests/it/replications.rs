@@ -14,16 +14,28 @@ fn cascade(dir: &std::path::Path) -> Command {
 fn the_quick_replications_pass_and_their_report_compiles() {
     let tmp = tempfile::tempdir().unwrap();
     let out = cascade(tmp.path())
-        .args(["replicate", "--quick", "concept_table", "threshold_timing", "bp2005", "--out", "out", "--threads", "2"])
+        .args([
+            "replicate",
+            "--quick",
+            "concept_table",
+            "threshold_timing",
+            "bp2005",
+            "sqrt_impact",
+            "--out",
+            "out",
+            "--threads",
+            "2",
+        ])
         .assert()
         .success();
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
-    assert!(stdout.contains("6 of 6 claims pass"), "{stdout}");
+    assert!(stdout.contains("8 of 8 claims pass"), "{stdout}");
     let dir = tmp.path().join("out/replications");
     let md = std::fs::read_to_string(dir.join("replication.md")).unwrap();
-    assert_eq!(md.matches("| pass |").count(), 6, "{md}");
+    assert_eq!(md.matches("| pass |").count(), 8, "{md}");
     for i in 0..2 {
         assert!(dir.join(format!("charts/concept_table_{i}.png")).exists());
+        assert!(dir.join(format!("charts/sqrt_impact_{i}.png")).exists(), "the power-law fits are drawn");
     }
     std::fs::write(
         dir.join("doc.tex"),

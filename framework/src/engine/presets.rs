@@ -141,6 +141,8 @@ pub fn hand_spot(name: &str, provider_base: Lots, [levels, lots, half_spread, sp
         spacing_ticks: spacing,
         lots_at_best: lots,
         growth: 1.0,
+        growth_lots: 0,
+        resilience: 0.0,
         refresh_ticks: 0,
         provider_collateral: Micros(1_000_000),
     };

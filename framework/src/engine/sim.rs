@@ -321,6 +321,10 @@ impl Simulation {
     pub fn finish(mut self) -> Result<RunOutput, ExportError> {
         let recorder = self.world.remove_resource::<Recorder>().expect("recorder is inserted at build");
         let rejected = self.world.resource::<OrderQueue>().rejected;
-        recorder.into_output(self.ledger(), self.markets(), rejected)
+        let mut output = recorder.into_output(self.ledger(), self.markets(), rejected)?;
+        if let Some(log) = self.world.get_resource::<crate::record::ExecutionLog>() {
+            output.executions = log.frame()?;
+        }
+        Ok(output)
     }
 }

@@ -8,11 +8,20 @@
 //! current index: depth consumed between refreshes stays consumed, so a burst
 //! of forced selling walks down a thinning book and liquidity recovers only at
 //! the next refresh.
+//!
+//! With `resilience: ρ` the book also refills between refreshes, as in
+//! Obizhaeva and Wang (2013): every tick, for each level `(side, price,
+//! lots)` of the profile around the current fundamental, the provider adds
+//! `⌈ρ × (lots − resting)⌉` lots at that price when it has fewer resting
+//! there. Consumed depth thus recovers geometrically, a fraction ρ of the
+//! shortfall per tick (half-life `ln 2 / −ln(1 − ρ)` ticks; the rounding
+//! up refills a level's last lots at once), towards a profile anchored to
+//! the fundamental and not to the last trade.
 
 use crate::accounts::ledger::Ledger;
 use crate::accounts::triggers::Triggers;
 use crate::core::clock::Clock;
-use crate::core::units::{AccountId, Lots, MarketId, PPM, Price, Side, div_ceil};
+use crate::core::units::{AccountId, Lots, MarketId, PPM, Price, Side, div_ceil, round_to_i64};
 use crate::exchange::execute::{TakerFee, execute};
 use crate::exchange::sequencer::OrderQueue;
 use crate::market::Markets;
@@ -41,7 +50,22 @@ pub fn lay_depth(
     }
     markets.get_mut(market).book.cancel_all(provider);
     let m = markets.get(market);
-    let mut orders = m.params.depth.orders(m.index.price);
+    let orders = m.params.depth.orders(m.index.price);
+    place_funded(market, provider, orders, markets, ledger, triggers, queue);
+}
+
+/// Places the provider's limit orders `orders` (side, price, lots) in
+/// `market`, trimmed on a spot market to what it can fund.
+fn place_funded(
+    market: MarketId,
+    provider: AccountId,
+    mut orders: Vec<(Side, Price, Lots)>,
+    markets: &mut Markets,
+    ledger: &mut Ledger,
+    triggers: &mut Triggers,
+    queue: &mut OrderQueue,
+) {
+    let m = markets.get(market);
     if let Some(asset) = m.asset {
         // On a spot market the provider is funded like anyone: it lays no
         // more asks than the base it holds, nor bids it cannot pay for,
@@ -75,8 +99,35 @@ pub fn lay_depth(
     }
 }
 
+/// Tops up the provider's levels in `market` by the resilience rule of the
+/// module docs.
+pub fn replenish_depth(
+    market: MarketId,
+    provider: AccountId,
+    markets: &mut Markets,
+    ledger: &mut Ledger,
+    triggers: &mut Triggers,
+    queue: &mut OrderQueue,
+) {
+    let m = markets.get(market);
+    let rho = m.params.depth.resilience;
+    if rho <= 0.0 || m.amm.is_some() {
+        return;
+    }
+    let mut orders = m.params.depth.orders(m.index.price);
+    for (side, price, lots) in &mut orders {
+        let short = lots.0 - m.book.resting_at(provider, *side, *price).0;
+        // ρ ≤ 1 and the shortfall is at most a level's lots: no overflow.
+        *lots = Lots(if short > 0 { round_to_i64((rho * short as f64).ceil()).clamp(1, short) } else { 0 });
+    }
+    orders.retain(|(_, _, q)| q.0 > 0);
+    if !orders.is_empty() {
+        place_funded(market, provider, orders, markets, ledger, triggers, queue);
+    }
+}
+
 /// Exogenous-phase system: refreshes each market's background depth on its
-/// schedule.
+/// schedule, and refills it by its resilience in the other ticks.
 pub fn refresh_depth(
     clock: Res<Clock>,
     liquidity: Res<Liquidity>,
@@ -88,9 +139,13 @@ pub fn refresh_depth(
     for (i, provider) in liquidity.providers.iter().enumerate() {
         let market = MarketId(u16::try_from(i).expect("fewer than 65,536 markets"));
         let every = markets.get(market).params.depth.refresh_ticks;
-        if every > 0 && clock.tick > 0 && clock.tick.is_multiple_of(every) && !markets.get(market).is_halted(clock.tick)
-        {
+        if markets.get(market).is_halted(clock.tick) || clock.tick == 0 {
+            continue;
+        }
+        if every > 0 && clock.tick.is_multiple_of(every) {
             lay_depth(market, *provider, &mut markets, &mut ledger, &mut triggers, &mut queue);
+        } else {
+            replenish_depth(market, *provider, &mut markets, &mut ledger, &mut triggers, &mut queue);
         }
     }
 }

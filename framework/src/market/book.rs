@@ -168,6 +168,15 @@ impl Book {
         }
     }
 
+    /// Lots that `account` has resting on `side` at `price`.
+    pub fn resting_at(&self, account: AccountId, side: Side, price: Price) -> Lots {
+        let level = match side {
+            Side::Buy => self.bids.get(&price),
+            Side::Sell => self.asks.get(&price),
+        };
+        Lots(level.map_or(0, |l| l.queue.iter().filter(|r| r.account == account).map(|r| r.qty.0).sum()))
+    }
+
     /// Resting levels on `side`, best first, as (price, lots).
     pub fn levels(&self, side: Side) -> Box<dyn Iterator<Item = (Price, Lots)> + '_> {
         match side {

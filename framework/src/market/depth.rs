@@ -1,8 +1,18 @@
 //! The shape of background depth: a [`DepthProfile`] lays `levels` bids and
 //! asks around a centre price. Level `k` (from 0) sits
 //! `half_spread_ticks + k × spacing_ticks` from the centre and holds
-//! `round(lots_at_best × growth^k)` lots (at least one). Who lays it, and
-//! when, is the background liquidity provider's business
+//!
+//! ```text
+//! lots(k) = max(1, round(lots_at_best × growth^k)) + k × growth_lots
+//! ```
+//!
+//! lots: `growth` above 1 thickens the book geometrically, and
+//! `growth_lots` linearly. A flat profile (`growth: 1`, `growth_lots: 0`)
+//! is a constant density, whose static impact is linear in the size
+//! traded; a linear one (`growth: 1`, `growth_lots: g`) is the locally
+//! linear "latent" book of Tóth et al. (2011), whose impact is the square
+//! root of the size. Who lays it, and when, and how fast it refills
+//! (`resilience`), is the background liquidity provider's business
 //! ([`crate::exchange::liquidity`]).
 
 use crate::core::error::ParamError;
@@ -24,6 +34,16 @@ pub struct DepthProfile {
     /// Size ratio from one level to the next: 1 is flat, above 1 thickens
     /// away from the centre.
     pub growth: f64,
+    /// Lots added per level away from the best: level `k` holds `k ×
+    /// growth_lots` more.
+    #[serde(default, skip_serializing_if = "is_zero_lots")]
+    pub growth_lots: i64,
+    /// Obizhaeva–Wang resilience: the fraction `ρ` (0 to 1) of each level's
+    /// shortfall from the profile, around the current fundamental, that the
+    /// provider puts back every tick (see [`crate::exchange::liquidity`]).
+    /// 0 (the default) refills only at the periodic refresh.
+    #[serde(default, skip_serializing_if = "is_zero_rate")]
+    pub resilience: f64,
     /// Ticks between refreshes around the index; 0 never refreshes.
     pub refresh_ticks: u64,
     /// Collateral of the provider account, micros.
@@ -38,6 +58,8 @@ impl Default for DepthProfile {
             spacing_ticks: 10,
             lots_at_best: 50,
             growth: 1.05,
+            growth_lots: 0,
+            resilience: 0.0,
             refresh_ticks: 10,
             provider_collateral: Micros(1_000_000_000_000_000),
         }
@@ -59,6 +81,12 @@ impl DepthProfile {
         if !(self.growth.is_finite() && self.growth > 0.0) {
             return Err(ParamError::invalid("growth", "must be positive"));
         }
+        if !(0..=1_000_000_000).contains(&self.growth_lots) {
+            return Err(ParamError::invalid("growth_lots", "must be between 0 and 1,000,000,000 lots"));
+        }
+        if !(self.resilience.is_finite() && (0.0..=1.0).contains(&self.resilience)) {
+            return Err(ParamError::invalid("resilience", "must be a fraction between 0 and 1"));
+        }
         if !(0..=MAX_MONEY).contains(&self.provider_collateral.0) {
             return Err(ParamError::invalid("provider_collateral", "must be between 0 and 2^60 micros"));
         }
@@ -75,10 +103,10 @@ impl DepthProfile {
         for k in 0..self.levels {
             let offset = self.half_spread_ticks + i64::from(k) * self.spacing_ticks;
             let lots = self.lots_at_best as f64 * self.growth.powi(i32::try_from(k).unwrap_or(i32::MAX));
-            let lots = Lots(round_to_i64(lots).max(1));
             if self.lots_at_best == 0 {
                 continue;
             }
+            let lots = Lots(round_to_i64(lots).max(1).saturating_add(i64::from(k) * self.growth_lots));
             if centre.0 - offset > 0 {
                 out.push((Side::Buy, Price(centre.0 - offset), lots));
             }
@@ -86,6 +114,16 @@ impl DepthProfile {
         }
         out
     }
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if passes a reference")]
+fn is_zero_lots(n: &i64) -> bool {
+    *n == 0
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if passes a reference")]
+fn is_zero_rate(x: &f64) -> bool {
+    *x == 0.0
 }
 
 #[cfg(test)]
@@ -112,6 +150,28 @@ mod tests {
                 (Side::Sell, Price(107), Lots(20)),
                 (Side::Buy, Price(88), Lots(40)),
                 (Side::Sell, Price(112), Lots(40)),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_linear_profile_adds_growth_lots_per_level() {
+        let p = DepthProfile {
+            half_spread_ticks: 1,
+            levels: 3,
+            spacing_ticks: 1,
+            lots_at_best: 4,
+            growth: 1.0,
+            growth_lots: 6,
+            ..DepthProfile::default()
+        };
+        let asks: Vec<_> = p.orders(Price(100)).into_iter().filter(|o| o.0 == Side::Sell).collect();
+        assert_eq!(
+            asks,
+            vec![
+                (Side::Sell, Price(101), Lots(4)),
+                (Side::Sell, Price(102), Lots(10)),
+                (Side::Sell, Price(103), Lots(16))
             ]
         );
     }

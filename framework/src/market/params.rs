@@ -288,6 +288,8 @@ pub fn btc_market(name: &str, shocks: Vec<Shock>) -> MarketParams {
             spacing_ticks: 100,
             lots_at_best: 100,
             growth: 1.02,
+            growth_lots: 0,
+            resilience: 0.0,
             refresh_ticks: 15,
             provider_collateral: Micros(1_000_000_000_000_000),
         },

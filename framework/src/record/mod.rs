@@ -3,9 +3,11 @@
 //! It imports everything below it and nothing above: it reads what the
 //! protocol logged, never the engine.
 
+pub mod orders;
 pub mod recorder;
 pub mod stats;
 pub mod summary;
 
+pub use orders::{ChildOrder, ExecutionLog};
 pub use recorder::{Recorder, RecordingParams, RunOutput, record};
 pub use summary::RunSummary;

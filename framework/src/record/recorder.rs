@@ -245,6 +245,8 @@ pub struct RunOutput {
     pub summary_frame: DataFrame,
     /// The run's scalar metrics.
     pub summary: RunSummary,
+    /// Execution agents' child orders, when the run has any.
+    pub executions: Option<DataFrame>,
 }
 
 fn frame(name: &'static str, columns: Vec<Column>) -> Result<DataFrame, ExportError> {
@@ -328,7 +330,7 @@ impl Recorder {
                 "unrealised_bad_debt" => [s.unrealised_bad_debt], "insolvent_accounts" => [s.insolvent_accounts],
             ],
         )?;
-        Ok(RunOutput { ticks, events, agents, heatmap, summary_frame, summary })
+        Ok(RunOutput { ticks, events, agents, heatmap, summary_frame, summary, executions: None })
     }
 }
 
@@ -403,8 +405,9 @@ fn agents_frame(ledger: &Ledger, markets: &Markets) -> Result<DataFrame, ExportE
 }
 
 impl RunOutput {
-    /// Writes `ticks`, `events`, `agents`, `heatmap` and `summary` as
-    /// Parquet files into `dir` (created if missing). Each file is written
+    /// Writes `ticks`, `events`, `agents`, `heatmap` and `summary` (and
+    /// `executions` when there is one) as Parquet files into `dir` (created
+    /// if missing). Each file is written
     /// to a temporary name and renamed, so a reader never sees half a file.
     pub fn write_parquet(&mut self, dir: &Path) -> Result<Vec<std::path::PathBuf>, ExportError> {
         std::fs::create_dir_all(dir).map_err(|source| ExportError::Io { path: dir.to_owned(), source })?;
@@ -415,7 +418,10 @@ impl RunOutput {
             ("agents", &mut self.agents),
             ("heatmap", &mut self.heatmap),
             ("summary", &mut self.summary_frame),
-        ] {
+        ]
+        .into_iter()
+        .chain(self.executions.as_mut().map(|df| ("executions", df)))
+        {
             let path = dir.join(format!("{name}.parquet"));
             let tmp = dir.join(format!(".{name}.parquet.tmp"));
             let io = |source| ExportError::Io { path: path.clone(), source };

@@ -58,6 +58,6 @@ mod style;
 mod sweep;
 mod trajectories;
 
-pub use claim::{ClaimChart, write_claim_chart};
+pub use claim::{ClaimChart, FitChart, write_claim_chart, write_fit_chart};
 pub use error::ChartError;
 pub use plot::{plot_game, plot_run, plot_sweep};
