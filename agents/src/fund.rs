@@ -26,7 +26,8 @@
 //! (it destabilises): the paper's mechanism for fat tails and clustered
 //! volatility, growing with `λ_max`. A fund whose equity is gone owns
 //! nothing and is liquidated by the protocol like any account (the paper's
-//! margin call). Investor flows (the paper's redemptions) are not modelled.
+//! margin call); the exchange's initial margin tiers bound what it can
+//! reach. Investor flows (the paper's redemptions) are not modelled.
 
 use crate::{Agent, Population, check_market, install_once, spawn_agent};
 use bevy_ecs::prelude::*;
@@ -140,13 +141,9 @@ impl Population for FundParams {
             sim.add_systems(Phase::Decide, decide);
         });
         let params = Arc::new(self.clone());
-        // The account's leverage: the cap, rounded up, so that the exchange
-        // lets the fund reach it.
-        let leverage = cascade_framework::core::units::round_to_i64(self.max_leverage.ceil()).clamp(1, 1_000);
-        let leverage = u32::try_from(leverage).expect("clamped to 1..=1,000");
         for index in crate::indices(self.first_index, self.count) {
             let agent =
-                spawn_agent(sim, &self.name, "fund", index, self.market, MarginMode::Cross, leverage, self.capital);
+                spawn_agent(sim, &self.name, "fund", index, self.market, MarginMode::Cross, 1, self.capital);
             sim.world_mut().spawn((agent, Fund { params: params.clone() }));
         }
         Ok(())

@@ -26,14 +26,24 @@
 //! congested network is a long `delay` and a high `bid_cost`: no one bids
 //! until the price has fallen far, and with `cusp: 0` and no `tail` the
 //! price can fall to zero first.
+//!
+//! With `delay_per_auction: true` the delay is drawn again for each
+//! auction the keeper sees (a bot that notices each auction late by a
+//! random time) instead of once. Under the auction's `congestion` (block
+//! space priced by EIP-1559, see `cascade_framework::exchange::auction`)
+//! a keeper bids the gas price `g` times `1 + tip`, `tip ~ gas_tip` drawn
+//! once per keeper (0 when absent), and counts that bid, or `bid_cost` if
+//! higher, as `c` above: as the gas price climbs, bids on small or
+//! shallow-discount auctions stop paying, and those auctions are left to
+//! fall.
 
 use crate::dist::Dist;
 use crate::{Agent, Population, install_once, spawn_agent};
 use bevy_ecs::prelude::*;
 use cascade_framework::accounts::ledger::{Ledger, MarginMode};
 use cascade_framework::core::Clock;
-use cascade_framework::core::units::{PPM, round_to_i64};
-use cascade_framework::exchange::auction::{Auctions, Take};
+use cascade_framework::core::units::{PPM, narrow, round_to_i64};
+use cascade_framework::exchange::auction::{AuctionId, Auctions, Take};
 use cascade_framework::exchange::fee;
 use cascade_framework::exchange::sequencer::{OrderQueue, Priority};
 use cascade_framework::market::Markets;
@@ -62,6 +72,13 @@ pub struct KeeperParams {
     pub bid_cost: Micros,
     /// Least discount to the book, as a fraction of the resale price (ppm).
     pub min_edge: Ppm,
+    /// Draw the delay again for each auction, instead of once.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub delay_per_auction: bool,
+    /// Under congestion, the premium over the gas price each keeper bids,
+    /// as a fraction (drawn once per keeper); 0 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gas_tip: Option<Dist>,
 }
 
 impl Default for KeeperParams {
@@ -74,6 +91,8 @@ impl Default for KeeperParams {
             delay: Dist::Uniform { low: 1.0, high: 5.0 },
             bid_cost: Micros(20_000_000),
             min_edge: Ppm(5_000),
+            delay_per_auction: false,
+            gas_tip: None,
         }
     }
 }
@@ -82,6 +101,9 @@ impl KeeperParams {
     /// Checks the parameters.
     pub fn validate(&self) -> Result<(), ParamError> {
         self.delay.validate("delay")?;
+        if let Some(tip) = &self.gas_tip {
+            tip.validate("gas_tip")?;
+        }
         if self.capital.0 < 0 || self.bid_cost.0 < 0 {
             return Err(ParamError::invalid("capital", "capital and bid_cost must be non-negative"));
         }
@@ -99,6 +121,16 @@ pub struct Keeper {
     pub delay: u64,
     bid_cost: Micros,
     min_edge: Ppm,
+    /// The delay's distribution, when it is drawn per auction.
+    per_auction: Option<Dist>,
+    /// Its delay for each running auction it has seen, when drawn per auction.
+    delays: std::collections::BTreeMap<AuctionId, u64>,
+    /// Premium over the gas price it bids, ppm.
+    tip: i64,
+}
+
+fn ticks_of(draw: f64) -> u64 {
+    u64::try_from(round_to_i64(draw).max(0)).unwrap_or(0)
 }
 
 impl Population for KeeperParams {
@@ -117,8 +149,18 @@ impl Population for KeeperParams {
         for index in crate::indices(self.first_index, self.count) {
             let mut agent =
                 spawn_agent(sim, &self.name, "keeper", index, MarketId(0), MarginMode::Cross, 1, self.capital);
-            let delay = u64::try_from(round_to_i64(self.delay.sample(&mut agent.rng)).max(0)).unwrap_or(0);
-            let keeper = Keeper { delay, bid_cost: self.bid_cost, min_edge: self.min_edge };
+            let delay = ticks_of(self.delay.sample(&mut agent.rng));
+            // Drawn after the delay, so that keepers without a tip keep
+            // their streams.
+            let tip = self.gas_tip.as_ref().map_or(0.0, |d| d.sample(&mut agent.rng).max(0.0));
+            let keeper = Keeper {
+                delay,
+                bid_cost: self.bid_cost,
+                min_edge: self.min_edge,
+                per_auction: self.delay_per_auction.then(|| self.delay.clone()),
+                delays: Default::default(),
+                tip: round_to_i64((tip * PPM as f64).min(1e12)),
+            };
             sim.world_mut().spawn((agent, keeper));
         }
         Ok(())
@@ -131,17 +173,33 @@ fn decide(
     markets: Res<Markets>,
     ledger: Res<Ledger>,
     mut queue: ResMut<OrderQueue>,
-    keepers: Query<(&Agent, &Keeper)>,
+    mut keepers: Query<(&mut Agent, &mut Keeper)>,
 ) {
-    for (agent, k) in &keepers {
+    let congested = auctions.params.as_ref().is_some_and(|p| p.congestion.is_some());
+    for (mut agent, mut k) in &mut keepers {
+        let k = &mut *k;
+        if let Some(dist) = &k.per_auction {
+            k.delays.retain(|id, _| auctions.get(*id).is_some());
+            for a in &auctions.open {
+                k.delays.entry(a.id).or_insert_with(|| ticks_of(dist.sample(&mut agent.rng)));
+            }
+        }
+        // Under congestion a bid costs the gas price plus the keeper's tip.
+        let bid_cost = if congested {
+            let gas = i128::from(auctions.gas.0);
+            Micros(narrow(gas + gas * i128::from(k.tip) / i128::from(PPM)).max(k.bid_cost.0))
+        } else {
+            k.bid_cost
+        };
         let acct = ledger.account(agent.account);
         for p in &acct.positions {
             let side = if p.qty.0 > 0 { Side::Sell } else { Side::Buy };
             queue.place(Priority::NORMAL, agent.account, p.market, side, Lots(p.qty.0.abs()), OrderKind::Market);
         }
-        let mut free = i128::from(acct.collateral.0 - k.bid_cost.0);
+        let mut free = i128::from(acct.collateral.0 - bid_cost.0);
         for a in &auctions.open {
-            if clock.tick < a.start_tick + k.delay || free <= 0 {
+            let delay = k.delays.get(&a.id).copied().unwrap_or(k.delay);
+            if clock.tick < a.start_tick + delay || free <= 0 {
                 continue;
             }
             let Some(price) = auctions.price_at(a, clock.tick) else { continue };
@@ -167,17 +225,13 @@ fn decide(
             }
             let gain = lots * i128::from((resale.0 - price.0).abs()) * i128::from(m.params.tick_value.0);
             let resale_notional = m.notional(Lots(i64::try_from(lots).unwrap_or(i64::MAX)), resale);
-            let costs = i128::from(fee(resale_notional, m.params.fees.taker).0 + k.bid_cost.0);
+            let costs = i128::from(fee(resale_notional, m.params.fees.taker).0 + bid_cost.0);
             if gain <= costs {
                 continue;
             }
             let max_lots = Lots(i64::try_from(lots).unwrap_or(i64::MAX));
-            queue.take(
-                Priority::NORMAL,
-                agent.account,
-                Take { auction: a.id, max_lots, limit: price, cost: k.bid_cost },
-            );
-            free -= lots * per_lot + i128::from(k.bid_cost.0);
+            queue.take(Priority::NORMAL, agent.account, Take { auction: a.id, max_lots, limit: price, cost: bid_cost });
+            free -= lots * per_lot + i128::from(bid_cost.0);
         }
     }
 }

@@ -214,6 +214,68 @@ fn congested_keepers_leave_bad_debt_that_prompt_keepers_do_not() {
 }
 
 #[test]
+fn congestion_caps_the_takes_a_tick_and_prices_gas_by_demand() {
+    use cascade_agents::framework::exchange::auction::{AuctionParams, Congestion, Decay};
+    use cascade_agents::keeper::KeeperParams;
+    // The crash of the test above, cleared by prompt keepers through at
+    // most 2 takes a tick (target 1), and without the limit. Value is
+    // conserved every tick (`run` asserts it); with congestion no tick has
+    // more than 2 takes, and the cascade of auctions takes longer to clear
+    // and sells cheaper.
+    let run_with = |congestion: Option<Congestion>| {
+        let mut p = crash_params(3, 0.06);
+        p.protocol.auction = Some(AuctionParams {
+            buf: cascade_agents::framework::Ppm(1_000_000),
+            decay: Decay::Linear { tau_ticks: 60 },
+            tail: None,
+            cusp: cascade_agents::framework::Ppm(0),
+            congestion,
+            ..AuctionParams::default()
+        });
+        let keepers = KeeperParams {
+            delay: Dist::Uniform { low: 1.0, high: 3.0 },
+            delay_per_auction: true,
+            gas_tip: Some(Dist::Uniform { low: 0.0, high: 0.5 }),
+            ..KeeperParams::default()
+        };
+        run(p, &[&leveraged(20.0), &noise(), &keepers], 400)
+    };
+    let congestion = Congestion {
+        capacity: 2,
+        target: 1,
+        base_gas: Micros(20_000_000),
+        adjustment: cascade_agents::framework::Ppm(125_000),
+    };
+    let (limited, free) = (run_with(Some(congestion)), run_with(None));
+    let takes = |out: &cascade_agents::framework::record::RunOutput| -> Vec<(u64, f64, f64)> {
+        let e = &out.events;
+        let kind = e.column("kind").unwrap().str().unwrap();
+        let tick = e.column("tick").unwrap().u64().unwrap();
+        let fill = e.column("fill_price").unwrap().f64().unwrap();
+        let mark = e.column("trigger_price").unwrap().i64().unwrap();
+        (0..e.height())
+            .filter(|&i| kind.get(i) == Some("auction_take"))
+            .map(|i| (tick.get(i).unwrap(), fill.get(i).unwrap(), mark.get(i).unwrap() as f64))
+            .collect()
+    };
+    let (l, f) = (takes(&limited), takes(&free));
+    let per_tick = |t: &[(u64, f64, f64)]| {
+        let mut n = std::collections::BTreeMap::new();
+        for x in t {
+            *n.entry(x.0).or_insert(0) += 1;
+        }
+        n.values().copied().max().unwrap_or(0)
+    };
+    assert!(l.len() > 10 && f.len() > 10, "{} and {} takes", l.len(), f.len());
+    assert!(per_tick(&l) <= 2, "at most the capacity a tick: {}", per_tick(&l));
+    assert!(per_tick(&f) > 2, "without congestion keepers take more at once: {}", per_tick(&f));
+    let discount = |t: &[(u64, f64, f64)]| t.iter().map(|x| 1.0 - x.1 / x.2).sum::<f64>() / t.len() as f64;
+    assert!(discount(&l) > discount(&f), "congested auctions sell cheaper: {} vs {}", discount(&l), discount(&f));
+    let last = |t: &[(u64, f64, f64)]| t.iter().map(|x| x.0).max().unwrap();
+    assert!(last(&l) > last(&f), "and take longer to clear");
+}
+
+#[test]
 fn cross_margin_portfolios_carry_a_crash_into_a_market_that_did_not_move() {
     use cascade_agents::framework::presets::btc_market;
     use cascade_agents::portfolio::{Leg, PortfolioParams};

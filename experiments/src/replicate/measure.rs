@@ -62,12 +62,13 @@ pub struct RunFiles {
     ticks: Option<DataFrame>,
     agents: Option<DataFrame>,
     executions: Option<DataFrame>,
+    events: Option<DataFrame>,
 }
 
 impl RunFiles {
     /// The run in `dir`; nothing is read yet.
     pub fn new(dir: &Path) -> RunFiles {
-        RunFiles { dir: dir.to_owned(), ticks: None, agents: None, executions: None }
+        RunFiles { dir: dir.to_owned(), ticks: None, agents: None, executions: None, events: None }
     }
 
     /// `ticks.parquet` or `agents.parquet`, and its path.
@@ -81,6 +82,7 @@ impl RunFiles {
         let slot = match name {
             "agents" => &mut self.agents,
             "executions" => &mut self.executions,
+            "events" => &mut self.events,
             _ => &mut self.ticks,
         };
         if slot.is_none() {
@@ -116,9 +118,25 @@ pub fn statistic(stat: &Statistic, files: &mut RunFiles) -> Result<Option<f64>> 
         let (df, path) = files.read("executions")?;
         return execution_impact(df, &path, population, *price);
     }
+    if let Statistic::ZeroBidShare { at_most } = stat {
+        let (df, path) = files.read("events")?;
+        let kind = strings(df, "kind", &path)?;
+        let (qty, price, mark) =
+            (f64s(df, "qty", &path)?, f64s(df, "fill_price", &path)?, f64s(df, "trigger_price", &path)?);
+        let sales: Vec<(f64, f64, f64)> = (0..df.height())
+            .filter(|&i| kind[i].as_deref() == Some("auction_take"))
+            .filter_map(|i| Some((qty[i]?, price[i]?, mark[i]?)))
+            .collect();
+        return Ok(finite(stats::zero_bid_share(&sales, *at_most)));
+    }
     let (df, path) = files.frame(false)?;
     let tick = f64s(df, "tick", &path)?;
     let market = strings(df, "market", &path)?;
+    if let Statistic::LongShare = stat {
+        let long: Vec<f64> = f64s(df, "liquidated_long", &path)?.into_iter().flatten().collect();
+        let short: Vec<f64> = f64s(df, "liquidated_short", &path)?.into_iter().flatten().collect();
+        return Ok(finite(stats::long_share(&long, &short)));
+    }
     if let Statistic::FirstLiquidationTick = stat {
         let long = f64s(df, "liquidated_long", &path)?;
         let short = f64s(df, "liquidated_short", &path)?;
@@ -135,7 +153,9 @@ pub fn statistic(stat: &Statistic, files: &mut RunFiles) -> Result<Option<f64>> 
         Statistic::Metric { .. }
         | Statistic::FirstLiquidationTick
         | Statistic::PopulationPnl { .. }
-        | Statistic::ExecutionImpact { .. } => unreachable!("handled above"),
+        | Statistic::ExecutionImpact { .. }
+        | Statistic::ZeroBidShare { .. }
+        | Statistic::LongShare => unreachable!("handled above"),
     };
     let prices: Vec<f64> = (0..df.height())
         .filter(|&i| market[i] == first_market)
@@ -158,7 +178,9 @@ pub fn statistic(stat: &Statistic, files: &mut RunFiles) -> Result<Option<f64>> 
         Statistic::Metric { .. }
         | Statistic::FirstLiquidationTick
         | Statistic::PopulationPnl { .. }
-        | Statistic::ExecutionImpact { .. } => unreachable!("handled above"),
+        | Statistic::ExecutionImpact { .. }
+        | Statistic::ZeroBidShare { .. }
+        | Statistic::LongShare => unreachable!("handled above"),
     })
 }
 

@@ -90,6 +90,18 @@ pub enum Statistic {
         #[serde(default)]
         price: ImpactPrice,
     },
+    /// The share of auctioned value (lots × mark at the take) that keepers
+    /// took at a price of at most `at_most` times the mark: the zero-bid
+    /// share with `at_most: 0` (`events.parquet`). Auctions never taken
+    /// are not in it.
+    ZeroBidShare {
+        /// The highest price, as a fraction of the mark, that counts.
+        #[serde(default)]
+        at_most: f64,
+    },
+    /// The long share of liquidated notional (`liquidated_long` over both
+    /// sides, every market, `ticks.parquet`).
+    LongShare,
     /// Excess kurtosis of the mark's log returns.
     Kurtosis {
         /// The returns' horizon, ticks.
@@ -171,6 +183,9 @@ impl Statistic {
                     ImpactPrice::Touch => " (touch)",
                 }
             ),
+            Statistic::ZeroBidShare { at_most } if *at_most == 0.0 => "zero-bid share of auctioned value".into(),
+            Statistic::ZeroBidShare { at_most } => format!("share of auctioned value taken at ≤ {at_most} × mark"),
+            Statistic::LongShare => "long share of liquidated notional".into(),
             Statistic::Kurtosis { horizon, .. } => format!("excess kurtosis of {horizon}-tick returns"),
             Statistic::Hill { horizon, .. } => format!("Hill exponent of |{horizon}-tick returns|"),
             Statistic::MaxAbsAcf { horizon, from, to, .. } => {

@@ -21,6 +21,7 @@ fn the_quick_replications_pass_and_their_report_compiles() {
             "threshold_timing",
             "bp2005",
             "sqrt_impact",
+            "black_thursday",
             "--out",
             "out",
             "--threads",
@@ -29,10 +30,10 @@ fn the_quick_replications_pass_and_their_report_compiles() {
         .assert()
         .success();
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
-    assert!(stdout.contains("8 of 8 claims pass"), "{stdout}");
+    assert!(stdout.contains("10 of 10 claims pass"), "{stdout}");
     let dir = tmp.path().join("out/replications");
     let md = std::fs::read_to_string(dir.join("replication.md")).unwrap();
-    assert_eq!(md.matches("| pass |").count(), 8, "{md}");
+    assert_eq!(md.matches("| pass |").count(), 10, "{md}");
     for i in 0..2 {
         assert!(dir.join(format!("charts/concept_table_{i}.png")).exists());
         assert!(dir.join(format!("charts/sqrt_impact_{i}.png")).exists(), "the power-law fits are drawn");

@@ -36,6 +36,23 @@
 //! (`penalty × notional sold`) comes out of what the account has left, and
 //! anything below zero is bad debt for the insurance fund and the backstop.
 //!
+//! **Congestion.** With `congestion` set, keepers' bids compete for block
+//! space, as on Ethereum in March 2020. Each tick at most `capacity`
+//! takes are carried out, those with the highest gas bids first (equal
+//! bids in the sequencer's seeded order); a bid below the current gas
+//! price `g`, or beyond the capacity, is dropped and costs nothing, while
+//! a carried one pays its bid. The gas price follows EIP-1559, exactly in
+//! integer micros:
+//!
+//! ```text
+//! g ← max(base_gas, g + ⌊g × adjustment × (used − target) / (target × 10^6)⌋)
+//! ```
+//!
+//! with `used` the takes carried this tick. A burst of auctions fills every
+//! block, the gas price climbs by up to `adjustment` a tick, keepers who
+//! price the gas in bid on fewer and fewer auctions, and the auctions left
+//! unserved fall towards their floor.
+//!
 //! The price never rises again without a reset, so with no keeper bidding
 //! (a congested market) a linear auction with `cusp = 0` and no `tail`
 //! reaches its floor, by default zero, and the first late keeper takes the
@@ -88,6 +105,57 @@ pub struct AuctionParams {
     /// Lowest price, as a fraction of the mark at the kick (ppm); 0: the
     /// price may reach zero.
     pub floor: Ppm,
+    /// Limited block space for bids (see the module docs); unlimited when
+    /// absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub congestion: Option<Congestion>,
+}
+
+/// Block space shared by all keepers' bids, priced by EIP-1559.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Congestion {
+    /// Most takes carried out a tick.
+    pub capacity: u32,
+    /// Takes a tick at which the gas price holds still.
+    pub target: u32,
+    /// Lowest gas price, and the first, micros per take.
+    pub base_gas: Micros,
+    /// Largest change of the gas price a tick, as a fraction (ppm;
+    /// EIP-1559's 125,000 = 1/8).
+    #[serde(default = "eip_1559")]
+    pub adjustment: Ppm,
+}
+
+fn eip_1559() -> Ppm {
+    Ppm(125_000)
+}
+
+impl Congestion {
+    /// Checks the parameters.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        if self.capacity == 0 || self.capacity > 1_000_000 {
+            return Err(ParamError::invalid("auction.congestion.capacity", "must be between 1 and 1,000,000 takes"));
+        }
+        if self.target == 0 || self.target > self.capacity {
+            return Err(ParamError::invalid("auction.congestion.target", "must be between 1 and the capacity"));
+        }
+        if !(1..=crate::core::units::MAX_MONEY).contains(&self.base_gas.0) {
+            return Err(ParamError::invalid("auction.congestion.base_gas", "must be between 1 and 2^60 micros"));
+        }
+        if !(0..=PPM).contains(&self.adjustment.0) {
+            return Err(ParamError::invalid("auction.congestion.adjustment", "must be between 0 and 1,000,000 ppm"));
+        }
+        Ok(())
+    }
+
+    /// The gas price after a tick at `gas` that carried `used` takes.
+    pub fn next_gas(&self, gas: Micros, used: u32) -> Micros {
+        let g = i128::from(gas.0);
+        let step = g * i128::from(self.adjustment.0) * (i128::from(used) - i128::from(self.target))
+            / (i128::from(self.target) * i128::from(PPM));
+        Micros(narrow((g + step).clamp(i128::from(self.base_gas.0), i128::from(crate::core::units::MAX_MONEY))))
+    }
 }
 
 impl Default for AuctionParams {
@@ -100,6 +168,7 @@ impl Default for AuctionParams {
             tip: Micros(100_000_000),
             chip: Ppm(1_000),
             floor: Ppm(0),
+            congestion: None,
         }
     }
 }
@@ -135,6 +204,9 @@ impl AuctionParams {
         }
         if self.tip.0 < 0 || self.chip.0 < 0 {
             return Err(ParamError::invalid("auction.tip", "tip and chip must be non-negative"));
+        }
+        if let Some(c) = &self.congestion {
+            c.validate()?;
         }
         Ok(())
     }
@@ -231,6 +303,8 @@ pub struct Auctions {
     /// Notional taken since the last Liquidate phase, per market (long,
     /// short), and bad debt settled.
     pub(crate) taken: Vec<(Micros, Micros, Micros)>,
+    /// The gas price of a take under congestion, micros.
+    pub gas: Micros,
 }
 
 /// A keeper's bid, queued as a sequencer action.
@@ -243,7 +317,8 @@ pub struct Take {
     /// Worst acceptable price: the most paid for a long, the least accepted
     /// for a short.
     pub limit: Price,
-    /// The keeper's cost of bidding (gas), paid whether or not it wins.
+    /// The keeper's cost of bidding (gas), paid whether or not it wins;
+    /// under congestion, its gas bid, paid when the take is carried out.
     pub cost: Micros,
 }
 
@@ -251,7 +326,28 @@ impl Auctions {
     /// An auction house with `params` (none: auctions off) charging
     /// `penalty` on what it sells.
     pub fn new(params: Option<AuctionParams>, penalty: Ppm) -> Auctions {
-        Auctions { params, penalty, ..Auctions::default() }
+        let gas = params.as_ref().and_then(|p| p.congestion.as_ref()).map_or(Micros(0), |c| c.base_gas);
+        Auctions { params, penalty, gas, ..Auctions::default() }
+    }
+
+    /// Which of this tick's actions to carry out under congestion:
+    /// `bids[i]` is the gas bid of action `i` if it is a take. Returns the
+    /// takes admitted (the highest bids at or above the gas price, at most
+    /// the capacity, ties in sequence order) and moves the gas price.
+    pub fn admit(&mut self, bids: &[Option<Micros>]) -> Vec<bool> {
+        let mut admitted: Vec<bool> = bids.iter().map(Option::is_none).collect();
+        let Some(c) = self.params.as_ref().and_then(|p| p.congestion.as_ref()) else {
+            return vec![true; bids.len()];
+        };
+        let mut valid: Vec<(usize, Micros)> =
+            bids.iter().enumerate().filter_map(|(i, b)| b.filter(|b| *b >= self.gas).map(|b| (i, b))).collect();
+        valid.sort_by_key(|(i, b)| (std::cmp::Reverse(*b), *i));
+        let used = valid.len().min(c.capacity as usize);
+        for (i, _) in &valid[..used] {
+            admitted[*i] = true;
+        }
+        self.gas = c.next_gas(self.gas, u32::try_from(used).expect("at most the capacity"));
+        admitted
     }
 
     /// Whether `account` has an auction running.
@@ -498,5 +594,43 @@ impl Auctions {
     /// Accounts frozen by auctions.
     pub fn frozen_accounts(&self) -> BTreeSet<AccountId> {
         self.frozen.keys().copied().collect()
+    }
+}
+
+#[cfg(test)]
+mod congestion_tests {
+    use super::*;
+
+    fn congestion() -> Congestion {
+        Congestion { capacity: 2, target: 1, base_gas: Micros(1_000), adjustment: Ppm(125_000) }
+    }
+
+    #[test]
+    fn the_gas_price_moves_by_an_eighth_of_the_excess_over_the_target() {
+        let c = Congestion { target: 4, capacity: 8, ..congestion() };
+        // 8 used of a target of 4: +1/8; 0 used: -1/8, floored at the base.
+        assert_eq!(c.next_gas(Micros(8_000), 8), Micros(9_000));
+        assert_eq!(c.next_gas(Micros(8_000), 0), Micros(7_000));
+        assert_eq!(c.next_gas(Micros(8_000), 4), Micros(8_000));
+        assert_eq!(c.next_gas(Micros(1_100), 0), Micros(1_000), "never below base_gas");
+        // 6 used: +1/16, rounded down.
+        assert_eq!(c.next_gas(Micros(8_001), 6), Micros(8_501));
+    }
+
+    #[test]
+    fn the_highest_bids_at_or_above_the_gas_price_fill_the_block() {
+        let params = AuctionParams { congestion: Some(congestion()), ..AuctionParams::default() };
+        let mut auctions = Auctions::new(Some(params), Ppm(0));
+        assert_eq!(auctions.gas, Micros(1_000));
+        // Orders (None) always pass. Of the takes, 900 is below the gas
+        // price; the two 3,000 bids fill the capacity of 2, in sequence
+        // order, and the 2,000 bid is left out.
+        let bids = [Some(Micros(2_000)), None, Some(Micros(3_000)), Some(Micros(900)), Some(Micros(3_000))];
+        assert_eq!(auctions.admit(&bids), [false, true, true, false, true]);
+        assert_eq!(auctions.gas, Micros(1_125), "2 used of a target of 1");
+        // Without congestion everything passes and the gas price stays 0.
+        let mut free = Auctions::new(Some(AuctionParams::default()), Ppm(0));
+        assert_eq!(free.admit(&bids), [true; 5]);
+        assert_eq!(free.gas, Micros(0));
     }
 }

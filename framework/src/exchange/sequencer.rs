@@ -266,7 +266,14 @@ pub fn match_orders(
     mut auctions: ResMut<crate::exchange::auction::Auctions>,
 ) {
     let mut fills: Vec<Fill> = Vec::new();
-    for (account, action) in queue.drain_sequenced() {
+    let actions = queue.drain_sequenced();
+    let bids: Vec<Option<Micros>> =
+        actions.iter().map(|(_, a)| if let Action::Take(b) = a { Some(b.cost) } else { None }).collect();
+    let admitted = auctions.admit(&bids);
+    for ((account, action), admitted) in actions.into_iter().zip(admitted) {
+        if !admitted {
+            continue;
+        }
         // An account whose positions are being auctioned can only cancel.
         if auctions.is_frozen(account) && matches!(action, Action::Place { .. } | Action::Deposit { .. }) {
             queue.frozen += 1;

@@ -94,6 +94,7 @@ mod tests {
                 tip: Micros(5),
                 chip: Ppm(10_000),
                 floor: Ppm(0),
+                congestion: None,
             });
         }
     }

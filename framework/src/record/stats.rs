@@ -122,6 +122,25 @@ pub fn ols(x: &[f64], y: &[f64]) -> Option<LineFit> {
     Some(LineFit { slope, intercept, slope_se, slope_ci95: (slope - t * slope_se, slope + t * slope_se), n })
 }
 
+/// The share of auctioned value sold at a price of at most `at_most`
+/// times the mark: each sale is (lots, price, mark), its value
+/// `lots × mark`, and the share is the value of the sales with
+/// `price ≤ at_most × mark` over the value of all. With `at_most = 0` it is
+/// the zero-bid share of Black Thursday. NaN with no sales.
+pub fn zero_bid_share(sales: &[(f64, f64, f64)], at_most: f64) -> f64 {
+    let value = |s: &&(f64, f64, f64)| s.0 * s.2;
+    let all: f64 = sales.iter().map(|s| value(&s)).sum();
+    let cheap: f64 = sales.iter().filter(|s| s.1 <= at_most * s.2).map(|s| value(&s)).sum();
+    if all > 0.0 { cheap / all } else { f64::NAN }
+}
+
+/// The long share of liquidated notional: `Σ long / (Σ long + Σ short)`.
+/// NaN when nothing was liquidated.
+pub fn long_share(long: &[f64], short: &[f64]) -> f64 {
+    let (l, s) = (long.iter().sum::<f64>(), short.iter().sum::<f64>());
+    if l + s > 0.0 { l / (l + s) } else { f64::NAN }
+}
+
 /// The 97.5% quantile of Student's t with `df` degrees of freedom: exact
 /// table values up to 30, then the Cornish–Fisher expansion around the
 /// normal quantile (error below 10⁻⁴ there).
@@ -162,6 +181,13 @@ mod tests {
         let fit = ols(&[0.0, 1.0, 2.0, 3.0], &[1.0, 3.0, 5.0, 7.0]).unwrap();
         assert!((fit.slope - 2.0).abs() < 1e-12 && (fit.intercept - 1.0).abs() < 1e-12 && fit.slope_se < 1e-12);
         assert!(ols(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0]).is_none());
+        // 2 lots at 0 and 3 at 50 against a mark of 100: 200 of 500 at zero.
+        let sales = [(2.0, 0.0, 100.0), (3.0, 50.0, 100.0)];
+        assert!((zero_bid_share(&sales, 0.0) - 0.4).abs() < 1e-12);
+        assert!((zero_bid_share(&sales, 0.5) - 1.0).abs() < 1e-12, "at most half the mark: both");
+        assert!(zero_bid_share(&[], 0.0).is_nan());
+        assert!((long_share(&[3.0, 1.0], &[0.0, 4.0]) - 0.5).abs() < 1e-12);
+        assert!(long_share(&[0.0], &[0.0]).is_nan());
         assert!((student_t_975(31) - 2.0395).abs() < 1e-3 && (student_t_975(1_000) - 1.9623).abs() < 1e-3);
     }
 }
