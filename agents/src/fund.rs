@@ -6,7 +6,8 @@
 //!
 //! Each tick a fund with equity `W` (micros, at the marks: collateral plus
 //! unrealised PnL), seeing the fundamental `V` and the price `p` (the mid,
-//! ticks; the mark while a side of the book is empty), wants the leverage
+//! ticks: not the last trade, which its own market orders would set; the
+//! mark while a side of the book is empty), wants the leverage
 //!
 //! ```text
 //! λ = min(β · m, λ_max),    m = max(0, (V − p) / V),
@@ -142,8 +143,7 @@ impl Population for FundParams {
         });
         let params = Arc::new(self.clone());
         for index in crate::indices(self.first_index, self.count) {
-            let agent =
-                spawn_agent(sim, &self.name, "fund", index, self.market, MarginMode::Cross, 1, self.capital);
+            let agent = spawn_agent(sim, &self.name, "fund", index, self.market, MarginMode::Cross, 1, self.capital);
             sim.world_mut().spawn((agent, Fund { params: params.clone() }));
         }
         Ok(())

@@ -48,11 +48,13 @@ fn provider_bids(sim: &Simulation) -> [i64; 3] {
 }
 
 #[test]
-fn a_resilient_book_refills_a_fraction_of_each_levels_shortfall_a_tick() {
+fn a_resilient_book_refills_a_fraction_of_its_shortfall_a_tick_from_the_far_end() {
     // 10 lots at each of three bids. A sell of 25 at tick 1 takes the first
-    // two levels and 5 of the third. With ρ = 0.5 each level then gets back
-    // ⌈0.5 × shortfall⌉ a tick: (5, 5, 3) → (5, 5, 8), then (3, 3, 1) more
-    // → (8, 8, 9), then (1, 1, 1) → (9, 9, 10).
+    // two levels and 5 of the third: the side is 25 lots short. With
+    // ρ = 0.5 it gets back ⌈0.5 × 25⌉ = 13 lots, far levels first: the
+    // third to 10, 8 on the second: (0, 8, 10). Then ⌈0.5 × 12⌉ = 6:
+    // (4, 10, 10); then ⌈0.5 × 6⌉ = 3: (7, 10, 10). The best bid walks
+    // back from 2 ticks below 600,000 to 1.
     let seller = ExecutionParams { quantity: 25, start_tick: 1, ticks: 1, ..ExecutionParams::default() };
     let mut sim = Simulation::new(still_market(three_levels(0.5))).unwrap();
     seller.install(&mut sim).unwrap();
@@ -67,7 +69,7 @@ fn a_resilient_book_refills_a_fraction_of_each_levels_shortfall_a_tick() {
         let (value, put_in) = sim.value_balance();
         assert_eq!(value, put_in, "value conserved");
     }
-    assert_eq!(seen, [[5, 5, 8], [8, 8, 9], [9, 9, 10]]);
+    assert_eq!(seen, [[0, 8, 10], [4, 10, 10], [7, 10, 10]]);
 }
 
 #[test]
@@ -110,4 +112,58 @@ fn a_twap_parent_is_sent_in_exact_children_and_logged_with_its_prices() {
 fn a_run_without_execution_agents_writes_no_executions_frame() {
     let out = run(still_market(three_levels(0.0)), &[], 3);
     assert!(out.executions.is_none());
+}
+
+/// A fund's open lots and the mark (the last trade), tick by tick, while
+/// an execution agent sells 20,000 lots over 40 ticks from tick 10 into a
+/// flat resilient book of 200 lots every 400 ticks (the fundamental stays
+/// at 600,000 ticks).
+fn fund_path(fund: &cascade_agents::fund::FundParams) -> (Vec<i64>, Vec<i64>) {
+    let depth = DepthProfile { lots_at_best: 200, levels: 300, spacing_ticks: 400, ..three_levels(0.05) };
+    let seller = ExecutionParams { quantity: 20_000, start_tick: 10, ticks: 40, ..ExecutionParams::default() };
+    let mut params = still_market(depth);
+    params.markets[0].mark = cascade_agents::framework::market::params::MarkMethod::LastTrade;
+    let mut sim = Simulation::new(params).unwrap();
+    seller.install(&mut sim).unwrap();
+    fund.install(&mut sim).unwrap();
+    let account = sim.ledger().accounts.iter().position(|a| sim.ledger().labels[usize::from(a.population)] == "funds");
+    let account = cascade_agents::framework::AccountId(u32::try_from(account.unwrap()).unwrap());
+    let (mut held, mut price) = (Vec::new(), Vec::new());
+    for _ in 0..60 {
+        sim.step();
+        let (value, put_in) = sim.value_balance();
+        assert_eq!(value, put_in, "value conserved at tick {}", sim.tick());
+        held.push(sim.ledger().account(account).qty(MarketId(0)).0);
+        price.push(sim.markets().get(MarketId(0)).mark.0);
+    }
+    (held, price)
+}
+
+#[test]
+fn a_leverage_fund_buys_the_dip_until_its_cap_binds_then_sells_into_the_fall() {
+    use cascade_agents::fund::FundParams;
+    // β = 400 and 10,000 quote: λ = 400 × (V − p)/V reaches the cap of 3
+    // once the mid is 0.75% below the fundamental.
+    let capped =
+        FundParams { count: 1, beta: 400.0, max_leverage: 3.0, capital: Micros(10_000_000_000), ..Default::default() };
+    let (held, price) = fund_path(&capped);
+    assert_eq!(held[..10], [0; 10], "no mispricing before the sale: no position");
+    assert!(price[49] < 600_000 * 975 / 1_000, "the sale pushed the price 2.5% down: {}", price[49]);
+    let peak = held.iter().copied().max().unwrap();
+    let at_peak = held.iter().position(|h| *h == peak).unwrap();
+    assert!(peak > 0 && at_peak < 49, "it bought the dip, up to {peak} lots at tick {at_peak}");
+    // After the cap binds, the price goes on falling and the fund sells,
+    // tick after tick, as its equity falls with it.
+    assert!(
+        price[49] < price[at_peak] && held[49] < peak,
+        "{} lots at {} after {peak} at {}",
+        held[49],
+        price[49],
+        price[at_peak]
+    );
+    assert!(held[at_peak..50].windows(2).all(|w| w[1] <= w[0]), "it only sells while capped: {held:?}");
+    // Without a binding cap (λ_max = 1,000) the same fund only buys more.
+    let uncapped = FundParams { max_leverage: 1_000.0, ..capped };
+    let (held, _) = fund_path(&uncapped);
+    assert!(held[49] > held[25], "an uncapped fund buys more as the price falls: {held:?}");
 }

@@ -10,13 +10,18 @@
 //! the next refresh.
 //!
 //! With `resilience: ρ` the book also refills between refreshes, as in
-//! Obizhaeva and Wang (2013): every tick, for each level `(side, price,
-//! lots)` of the profile around the current fundamental, the provider adds
-//! `⌈ρ × (lots − resting)⌉` lots at that price when it has fewer resting
-//! there. Consumed depth thus recovers geometrically, a fraction ρ of the
-//! shortfall per tick (half-life `ln 2 / −ln(1 − ρ)` ticks; the rounding
-//! up refills a level's last lots at once), towards a profile anchored to
-//! the fundamental and not to the last trade.
+//! Obizhaeva and Wang (2013). Every tick, on each side, the provider's
+//! shortfall from the profile around the current fundamental is
+//! `S = Σ_k max(0, lots_k − resting_k)` lots over the profile's levels; it
+//! puts back `R = ⌈ρ S⌉` lots, from the far end of the gap inwards: the
+//! consumed level farthest from the fundamental is topped up to its
+//! profile first, then the next one in, until `R` is placed. The consumed
+//! volume thus decays geometrically, `S ← (1 − ρ) S` a tick (half-life
+//! `ln 2 / −ln(1 − ρ)` ticks), and the displaced best quote walks back
+//! towards the fundamental as the gap closes behind it, as the
+//! displacement of Obizhaeva and Wang's book decays: a profile anchored to
+//! the fundamental, not to the last trade, whose best quote still moves
+//! only as fast as the depth comes back.
 
 use crate::accounts::ledger::Ledger;
 use crate::accounts::triggers::Triggers;
@@ -114,11 +119,22 @@ pub fn replenish_depth(
     if rho <= 0.0 || m.amm.is_some() {
         return;
     }
+    // The profile, best levels first, with each level's shortfall.
     let mut orders = m.params.depth.orders(m.index.price);
     for (side, price, lots) in &mut orders {
-        let short = lots.0 - m.book.resting_at(provider, *side, *price).0;
-        // ρ ≤ 1 and the shortfall is at most a level's lots: no overflow.
-        *lots = Lots(if short > 0 { round_to_i64((rho * short as f64).ceil()).clamp(1, short) } else { 0 });
+        *lots = Lots((lots.0 - m.book.resting_at(provider, *side, *price).0).max(0));
+    }
+    for side in [Side::Buy, Side::Sell] {
+        // A level holds at most ~10^12 lots and there are at most 10^5 a
+        // side: the sum fits i64.
+        let short: i64 = orders.iter().filter(|o| o.0 == side).map(|o| o.2.0).sum();
+        let mut refill = round_to_i64((rho * short as f64).ceil()).clamp(0, short);
+        // Far levels first.
+        for (_, _, lots) in orders.iter_mut().rev().filter(|o| o.0 == side) {
+            let put = lots.0.min(refill);
+            refill -= put;
+            *lots = Lots(put);
+        }
     }
     orders.retain(|(_, _, q)| q.0 > 0);
     if !orders.is_empty() {

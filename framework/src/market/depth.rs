@@ -38,10 +38,11 @@ pub struct DepthProfile {
     /// growth_lots` more.
     #[serde(default, skip_serializing_if = "is_zero_lots")]
     pub growth_lots: i64,
-    /// Obizhaeva–Wang resilience: the fraction `ρ` (0 to 1) of each level's
+    /// Obizhaeva–Wang resilience: the fraction `ρ` (0 to 1) of each side's
     /// shortfall from the profile, around the current fundamental, that the
-    /// provider puts back every tick (see [`crate::exchange::liquidity`]).
-    /// 0 (the default) refills only at the periodic refresh.
+    /// provider puts back every tick, far levels first (see
+    /// [`crate::exchange::liquidity`]). 0 (the default) refills only at the
+    /// periodic refresh.
     #[serde(default, skip_serializing_if = "is_zero_rate")]
     pub resilience: f64,
     /// Ticks between refreshes around the index; 0 never refreshes.
