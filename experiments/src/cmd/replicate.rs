@@ -96,6 +96,11 @@ pub fn replicate(args: &ReplicateArgs) -> Result<ExitCode> {
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
+/// Text for a Markdown table cell: a `|` would end the cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
 /// A point label without the axis name when the only axis is the variant.
 fn short(point: &str) -> String {
     point.strip_prefix("variant = ").filter(|p| !p.contains(", ")).unwrap_or(point).to_owned()
@@ -151,12 +156,13 @@ fn report(done: &[Done], quick: bool) -> (String, String) {
                 let verdict = if r.pass { "pass" } else { "FAIL" };
                 writeln!(
                     md,
-                    "| {} | {}, {} | {} | {stat} | {} | {} | {measured} | {} | {verdict} |",
+                    "| {} | {}, {} | {} | {} | {} | {} | {measured} | {} | {verdict} |",
                     d.name,
-                    d.source,
-                    d.figure,
-                    m.claim.says,
-                    short(&r.point),
+                    cell(&d.source),
+                    cell(&d.figure),
+                    cell(&m.claim.says),
+                    cell(&stat),
+                    cell(&short(&r.point)),
                     band_text(m.claim.band),
                     r.n
                 )

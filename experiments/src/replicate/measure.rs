@@ -1,6 +1,6 @@
 //! Measuring a replication's claims on its runs, and judging them.
 
-use super::spec::{Check, Claim, ImpactPrice, Statistic};
+use super::spec::{Check, Claim, ImpactPrice, ReturnPrice, Statistic};
 use crate::config::VARIANT_AXIS;
 use crate::run;
 use crate::sweep::Plan;
@@ -143,19 +143,25 @@ pub fn statistic(stat: &Statistic, files: &mut RunFiles) -> Result<Option<f64>> 
         let first = (0..df.height()).find(|&i| long[i].unwrap_or(0.0) + short[i].unwrap_or(0.0) > 0.0);
         return Ok(first.and_then(|i| tick[i]));
     }
-    let mark = f64s(df, "mark_price", &path)?;
     let first_market = market.first().cloned().flatten();
-    let (horizon, window) = match stat {
-        Statistic::Kurtosis { horizon, window }
-        | Statistic::Hill { horizon, window }
-        | Statistic::MaxAbsAcf { horizon, window, .. }
-        | Statistic::MeanAbsReturnAcf { horizon, window, .. } => (*horizon, *window),
+    let (horizon, window, price) = match stat {
+        Statistic::Kurtosis { horizon, window, price }
+        | Statistic::Hill { horizon, window, price }
+        | Statistic::MaxAbsAcf { horizon, window, price, .. }
+        | Statistic::MeanAbsReturnAcf { horizon, window, price, .. } => (*horizon, *window, *price),
         Statistic::Metric { .. }
         | Statistic::FirstLiquidationTick
         | Statistic::PopulationPnl { .. }
         | Statistic::ExecutionImpact { .. }
         | Statistic::ZeroBidShare { .. }
         | Statistic::LongShare => unreachable!("handled above"),
+    };
+    let mark = match price {
+        ReturnPrice::Mark => f64s(df, "mark_price", &path)?,
+        ReturnPrice::Mid => {
+            let (bid, ask) = (f64s(df, "best_bid", &path)?, f64s(df, "best_ask", &path)?);
+            bid.iter().zip(&ask).map(|(b, a)| Some((b.as_ref()? + a.as_ref()?) / 2.0)).collect()
+        }
     };
     let prices: Vec<f64> = (0..df.height())
         .filter(|&i| market[i] == first_market)

@@ -110,6 +110,11 @@ pub enum Statistic {
         /// The ticks used, from and to (the whole run when absent).
         #[serde(default)]
         window: Option<(u64, u64)>,
+        /// The price whose returns are taken: `mark` (the default) or
+        /// `mid`, the middle of the best bid and ask (ticks with a side
+        /// empty are left out).
+        #[serde(default)]
+        price: ReturnPrice,
     },
     /// The Hill tail exponent of the absolute log returns of the mark
     /// (the largest 5%, at least 10).
@@ -120,6 +125,9 @@ pub enum Statistic {
         /// The ticks used.
         #[serde(default)]
         window: Option<(u64, u64)>,
+        /// The price whose returns are taken.
+        #[serde(default)]
+        price: ReturnPrice,
     },
     /// The largest |autocorrelation| of the mark's log returns over lags
     /// `from..=to`.
@@ -134,6 +142,9 @@ pub enum Statistic {
         /// The ticks used.
         #[serde(default)]
         window: Option<(u64, u64)>,
+        /// The price whose returns are taken.
+        #[serde(default)]
+        price: ReturnPrice,
     },
     /// The mean autocorrelation of the absolute log returns of the mark
     /// over lags `from..=to` (volatility clustering).
@@ -148,7 +159,21 @@ pub enum Statistic {
         /// The ticks used.
         #[serde(default)]
         window: Option<(u64, u64)>,
+        /// The price whose returns are taken.
+        #[serde(default)]
+        price: ReturnPrice,
     },
+}
+
+/// The price whose log returns a statistic of returns takes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReturnPrice {
+    /// The mark.
+    #[default]
+    Mark,
+    /// The mid of the best bid and ask.
+    Mid,
 }
 
 /// The price a metaorder's impact is measured at, against the arrival mid.

@@ -34,6 +34,10 @@ fn the_quick_replications_pass_and_their_report_compiles() {
     let dir = tmp.path().join("out/replications");
     let md = std::fs::read_to_string(dir.join("replication.md")).unwrap();
     assert_eq!(md.matches("| pass |").count(), 10, "{md}");
+    // Nine cells a row: a `|` inside a cell is escaped.
+    for row in md.lines().filter(|l| l.starts_with('|')) {
+        assert_eq!(row.replace("\\|", "").matches('|').count(), 10, "{row}");
+    }
     for i in 0..2 {
         assert!(dir.join(format!("charts/concept_table_{i}.png")).exists());
         assert!(dir.join(format!("charts/sqrt_impact_{i}.png")).exists(), "the power-law fits are drawn");
