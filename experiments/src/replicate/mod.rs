@@ -21,13 +21,14 @@ pub mod spec;
 pub use spec::{Check, Claim, Statistic};
 
 /// (name, file text) of every shipped replication.
-pub const REPLICATIONS: [(&str, &str); 6] = [
+pub const REPLICATIONS: [(&str, &str); 7] = [
     ("bp2005", include_str!("../../replications/bp2005.yaml")),
     ("concept_table", include_str!("../../replications/concept_table.yaml")),
     ("threshold_timing", include_str!("../../replications/threshold_timing.yaml")),
     ("stylized_facts", include_str!("../../replications/stylized_facts.yaml")),
     ("sqrt_impact", include_str!("../../replications/sqrt_impact.yaml")),
     ("black_thursday", include_str!("../../replications/black_thursday.yaml")),
+    ("loss_waterfall", include_str!("../../replications/loss_waterfall.yaml")),
 ];
 
 /// The text of the shipped replication `name`.

@@ -36,6 +36,17 @@
 //! (`penalty × notional sold`) comes out of what the account has left, and
 //! anything below zero is bad debt for the insurance fund and the backstop.
 //!
+//! **Deadline.** With `deadline_ticks: D`, an auction that has not sold out
+//! `D` ticks after its kick (resets do not move it) ends at the end of that
+//! tick: what is left of the position is sold into the book at market, as
+//! a book liquidation would (no taker fee; the penalty is charged on all
+//! that was sold, by keepers and by the book, at settlement). If the book
+//! takes it all, the auction ends (`auction_end`) and the account is
+//! settled as at a sell-out; if not, the auction runs on and the rest is
+//! offered to the book again at the end of every later tick. So no
+//! account stays frozen for ever while the book has depth: without a
+//! deadline an auction no keeper takes runs until one does.
+//!
 //! **Congestion.** With `congestion` set, keepers' bids compete for block
 //! space, as on Ethereum in March 2020. Each tick at most `capacity`
 //! takes are carried out, those with the highest gas bids first (equal
@@ -105,6 +116,10 @@ pub struct AuctionParams {
     /// Lowest price, as a fraction of the mark at the kick (ppm); 0: the
     /// price may reach zero.
     pub floor: Ppm,
+    /// Ticks after the kick when an auction that has not sold out sells
+    /// the rest into the book (see the module docs); never when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_ticks: Option<u64>,
     /// Limited block space for bids (see the module docs); unlimited when
     /// absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -168,6 +183,7 @@ impl Default for AuctionParams {
             tip: Micros(100_000_000),
             chip: Ppm(1_000),
             floor: Ppm(0),
+            deadline_ticks: None,
             congestion: None,
         }
     }
@@ -207,6 +223,9 @@ impl AuctionParams {
         }
         if let Some(c) = &self.congestion {
             c.validate()?;
+        }
+        if self.deadline_ticks == Some(0) {
+            return Err(ParamError::invalid("auction.deadline_ticks", "must be at least 1 tick"));
         }
         Ok(())
     }
@@ -578,6 +597,91 @@ impl Auctions {
                 fill_price: params.price(a.side, mark, 0).0 as f64,
                 ..LiquidationEvent::new(EventKind::AuctionReset, tick, 0, a.account, a.market, a.side, Lots(0), mark)
             });
+        }
+        out
+    }
+
+    /// Sells into the book what is left of every auction past its deadline
+    /// at the end of `tick`, and ends those the book closes (see the module
+    /// docs); returns the events: one `liquidation` per sale into the book
+    /// and one `auction_end` per auction ended.
+    pub(crate) fn expire_due(
+        &mut self,
+        tick: u64,
+        markets: &mut Markets,
+        ledger: &mut Ledger,
+        triggers: &mut Triggers,
+        queue: &mut crate::exchange::sequencer::OrderQueue,
+    ) -> Vec<LiquidationEvent> {
+        let Some(deadline) = self.params.as_ref().and_then(|p| p.deadline_ticks) else { return Vec::new() };
+        let due: Vec<AuctionId> =
+            self.open.iter().filter(|a| tick >= a.kicked_at.saturating_add(deadline)).map(|a| a.id).collect();
+        let mut out = Vec::new();
+        let mut fills = Vec::new();
+        for id in due {
+            let Some(k) = self.open.iter().position(|a| a.id == id) else { continue };
+            let a = self.open[k].clone();
+            let held = ledger.account(a.account).qty(a.market);
+            if held.0 != 0 && !markets.get(a.market).is_halted(tick) {
+                let order = crate::market::book::Order {
+                    id: queue.next_order_id(),
+                    account: a.account,
+                    side: a.side.opposite(),
+                    qty: Lots(held.0.abs()),
+                    kind: crate::market::book::OrderKind::Market,
+                };
+                fills.clear();
+                let ex = crate::exchange::execute::execute(
+                    markets,
+                    ledger,
+                    triggers,
+                    a.market,
+                    order,
+                    crate::exchange::execute::TakerFee::Waived,
+                    &mut fills,
+                );
+                if ex.filled.0 > 0 {
+                    let m = markets.get(a.market);
+                    let notional: Micros = fills.iter().map(|f| m.notional(f.qty, f.price)).sum();
+                    let price =
+                        fills.iter().map(|f| f.qty.0 as f64 * f.price.0 as f64).sum::<f64>() / ex.filled.0 as f64;
+                    self.open[k].sold += notional;
+                    let t = self.taken_mut(a.market);
+                    match a.side {
+                        Side::Buy => t.0 += notional,
+                        Side::Sell => t.1 += notional,
+                    }
+                    out.push(LiquidationEvent {
+                        fill_price: price,
+                        unfilled: ex.cancelled,
+                        ..LiquidationEvent::new(
+                            EventKind::Liquidation,
+                            tick,
+                            0,
+                            a.account,
+                            a.market,
+                            a.side,
+                            ex.filled,
+                            m.mark,
+                        )
+                    });
+                }
+            }
+            if ledger.account(a.account).qty(a.market).0 != 0 {
+                continue;
+            }
+            let a = self.open.remove(k);
+            let mark = markets.get(a.market).mark;
+            let mut end =
+                LiquidationEvent::new(EventKind::AuctionEnd, tick, 0, a.account, a.market, a.side, Lots(0), mark);
+            if self.open.iter().any(|o| o.account == a.account) {
+                if let Some(next) = self.open.iter_mut().find(|o| o.account == a.account) {
+                    next.sold += a.sold;
+                }
+            } else {
+                self.settle(a.account, a.sold, self.penalty, markets, ledger, triggers, &mut end);
+            }
+            out.push(end);
         }
         out
     }

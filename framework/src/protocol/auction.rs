@@ -58,10 +58,19 @@ impl Mechanism for AuctionLiquidation {
         }
     }
 
-    /// Resets the auctions due a reset and counts those still running.
+    /// Sells into the book what is left of auctions past their deadline,
+    /// resets the auctions due a reset, and counts those still running.
     fn end_tick(&mut self, cx: &mut Cx<'_>) {
         let n_markets = cx.markets.0.len();
         let mut auctions = cx.world.resource_mut::<Auctions>();
+        let expired = auctions.expire_due(cx.tick, cx.markets, cx.ledger, cx.triggers, cx.queue);
+        for (i, (long, short, bad)) in auctions.taken.drain(..).enumerate() {
+            let t = &mut cx.log.totals[i];
+            t.long_notional += long;
+            t.short_notional += short;
+            t.bad_debt += bad;
+        }
+        cx.log.events.extend(expired);
         let resets = auctions.reset_due(cx.tick, cx.markets);
         cx.log.events.extend(resets);
         for (t, n) in cx.log.totals.iter_mut().zip(auctions.open_per_market(n_markets)) {
@@ -94,6 +103,7 @@ mod tests {
                 tip: Micros(5),
                 chip: Ppm(10_000),
                 floor: Ppm(0),
+                deadline_ticks: None,
                 congestion: None,
             });
         }
@@ -112,6 +122,38 @@ mod tests {
 
     fn col(ev: &polars::prelude::DataFrame, name: &str) -> Vec<i64> {
         ev.column(name).unwrap().i64().unwrap().into_no_null_iter().collect()
+    }
+
+    #[test]
+    fn an_auction_past_its_deadline_sells_the_rest_into_the_book_and_settles() {
+        // No keeper bids. Kicked at tick 1 with a deadline of 3 ticks, A's
+        // auction sells its 10 lots into the book at the end of tick 4:
+        // 5@979 and 5@969, 9,740 micros. Equity 690 − 10,000 + 9,740 = 430;
+        // the penalty ⌈1% × 9,740⌉ = 98 goes to the fund (100 → 198) and
+        // leaves 332. No keeper reward is paid.
+        let with_deadline = |p: &mut ProtocolParams| {
+            auction(Decay::Stepwise { step_ticks: 5, cut: Ppm(990_000) }, None, 0)(p);
+            p.auction.as_mut().unwrap().deadline_ticks = Some(3);
+        };
+        let (mut sim, [a, ..]) = shocked(with_deadline);
+        let m = MarketId(0);
+        sim.step(); // tick 2
+        sim.step(); // tick 3
+        assert!(sim.world().resource::<Auctions>().is_frozen(a), "before the deadline it waits for keepers");
+        sim.step(); // tick 4: the deadline
+        assert_conserved(&sim);
+        let l = sim.ledger();
+        assert_eq!(l.account(a).qty(m), Lots(0));
+        assert_eq!(l.account(a).collateral, Micros(332));
+        assert_eq!(l.insurance_fund, Micros(198));
+        assert!(!sim.world().resource::<Auctions>().is_frozen(a));
+        assert!(sim.world().resource::<Auctions>().open.is_empty());
+        let (kinds, ev) = events(sim);
+        assert_eq!(kinds, ["auction_kick", "liquidation", "auction_end"]);
+        assert_eq!(col(&ev, "qty"), [10, 10, 0]);
+        assert_eq!(col(&ev, "penalty"), [0, 0, 98]);
+        let ticks: Vec<u64> = ev.column("tick").unwrap().u64().unwrap().into_no_null_iter().collect();
+        assert_eq!(ticks, [1, 4, 4]);
     }
 
     #[test]
