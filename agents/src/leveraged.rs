@@ -316,7 +316,7 @@ impl Population for LeveragedParams {
                 leverage_u32,
                 margin,
             );
-            let agent = Agent { id, account, market, rng };
+            let agent = Agent { id, account, market, rng: sim.seed().agent_stream_at(id, &rng) };
             positions.push((account, market, qty, entry));
             let trader = LeveragedTrader {
                 long,

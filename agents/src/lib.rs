@@ -60,7 +60,7 @@ pub use dist::Dist;
 
 use bevy_ecs::prelude::*;
 use cascade_framework::accounts::ledger::{AccountKind, AccountSpec, MarginMode};
-use cascade_framework::core::rng::{SimRng, StreamKey, population_id};
+use cascade_framework::core::rng::{AgentRng, population_id};
 use cascade_framework::market::Markets;
 use cascade_framework::{AccountId, AgentId, MarketId, Micros, ParamError, Phase, Price, Simulation};
 use std::collections::VecDeque;
@@ -85,8 +85,8 @@ pub struct Agent {
     pub account: AccountId,
     /// The market it trades.
     pub market: MarketId,
-    /// Its own random stream.
-    pub rng: SimRng,
+    /// Its own random stream (compact while it is not drawn from).
+    pub rng: AgentRng,
 }
 
 /// The numbers of a population's agents: `count` of them from `first`.
@@ -116,7 +116,7 @@ pub fn spawn_agent(
 ) -> Agent {
     let account = open_agent_account(sim, population, strategy, index, mode, leverage, collateral);
     let id = AgentId { population: population_id(population), index };
-    let rng = sim.seed().stream(StreamKey::Agent(id));
+    let rng = sim.seed().agent_stream(id);
     Agent { id, account, market, rng }
 }
 

@@ -133,7 +133,7 @@ impl Population for PortfolioParams {
                 leverage,
                 collateral,
             );
-            agent.rng = rng;
+            agent.rng = sim.seed().agent_stream_at(id, &rng);
             for (market, qty, price) in legs {
                 sim.seed_position(agent.account, market, qty, price)?;
             }
