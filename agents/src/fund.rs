@@ -29,6 +29,18 @@
 //! nothing and is liquidated by the protocol like any account (the paper's
 //! margin call); the exchange's initial margin tiers bound what it can
 //! reach. Investor flows (the paper's redemptions) are not modelled.
+//!
+//! The paper's noise traders are [`DemandNoiseParams`] (`kind:
+//! demand_noise`): a position target that follows an AR(1) around zero,
+//!
+//! ```text
+//! n_t = ρ n_{t−1} + σ ε_t    (lots, ε_t standard normal; held as a real, traded rounded)
+//! ```
+//!
+//! traded each tick at market (the change of `round(n_t)`). With a book
+//! that follows the price (market makers quoting around the last trade),
+//! the price then follows the noise demand: mean-reverting around the
+//! fundamental, with Gaussian increments, as in the paper.
 
 use crate::{Agent, Population, check_market, install_once, spawn_agent};
 use bevy_ecs::prelude::*;
@@ -164,6 +176,102 @@ fn decide(markets: Res<Markets>, ledger: Res<Ledger>, mut queue: ResMut<OrderQue
         let demand = fund.params.demand(m.view.fundamental, price, equity, m.params.tick_value);
         if let Some((side, lots)) = fund.params.order(demand, account.qty(agent.market)) {
             queue.place(Priority::NORMAL, agent.account, agent.market, side, lots, OrderKind::Market);
+        }
+    }
+}
+
+/// A population of AR(1) noise demand traders.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct DemandNoiseParams {
+    /// Population name.
+    pub name: String,
+    /// Number of traders, each with its own demand.
+    pub count: u32,
+    /// Number of the first agent (see the other populations).
+    #[serde(default, skip_serializing_if = "crate::is_zero")]
+    pub first_index: u32,
+    /// Market traded.
+    pub market: MarketId,
+    /// Collateral of each, micros.
+    pub capital: Micros,
+    /// Persistence `ρ` of the demand, in [0, 1).
+    pub rho: f64,
+    /// Standard deviation `σ` of the demand's innovation, lots a tick.
+    pub sigma_lots: f64,
+}
+
+impl Default for DemandNoiseParams {
+    fn default() -> DemandNoiseParams {
+        DemandNoiseParams {
+            name: "demand_noise".into(),
+            count: 1,
+            first_index: 0,
+            market: MarketId(0),
+            capital: Micros(1_000_000_000_000_000),
+            rho: 0.99,
+            sigma_lots: 100.0,
+        }
+    }
+}
+
+impl DemandNoiseParams {
+    /// Checks the parameters.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        if !(self.rho.is_finite() && (0.0..1.0).contains(&self.rho)) {
+            return Err(ParamError::invalid("rho", "must be in [0, 1)"));
+        }
+        if !(self.sigma_lots.is_finite() && (0.0..=1e9).contains(&self.sigma_lots)) {
+            return Err(ParamError::invalid("sigma_lots", "must be between 0 and 10^9 lots"));
+        }
+        if !(0..=cascade_framework::core::units::MAX_MONEY).contains(&self.capital.0) {
+            return Err(ParamError::invalid("capital", "must be between 0 and 2^60 micros"));
+        }
+        Ok(())
+    }
+}
+
+/// A noise demand trader's demand, lots.
+#[derive(Component, Debug)]
+pub struct DemandNoise {
+    params: Arc<DemandNoiseParams>,
+    /// `n_t`.
+    pub demand: f64,
+}
+
+impl Population for DemandNoiseParams {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn install(&self, sim: &mut Simulation) -> Result<(), ParamError> {
+        self.validate()?;
+        check_market(sim, "market", self.market)?;
+        install_once(sim, "demand_noise", |sim| {
+            sim.add_systems(Phase::Decide, decide_noise);
+        });
+        let params = Arc::new(self.clone());
+        for index in crate::indices(self.first_index, self.count) {
+            let agent =
+                spawn_agent(sim, &self.name, "demand_noise", index, self.market, MarginMode::Cross, 1, self.capital);
+            sim.world_mut().spawn((agent, DemandNoise { params: params.clone(), demand: 0.0 }));
+        }
+        Ok(())
+    }
+}
+
+fn decide_noise(mut queue: ResMut<OrderQueue>, mut traders: Query<(&mut Agent, &mut DemandNoise)>) {
+    use rand_distr::{Distribution, StandardNormal};
+    for (mut agent, mut t) in &mut traders {
+        let before = cascade_framework::core::units::round_to_i64(t.demand);
+        let z: f64 = StandardNormal.sample(&mut agent.rng);
+        // |n| stays within σ / (1 − ρ) ≤ 10^9 / (1 − ρ) of zero, far inside i64
+        // once rounded (round_to_i64 saturates in any case).
+        t.demand = t.params.rho * t.demand + t.params.sigma_lots * z;
+        let gap = cascade_framework::core::units::round_to_i64(t.demand) - before;
+        if gap != 0 {
+            let side = if gap > 0 { Side::Buy } else { Side::Sell };
+            queue.place(Priority::NORMAL, agent.account, agent.market, side, Lots(gap.abs()), OrderKind::Market);
         }
     }
 }

@@ -13,7 +13,7 @@ use cascade_agents::framework::market::MarketParams;
 use cascade_agents::framework::protocol::ProtocolParams;
 use cascade_agents::framework::record::RecordingParams;
 use cascade_agents::framework::{ParamError, SimParams, Simulation};
-use cascade_agents::fund::FundParams;
+use cascade_agents::fund::{DemandNoiseParams, FundParams};
 use cascade_agents::fundamental::FundamentalParams;
 use cascade_agents::keeper::KeeperParams;
 use cascade_agents::leveraged::LeveragedParams;
@@ -144,6 +144,9 @@ pub enum PopulationSpec {
     Execution(ExecutionParams),
     /// Leverage-targeting funds (Thurner, Farmer and Geanakoplos 2012).
     LeverageFund(FundParams),
+    /// Noise traders with AR(1) demand (the noise traders of Thurner,
+    /// Farmer and Geanakoplos 2012).
+    DemandNoise(DemandNoiseParams),
 }
 
 impl PopulationSpec {
@@ -161,6 +164,7 @@ impl PopulationSpec {
             PopulationSpec::StrategicPredator(p) => p,
             PopulationSpec::Execution(p) => p,
             PopulationSpec::LeverageFund(p) => p,
+            PopulationSpec::DemandNoise(p) => p,
         }
     }
 
@@ -178,6 +182,7 @@ impl PopulationSpec {
             PopulationSpec::StrategicPredator(p) => p.validate(),
             PopulationSpec::Execution(p) => p.validate(),
             PopulationSpec::LeverageFund(p) => p.validate(),
+            PopulationSpec::DemandNoise(p) => p.validate(),
         }
     }
 
@@ -195,6 +200,7 @@ impl PopulationSpec {
             PopulationSpec::StrategicPredator(p) => p.count,
             PopulationSpec::Execution(p) => p.count,
             PopulationSpec::LeverageFund(p) => p.count,
+            PopulationSpec::DemandNoise(p) => p.count,
         }
     }
 
@@ -212,6 +218,7 @@ impl PopulationSpec {
             PopulationSpec::StrategicPredator(p) => p.first_index,
             PopulationSpec::Execution(p) => p.first_index,
             PopulationSpec::LeverageFund(p) => p.first_index,
+            PopulationSpec::DemandNoise(p) => p.first_index,
         }
     }
 
@@ -235,6 +242,7 @@ impl PopulationSpec {
             PopulationSpec::StrategicPredator(p) => p.capital.0,
             PopulationSpec::Execution(p) => p.capital.0,
             PopulationSpec::LeverageFund(p) => p.capital.0,
+            PopulationSpec::DemandNoise(p) => p.capital.0,
             PopulationSpec::Leveraged(_) | PopulationSpec::Portfolio(_) => 0,
         }
     }
@@ -255,6 +263,7 @@ impl PopulationSpec {
             PopulationSpec::StrategicPredator(p) => p.market.0,
             PopulationSpec::Execution(p) => p.market.0,
             PopulationSpec::LeverageFund(p) => p.market.0,
+            PopulationSpec::DemandNoise(p) => p.market.0,
         }
     }
 }

@@ -202,7 +202,7 @@ pub fn from_tree(tree: Value, locator: &Locator) -> Result<Loaded, Vec<Diagnosti
 type Checker = fn(&Value, &str) -> Result<(), (String, String)>;
 
 /// The population kinds and their parameter types.
-const KINDS: [(&str, Checker); 11] = [
+const KINDS: [(&str, Checker); 12] = [
     ("leveraged", typed::<cascade_agents::leveraged::LeveragedParams> as Checker),
     ("market_maker", typed::<cascade_agents::maker::MakerParams> as Checker),
     ("predator", typed::<cascade_agents::predator::PredatorParams> as Checker),
@@ -214,6 +214,7 @@ const KINDS: [(&str, Checker); 11] = [
     ("strategic_predator", typed::<cascade_agents::strategic::StrategicParams> as Checker),
     ("execution", typed::<cascade_agents::execution::ExecutionParams> as Checker),
     ("leverage_fund", typed::<cascade_agents::fund::FundParams> as Checker),
+    ("demand_noise", typed::<cascade_agents::fund::DemandNoiseParams> as Checker),
 ];
 
 /// Checks a population item as its kind's parameters, so that errors keep

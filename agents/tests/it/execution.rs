@@ -167,3 +167,35 @@ fn a_leverage_fund_buys_the_dip_until_its_cap_binds_then_sells_into_the_fall() {
     let (held, _) = fund_path(&uncapped);
     assert!(held[49] > held[25], "an uncapped fund buys more as the price falls: {held:?}");
 }
+
+#[test]
+fn demand_noise_holds_the_rounded_ar1_demand_drawn_from_its_own_stream() {
+    use cascade_agents::framework::core::rng::{RunSeed, population_id};
+    use cascade_agents::fund::DemandNoiseParams;
+    use rand_distr::{Distribution, StandardNormal};
+    // n_t = 0.9 n_(t-1) + 50 e_t, with e_t the trader's own stream: into a
+    // book of 10,000 lots a level every order fills, so the position is
+    // round(n_t) after every tick.
+    let depth = DepthProfile { lots_at_best: 10_000, levels: 50, ..three_levels(0.0) };
+    let noise = DemandNoiseParams { rho: 0.9, sigma_lots: 50.0, ..DemandNoiseParams::default() };
+    let mut sim = Simulation::new(still_market(depth)).unwrap();
+    noise.install(&mut sim).unwrap();
+    let account =
+        cascade_agents::framework::AccountId(u32::try_from(sim.ledger().accounts.len() - 1).expect("few accounts"));
+    let id = cascade_agents::framework::AgentId { population: population_id("demand_noise"), index: 0 };
+    let mut rng = RunSeed(1).agent_stream(id);
+    let mut n = 0.0_f64;
+    for _ in 0..50 {
+        sim.step();
+        let (value, put_in) = sim.value_balance();
+        assert_eq!(value, put_in, "value conserved");
+        let z: f64 = StandardNormal.sample(&mut rng);
+        n = 0.9 * n + 50.0 * z;
+        assert_eq!(
+            sim.ledger().account(account).qty(MarketId(0)).0,
+            cascade_agents::framework::core::units::round_to_i64(n),
+            "tick {}",
+            sim.tick()
+        );
+    }
+}

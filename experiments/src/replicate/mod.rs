@@ -21,7 +21,7 @@ pub mod spec;
 pub use spec::{Check, Claim, Statistic};
 
 /// (name, file text) of every shipped replication.
-pub const REPLICATIONS: [(&str, &str); 7] = [
+pub const REPLICATIONS: [(&str, &str); 8] = [
     ("bp2005", include_str!("../../replications/bp2005.yaml")),
     ("concept_table", include_str!("../../replications/concept_table.yaml")),
     ("threshold_timing", include_str!("../../replications/threshold_timing.yaml")),
@@ -29,6 +29,7 @@ pub const REPLICATIONS: [(&str, &str); 7] = [
     ("sqrt_impact", include_str!("../../replications/sqrt_impact.yaml")),
     ("black_thursday", include_str!("../../replications/black_thursday.yaml")),
     ("loss_waterfall", include_str!("../../replications/loss_waterfall.yaml")),
+    ("tfg2012", include_str!("../../replications/tfg2012.yaml")),
 ];
 
 /// The text of the shipped replication `name`.
