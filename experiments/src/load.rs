@@ -142,6 +142,28 @@ pub fn from_tree(tree: Value, locator: &Locator) -> Result<Loaded, Vec<Diagnosti
     if !map.contains_key("ticks") {
         diags.push(at("ticks".into(), "missing field `ticks`".into()));
     }
+    // The top-level values each on their own, so that every wrong one is
+    // reported at once.
+    for (field, check) in [
+        ("name", typed::<String> as Checker),
+        ("description", typed::<String> as Checker),
+        ("seed", typed::<u64> as Checker),
+        ("ticks", typed::<u64> as Checker),
+        ("tick_seconds", typed::<f64> as Checker),
+    ] {
+        if let Some(v) = map.get(field)
+            && let Err((path, message)) = check(v, field)
+        {
+            diags.push(at(path, message));
+        }
+    }
+    for (section, what) in
+        [("markets", "a list of markets (- name: ...)"), ("populations", "a list of populations (- kind: ...)")]
+    {
+        if map.get(section).is_some_and(|v| !matches!(v, Value::Sequence(_) | Value::Null)) {
+            diags.push(at(section.into(), format!("expected {what}")));
+        }
+    }
     // Each section on its own, so that one bad population does not hide
     // another.
     for section in ["markets", "populations"] {
@@ -181,7 +203,7 @@ pub fn from_tree(tree: Value, locator: &Locator) -> Result<Loaded, Vec<Diagnosti
         Err(e) => {
             let path = e.path().to_string();
             let path = if path == "." { String::new() } else { path };
-            return Err(vec![at(path, e.into_inner().to_string())]);
+            return Err(vec![at(path, plain(&e.into_inner().to_string()))]);
         }
     };
     let mut diags: Vec<Diagnostic> = experiment
@@ -240,13 +262,62 @@ fn typed<T: DeserializeOwned>(v: &Value, prefix: &str) -> Result<(), (String, St
     serde_path_to_error::deserialize::<_, T>(v.clone()).map(|_| ()).map_err(|e| {
         let inner = e.path().to_string();
         let path = if inner == "." { prefix.to_owned() } else { format!("{prefix}.{inner}") };
-        (path, e.into_inner().to_string())
+        (path, plain(&e.into_inner().to_string()))
     })
+}
+
+/// A deserialiser's message in the words of the experiment file: what
+/// serde calls an "internally tagged enum" is a mapping with a `kind` (a
+/// `dist` for distributions), a `u64` is a whole number, and so on.
+pub fn plain(message: &str) -> String {
+    let mut out = message.to_owned();
+    if let Some(at) = out.find("expected internally tagged enum ") {
+        let name = out[at + "expected internally tagged enum ".len()..].trim().to_owned();
+        let tag = if name == "Dist" { "dist" } else { "kind" };
+        out = format!("{}expected a mapping with a `{tag}` (see `cascade schema`)", &out[..at]);
+    }
+    for (jargon, words) in [
+        ("expected a Value::Tagged enum", "expected one of the names this field takes (see `cascade schema`)"),
+        ("expected u64", "expected a whole number, 0 or more"),
+        ("expected u32", "expected a whole number, 0 or more"),
+        ("expected u16", "expected a whole number, 0 or more"),
+        ("expected i64", "expected a whole number"),
+        ("expected i32", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        ("expected usize", "expected a whole number, 0 or more"),
+        ("expected a sequence", "expected a list (- item)"),
+        ("expected struct ", "expected a mapping of fields, "),
+        (
+            "untagged and internally tagged enums do not support enum input",
+            "expected a mapping of fields, not a tagged value",
+        ),
+    ] {
+        out = out.replace(jargon, words);
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn type_errors_are_in_plain_words_and_all_reported() {
+        let text = "name: t\nticks: abc\nseed: [1]\nmarkets: 5\nprotocol: { backstop: 1 }\n";
+        let err = load_str(text, "t.yaml", &[]).unwrap_err().to_string();
+        for want in [
+            "t.yaml:2:1: ticks: invalid type: string \"abc\", expected a whole number, 0 or more",
+            "t.yaml:3:1: seed: invalid type: sequence, expected a whole number, 0 or more",
+            "t.yaml:4:1: markets: expected a list of markets",
+            "protocol.backstop: invalid type: integer `1`, expected one of the names this field takes",
+        ] {
+            assert!(err.contains(want), "{want:?} not in\n{err}");
+        }
+        let text = "name: t\nticks: 10\nmarkets:\n  - name: A\n    index: { initial_price: 100, process: gbm }\n";
+        let err = load_str(text, "t.yaml", &[]).unwrap_err().to_string();
+        assert!(err.contains("expected a mapping with a `kind`"), "{err}");
+        assert!(!err.contains("internally tagged"), "{err}");
+    }
 
     #[test]
     fn reports_several_errors_with_lines() {
