@@ -132,6 +132,22 @@ pub fn statistic(stat: &Statistic, files: &mut RunFiles) -> Result<Option<f64>> 
     let (df, path) = files.frame(false)?;
     let tick = f64s(df, "tick", &path)?;
     let market = strings(df, "market", &path)?;
+    if matches!(stat, Statistic::Overshoot | Statistic::RecoveryTicks { .. }) {
+        let first = market.first().cloned().flatten();
+        let rows: Vec<usize> = (0..df.height()).filter(|&i| market[i] == first).collect();
+        let mark: Vec<f64> = {
+            let m = f64s(df, "mark_price", &path)?;
+            rows.iter().filter_map(|&i| m[i]).collect()
+        };
+        return Ok(match stat {
+            Statistic::RecoveryTicks { fraction } => stats::recovery_ticks(&mark, *fraction).map(|t| t as f64),
+            _ => {
+                let f = f64s(df, "fundamental_price", &path)?;
+                let fundamental: Vec<f64> = rows.iter().filter_map(|&i| f[i]).collect();
+                finite(stats::overshoot(&mark, &fundamental))
+            }
+        });
+    }
     if let Statistic::LongShare = stat {
         let long: Vec<f64> = f64s(df, "liquidated_long", &path)?.into_iter().flatten().collect();
         let short: Vec<f64> = f64s(df, "liquidated_short", &path)?.into_iter().flatten().collect();
@@ -154,7 +170,9 @@ pub fn statistic(stat: &Statistic, files: &mut RunFiles) -> Result<Option<f64>> 
         | Statistic::PopulationPnl { .. }
         | Statistic::ExecutionImpact { .. }
         | Statistic::ZeroBidShare { .. }
-        | Statistic::LongShare => unreachable!("handled above"),
+        | Statistic::LongShare
+        | Statistic::Overshoot
+        | Statistic::RecoveryTicks { .. } => unreachable!("handled above"),
     };
     let mark = match price {
         ReturnPrice::Mark => f64s(df, "mark_price", &path)?,
@@ -186,7 +204,9 @@ pub fn statistic(stat: &Statistic, files: &mut RunFiles) -> Result<Option<f64>> 
         | Statistic::PopulationPnl { .. }
         | Statistic::ExecutionImpact { .. }
         | Statistic::ZeroBidShare { .. }
-        | Statistic::LongShare => unreachable!("handled above"),
+        | Statistic::LongShare
+        | Statistic::Overshoot
+        | Statistic::RecoveryTicks { .. } => unreachable!("handled above"),
     })
 }
 

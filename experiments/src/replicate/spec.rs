@@ -99,6 +99,17 @@ pub enum Statistic {
         #[serde(default)]
         at_most: f64,
     },
+    /// The overshoot of the first market's mark below its fundamental: the
+    /// largest `(f − p) / f` over the run (`stats::overshoot`).
+    Overshoot,
+    /// Ticks after the trough of the first market's largest fall until the
+    /// mark wins back `fraction` of it (`stats::recovery_ticks`); runs that
+    /// never do are left out.
+    RecoveryTicks {
+        /// The share of the fall won back.
+        #[serde(default = "half")]
+        fraction: f64,
+    },
     /// The long share of liquidated notional (`liquidated_long` over both
     /// sides, every market, `ticks.parquet`).
     LongShare,
@@ -189,6 +200,10 @@ pub enum ImpactPrice {
     Touch,
 }
 
+fn half() -> f64 {
+    0.5
+}
+
 fn one() -> usize {
     1
 }
@@ -211,6 +226,8 @@ impl Statistic {
             Statistic::ZeroBidShare { at_most } if *at_most == 0.0 => "zero-bid share of auctioned value".into(),
             Statistic::ZeroBidShare { at_most } => format!("share of auctioned value taken at ≤ {at_most} × mark"),
             Statistic::LongShare => "long share of liquidated notional".into(),
+            Statistic::Overshoot => "overshoot of the mark below the fundamental".into(),
+            Statistic::RecoveryTicks { fraction } => format!("ticks to win back {fraction} of the largest fall"),
             Statistic::Kurtosis { horizon, .. } => format!("excess kurtosis of {horizon}-tick returns"),
             Statistic::Hill { horizon, .. } => format!("Hill exponent of |{horizon}-tick returns|"),
             Statistic::MaxAbsAcf { horizon, from, to, .. } => {

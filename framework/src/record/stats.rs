@@ -11,6 +11,9 @@
 //! autocorrelation at lag k:  ρ_k = Σ_{t<n−k} (x_t − x̄)(x_{t+k} − x̄) / Σ_t (x_t − x̄)²
 //! Hill exponent, k largest:  α = k / Σ_{i=1..k} ln(X_(i) / X_(k+1)),  X_(1) ≥ X_(2) ≥ … of |x|
 //! least squares:             y = a + b x, se(b) = √(Σ e² / (n − 2) / Σ (x − x̄)²)
+//! overshoot:                 max_t max(0, (f_t − p_t) / f_t)      (p the price, f the fundamental)
+//! recovery of a fraction q:  min { t > j : p_t ≥ p_j + q (p_i − p_j) } − j,
+//!                            i, j the peak and trough of the largest peak-to-trough fall
 //! ```
 //!
 //! The Hill estimator's `k` trades bias (large `k` reaches into the body)
@@ -122,6 +125,32 @@ pub fn ols(x: &[f64], y: &[f64]) -> Option<LineFit> {
     Some(LineFit { slope, intercept, slope_se, slope_ci95: (slope - t * slope_se, slope + t * slope_se), n })
 }
 
+/// The overshoot of `prices` below `fundamental` (the same ticks): the
+/// largest relative gap `(f − p) / f` where the price is below, 0 if it
+/// never is; how far a fall went beyond the news.
+pub fn overshoot(prices: &[f64], fundamental: &[f64]) -> f64 {
+    prices.iter().zip(fundamental).filter(|(_, f)| **f > 0.0).map(|(p, f)| ((f - p) / f).max(0.0)).fold(0.0, f64::max)
+}
+
+/// Steps after the trough of the largest peak-to-trough fall of `prices`
+/// until they first win back `fraction` of it (see the module docs);
+/// `None` if they never do or never fall.
+pub fn recovery_ticks(prices: &[f64], fraction: f64) -> Option<usize> {
+    let (mut peak, mut best) = (0, None::<(usize, usize, f64)>);
+    for (t, p) in prices.iter().enumerate() {
+        if *p > prices[peak] {
+            peak = t;
+        }
+        let fall = 1.0 - p / prices[peak];
+        if fall > best.map_or(0.0, |b| b.2) {
+            best = Some((peak, t, fall));
+        }
+    }
+    let (i, j, _) = best?;
+    let level = prices[j] + fraction * (prices[i] - prices[j]);
+    prices[j + 1..].iter().position(|p| *p >= level).map(|k| k + 1)
+}
+
 /// The share of auctioned value sold at a price of at most `at_most`
 /// times the mark: each sale is (lots, price, mark), its value
 /// `lots × mark`, and the share is the value of the sales with
@@ -181,6 +210,14 @@ mod tests {
         let fit = ols(&[0.0, 1.0, 2.0, 3.0], &[1.0, 3.0, 5.0, 7.0]).unwrap();
         assert!((fit.slope - 2.0).abs() < 1e-12 && (fit.intercept - 1.0).abs() < 1e-12 && fit.slope_se < 1e-12);
         assert!(ols(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0]).is_none());
+        // The price falls from 100 to 60, news from 100 to 80: 25% below the
+        // fundamental at worst. Half the fall (to 80) is won back 2 steps on.
+        let p = [100.0, 90.0, 60.0, 70.0, 85.0, 100.0];
+        let f = [100.0, 90.0, 80.0, 80.0, 80.0, 80.0];
+        assert!((overshoot(&p, &f) - 0.25).abs() < 1e-12);
+        assert_eq!(recovery_ticks(&p, 0.5), Some(2));
+        assert_eq!(recovery_ticks(&p, 1.0), Some(3));
+        assert_eq!(recovery_ticks(&[1.0, 2.0, 3.0], 0.5), None, "no fall");
         // 2 lots at 0 and 3 at 50 against a mark of 100: 200 of 500 at zero.
         let sales = [(2.0, 0.0, 100.0), (3.0, 50.0, 100.0)];
         assert!((zero_bid_share(&sales, 0.0) - 0.4).abs() < 1e-12);

@@ -1,7 +1,9 @@
 //! The statistics module against scipy and numpy: the same series, the
 //! same quantities computed independently in Python, equal to 1e-9.
 
-use cascade_framework::record::stats::{autocorrelation, excess_kurtosis, hill, hill_default_k, log_returns, ols};
+use cascade_framework::record::stats::{
+    autocorrelation, excess_kurtosis, hill, hill_default_k, log_returns, ols, overshoot, recovery_ticks,
+};
 use rand::SeedableRng;
 use rand_distr::{Distribution, StudentT};
 
@@ -10,6 +12,13 @@ import json, sys
 import numpy as np
 from scipy import stats
 p = np.loadtxt(sys.argv[1])
+f = np.roll(p, 100)
+def recovery(p, q):
+    dd = 1 - p / np.maximum.accumulate(p)
+    j = int(np.argmax(dd))
+    i = int(np.argmax(p[: j + 1]))
+    hit = np.nonzero(p[j + 1:] >= p[j] + q * (p[i] - p[j]))[0]
+    return int(hit[0]) + 1 if len(hit) else None
 r = np.diff(np.log(p[::5]))
 a = np.abs(r)
 def acf(x, k):
@@ -27,6 +36,8 @@ print(json.dumps({
     "acf_r": [acf(r, k) for k in (1, 2, 5)], "acf_abs": [acf(a, k) for k in (1, 2, 5)],
     "hill": hill, "slope": fit.slope, "intercept": fit.intercept, "se": fit.stderr,
     "ci": [fit.slope - t * fit.stderr, fit.slope + t * fit.stderr],
+    "overshoot": float(np.max(np.maximum(0.0, (f - p) / f))),
+    "recovery": recovery(p, 0.5),
 }))
 "#;
 
@@ -72,6 +83,10 @@ fn statistics_agree_with_scipy() {
         close(autocorrelation(&a, lag), py["acf_abs"][i].as_f64().unwrap(), "acf of |r|");
     }
     close(hill(&r, k), f("hill"), "Hill exponent");
+    let fundamental: Vec<f64> = (0..prices.len()).map(|i| prices[(i + prices.len() - 100) % prices.len()]).collect();
+    close(overshoot(&prices, &fundamental), f("overshoot"), "overshoot");
+    assert!(recovery_ticks(&prices, 0.5).is_some(), "the path wins back half its largest fall");
+    assert_eq!(recovery_ticks(&prices, 0.5).map(|t| t as u64), py["recovery"].as_u64(), "recovery");
     assert!((2.0..4.5).contains(&hill(&r, k)), "t(3) has tail exponent near 3: {}", hill(&r, k));
     let x: Vec<f64> = (1..=r.len()).map(|i| (i as f64).ln()).collect();
     let y: Vec<f64> = a.iter().map(|v| (v + 1e-9).ln()).collect();
