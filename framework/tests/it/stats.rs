@@ -37,7 +37,7 @@ print(json.dumps({
     "hill": hill, "slope": fit.slope, "intercept": fit.intercept, "se": fit.stderr,
     "ci": [fit.slope - t * fit.stderr, fit.slope + t * fit.stderr],
     "overshoot": float(np.max(np.maximum(0.0, (f - p) / f))),
-    "recovery": recovery(p, 0.5),
+    "recovery": recovery(np.concatenate([p, p[::-1]]), 0.5),
 }))
 "#;
 
@@ -85,8 +85,11 @@ fn statistics_agree_with_scipy() {
     close(hill(&r, k), f("hill"), "Hill exponent");
     let fundamental: Vec<f64> = (0..prices.len()).map(|i| prices[(i + prices.len() - 100) % prices.len()]).collect();
     close(overshoot(&prices, &fundamental), f("overshoot"), "overshoot");
-    assert!(recovery_ticks(&prices, 0.5).is_some(), "the path wins back half its largest fall");
-    assert_eq!(recovery_ticks(&prices, 0.5).map(|t| t as u64), py["recovery"].as_u64(), "recovery");
+    // The path and then the path backwards: its largest fall is won back.
+    let there_and_back: Vec<f64> = prices.iter().chain(prices.iter().rev()).copied().collect();
+    let back = recovery_ticks(&there_and_back, 0.5);
+    assert!(back.is_some(), "the way back wins back half the largest fall");
+    assert_eq!(back.map(|t| t as u64), py["recovery"].as_u64(), "recovery");
     assert!((2.0..4.5).contains(&hill(&r, k)), "t(3) has tail exponent near 3: {}", hill(&r, k));
     let x: Vec<f64> = (1..=r.len()).map(|i| (i as f64).ln()).collect();
     let y: Vec<f64> = a.iter().map(|v| (v + 1e-9).ln()).collect();
