@@ -175,14 +175,18 @@ fn decide(
     mut queue: ResMut<OrderQueue>,
     mut keepers: Query<(&mut Agent, &mut Keeper)>,
 ) {
-    let congested = auctions.params.as_ref().is_some_and(|p| p.congestion.is_some());
+    let congested = auctions.is_congested();
     for (mut agent, mut k) in &mut keepers {
         let k = &mut *k;
         if let Some(dist) = &k.per_auction {
-            k.delays.retain(|id, _| auctions.get(*id).is_some());
-            for a in &auctions.open {
-                k.delays.entry(a.id).or_insert_with(|| ticks_of(dist.sample(&mut agent.rng)));
-            }
+            // The running auctions' delays, drawn for new ones in auction
+            // order; those of ended auctions are dropped.
+            let mut seen = std::mem::take(&mut k.delays);
+            k.delays = auctions
+                .open
+                .iter()
+                .map(|a| (a.id, seen.remove(&a.id).unwrap_or_else(|| ticks_of(dist.sample(&mut agent.rng)))))
+                .collect();
         }
         // Under congestion a bid costs the gas price plus the keeper's tip.
         let bid_cost = if congested {

@@ -71,12 +71,7 @@ impl RunFiles {
         RunFiles { dir: dir.to_owned(), ticks: None, agents: None, executions: None, events: None }
     }
 
-    /// `ticks.parquet` or `agents.parquet`, and its path.
-    fn frame(&mut self, agents: bool) -> Result<(&DataFrame, std::path::PathBuf)> {
-        self.read(if agents { "agents" } else { "ticks" })
-    }
-
-    /// The frame `name` (`ticks`, `agents` or `executions`), and its path.
+    /// The frame `name` (`ticks`, `agents`, `events` or `executions`), and its path.
     fn read(&mut self, name: &str) -> Result<(&DataFrame, std::path::PathBuf)> {
         let path = self.dir.join(format!("{name}.parquet"));
         let slot = match name {
@@ -96,85 +91,98 @@ impl RunFiles {
 /// has none (no liquidation, too few returns).
 pub fn statistic(stat: &Statistic, files: &mut RunFiles) -> Result<Option<f64>> {
     let finite = |x: f64| x.is_finite().then_some(x);
-    if let Statistic::Metric { name } = stat {
-        let m = run::finished(&files.dir).with_context(|| format!("{} has no manifest", files.dir.display()))?;
-        let summary = serde_json::to_value(&m.summary).expect("a summary serialises");
-        return Ok(summary.get(name).and_then(serde_json::Value::as_f64));
-    }
-    if let Statistic::PopulationPnl { population } = stat {
-        let (df, path) = files.frame(true)?;
-        let who = strings(df, "population", &path)?;
-        let pnl = f64s(df, "pnl", &path)?;
-        let xs: Vec<f64> = (0..df.height())
-            .filter(|&i| who[i].as_deref() == Some(population.as_str()))
-            .filter_map(|i| pnl[i])
-            .collect();
-        return Ok((!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64 / 1e6));
-    }
-    if let Statistic::ExecutionImpact { population, price } = stat {
-        if !files.dir.join("executions.parquet").exists() {
-            return Ok(None);
+    match stat {
+        Statistic::Metric { name } => {
+            let m = run::finished(&files.dir).with_context(|| format!("{} has no manifest", files.dir.display()))?;
+            let summary = serde_json::to_value(&m.summary).expect("a summary serialises");
+            Ok(summary.get(name).and_then(serde_json::Value::as_f64))
         }
-        let (df, path) = files.read("executions")?;
-        return execution_impact(df, &path, population, *price);
+        Statistic::PopulationPnl { population } => {
+            let (df, path) = files.read("agents")?;
+            let who = strings(df, "population", &path)?;
+            let pnl = f64s(df, "pnl", &path)?;
+            let xs: Vec<f64> = (0..df.height())
+                .filter(|&i| who[i].as_deref() == Some(population.as_str()))
+                .filter_map(|i| pnl[i])
+                .collect();
+            Ok((!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64 / 1e6))
+        }
+        Statistic::ExecutionImpact { population, price } => {
+            if !files.dir.join("executions.parquet").exists() {
+                return Ok(None);
+            }
+            let (df, path) = files.read("executions")?;
+            execution_impact(df, &path, population, *price)
+        }
+        Statistic::ZeroBidShare { at_most } => {
+            let (df, path) = files.read("events")?;
+            let kind = strings(df, "kind", &path)?;
+            let (qty, price, mark) =
+                (f64s(df, "qty", &path)?, f64s(df, "fill_price", &path)?, f64s(df, "trigger_price", &path)?);
+            let sales: Vec<(f64, f64, f64)> = (0..df.height())
+                .filter(|&i| kind[i].as_deref() == Some("auction_take"))
+                .filter_map(|i| Some((qty[i]?, price[i]?, mark[i]?)))
+                .collect();
+            Ok(finite(stats::zero_bid_share(&sales, *at_most)))
+        }
+        Statistic::LongShare => {
+            let (df, path) = files.read("ticks")?;
+            let long: Vec<f64> = f64s(df, "liquidated_long", &path)?.into_iter().flatten().collect();
+            let short: Vec<f64> = f64s(df, "liquidated_short", &path)?.into_iter().flatten().collect();
+            Ok(finite(stats::long_share(&long, &short)))
+        }
+        Statistic::FirstLiquidationTick => {
+            let (df, path) = files.read("ticks")?;
+            let (tick, long, short) =
+                (f64s(df, "tick", &path)?, f64s(df, "liquidated_long", &path)?, f64s(df, "liquidated_short", &path)?);
+            let first = (0..df.height()).find(|&i| long[i].unwrap_or(0.0) + short[i].unwrap_or(0.0) > 0.0);
+            Ok(first.and_then(|i| tick[i]))
+        }
+        Statistic::Overshoot => {
+            let (mark, fundamental) =
+                (first_market_series(files, "mark_price")?, first_market_series(files, "fundamental_price")?);
+            Ok(finite(stats::overshoot(&mark, &fundamental)))
+        }
+        Statistic::RecoveryTicks { fraction } => {
+            Ok(stats::recovery_ticks(&first_market_series(files, "mark_price")?, *fraction).map(|t| t as f64))
+        }
+        Statistic::Kurtosis { horizon, window, price } => {
+            Ok(finite(stats::excess_kurtosis(&returns(files, *horizon, *window, *price)?)))
+        }
+        Statistic::Hill { horizon, window, price } => {
+            let r = returns(files, *horizon, *window, *price)?;
+            Ok(finite(stats::hill(&r, stats::hill_default_k(r.len()))))
+        }
+        Statistic::MaxAbsAcf { horizon, from, to, window, price } => {
+            let r = returns(files, *horizon, *window, *price)?;
+            let acf: Vec<f64> = (*from..=*to).map(|k| stats::autocorrelation(&r, k).abs()).collect();
+            Ok(acf.iter().all(|x| x.is_finite()).then(|| acf.iter().copied().fold(0.0, f64::max)))
+        }
+        Statistic::MeanAbsReturnAcf { horizon, from, to, window, price } => {
+            let a: Vec<f64> = returns(files, *horizon, *window, *price)?.iter().map(|x| x.abs()).collect();
+            let acf: Vec<f64> = (*from..=*to).map(|k| stats::autocorrelation(&a, k)).collect();
+            Ok(acf.iter().all(|x| x.is_finite()).then(|| acf.iter().sum::<f64>() / acf.len() as f64))
+        }
     }
-    if let Statistic::ZeroBidShare { at_most } = stat {
-        let (df, path) = files.read("events")?;
-        let kind = strings(df, "kind", &path)?;
-        let (qty, price, mark) =
-            (f64s(df, "qty", &path)?, f64s(df, "fill_price", &path)?, f64s(df, "trigger_price", &path)?);
-        let sales: Vec<(f64, f64, f64)> = (0..df.height())
-            .filter(|&i| kind[i].as_deref() == Some("auction_take"))
-            .filter_map(|i| Some((qty[i]?, price[i]?, mark[i]?)))
-            .collect();
-        return Ok(finite(stats::zero_bid_share(&sales, *at_most)));
-    }
-    let (df, path) = files.frame(false)?;
+}
+
+/// A column of `ticks.parquet` over the first market's rows, nulls left out.
+fn first_market_series(files: &mut RunFiles, column: &str) -> Result<Vec<f64>> {
+    let (df, path) = files.read("ticks")?;
+    let market = strings(df, "market", &path)?;
+    let first = market.first().cloned().flatten();
+    let values = f64s(df, column, &path)?;
+    Ok((0..df.height()).filter(|&i| market[i] == first).filter_map(|i| values[i]).collect())
+}
+
+/// The first market's log returns at `horizon` of the mark or the mid,
+/// over the ticks of `window`.
+fn returns(files: &mut RunFiles, horizon: usize, window: Option<(u64, u64)>, price: ReturnPrice) -> Result<Vec<f64>> {
+    let (df, path) = files.read("ticks")?;
     let tick = f64s(df, "tick", &path)?;
     let market = strings(df, "market", &path)?;
-    if matches!(stat, Statistic::Overshoot | Statistic::RecoveryTicks { .. }) {
-        let first = market.first().cloned().flatten();
-        let rows: Vec<usize> = (0..df.height()).filter(|&i| market[i] == first).collect();
-        let mark: Vec<f64> = {
-            let m = f64s(df, "mark_price", &path)?;
-            rows.iter().filter_map(|&i| m[i]).collect()
-        };
-        return Ok(match stat {
-            Statistic::RecoveryTicks { fraction } => stats::recovery_ticks(&mark, *fraction).map(|t| t as f64),
-            _ => {
-                let f = f64s(df, "fundamental_price", &path)?;
-                let fundamental: Vec<f64> = rows.iter().filter_map(|&i| f[i]).collect();
-                finite(stats::overshoot(&mark, &fundamental))
-            }
-        });
-    }
-    if let Statistic::LongShare = stat {
-        let long: Vec<f64> = f64s(df, "liquidated_long", &path)?.into_iter().flatten().collect();
-        let short: Vec<f64> = f64s(df, "liquidated_short", &path)?.into_iter().flatten().collect();
-        return Ok(finite(stats::long_share(&long, &short)));
-    }
-    if let Statistic::FirstLiquidationTick = stat {
-        let long = f64s(df, "liquidated_long", &path)?;
-        let short = f64s(df, "liquidated_short", &path)?;
-        let first = (0..df.height()).find(|&i| long[i].unwrap_or(0.0) + short[i].unwrap_or(0.0) > 0.0);
-        return Ok(first.and_then(|i| tick[i]));
-    }
-    let first_market = market.first().cloned().flatten();
-    let (horizon, window, price) = match stat {
-        Statistic::Kurtosis { horizon, window, price }
-        | Statistic::Hill { horizon, window, price }
-        | Statistic::MaxAbsAcf { horizon, window, price, .. }
-        | Statistic::MeanAbsReturnAcf { horizon, window, price, .. } => (*horizon, *window, *price),
-        Statistic::Metric { .. }
-        | Statistic::FirstLiquidationTick
-        | Statistic::PopulationPnl { .. }
-        | Statistic::ExecutionImpact { .. }
-        | Statistic::ZeroBidShare { .. }
-        | Statistic::LongShare
-        | Statistic::Overshoot
-        | Statistic::RecoveryTicks { .. } => unreachable!("handled above"),
-    };
-    let mark = match price {
+    let first = market.first().cloned().flatten();
+    let series = match price {
         ReturnPrice::Mark => f64s(df, "mark_price", &path)?,
         ReturnPrice::Mid => {
             let (bid, ask) = (f64s(df, "best_bid", &path)?, f64s(df, "best_ask", &path)?);
@@ -182,32 +190,11 @@ pub fn statistic(stat: &Statistic, files: &mut RunFiles) -> Result<Option<f64>> 
         }
     };
     let prices: Vec<f64> = (0..df.height())
-        .filter(|&i| market[i] == first_market)
+        .filter(|&i| market[i] == first)
         .filter(|&i| window.is_none_or(|(from, to)| tick[i].is_some_and(|t| t >= from as f64 && t <= to as f64)))
-        .filter_map(|i| mark[i])
+        .filter_map(|i| series[i])
         .collect();
-    let r = stats::log_returns(&prices, horizon);
-    Ok(match stat {
-        Statistic::Kurtosis { .. } => finite(stats::excess_kurtosis(&r)),
-        Statistic::Hill { .. } => finite(stats::hill(&r, stats::hill_default_k(r.len()))),
-        Statistic::MaxAbsAcf { from, to, .. } => {
-            let acf: Vec<f64> = (*from..=*to).map(|k| stats::autocorrelation(&r, k).abs()).collect();
-            acf.iter().all(|x| x.is_finite()).then(|| acf.iter().copied().fold(0.0, f64::max))
-        }
-        Statistic::MeanAbsReturnAcf { from, to, .. } => {
-            let a: Vec<f64> = r.iter().map(|x| x.abs()).collect();
-            let acf: Vec<f64> = (*from..=*to).map(|k| stats::autocorrelation(&a, k)).collect();
-            acf.iter().all(|x| x.is_finite()).then(|| acf.iter().sum::<f64>() / acf.len() as f64)
-        }
-        Statistic::Metric { .. }
-        | Statistic::FirstLiquidationTick
-        | Statistic::PopulationPnl { .. }
-        | Statistic::ExecutionImpact { .. }
-        | Statistic::ZeroBidShare { .. }
-        | Statistic::LongShare
-        | Statistic::Overshoot
-        | Statistic::RecoveryTicks { .. } => unreachable!("handled above"),
-    })
+    Ok(stats::log_returns(&prices, horizon))
 }
 
 /// The mean peak impact of `population`'s parent orders in an

@@ -349,15 +349,20 @@ impl Auctions {
         Auctions { params, penalty, gas, ..Auctions::default() }
     }
 
+    /// Whether keepers' takes compete for block space.
+    pub fn is_congested(&self) -> bool {
+        self.params.as_ref().is_some_and(|p| p.congestion.is_some())
+    }
+
     /// Which of this tick's actions to carry out under congestion:
     /// `bids[i]` is the gas bid of action `i` if it is a take. Returns the
     /// takes admitted (the highest bids at or above the gas price, at most
     /// the capacity, ties in sequence order) and moves the gas price.
     pub fn admit(&mut self, bids: &[Option<Micros>]) -> Vec<bool> {
-        let mut admitted: Vec<bool> = bids.iter().map(Option::is_none).collect();
         let Some(c) = self.params.as_ref().and_then(|p| p.congestion.as_ref()) else {
             return vec![true; bids.len()];
         };
+        let mut admitted: Vec<bool> = bids.iter().map(Option::is_none).collect();
         let mut valid: Vec<(usize, Micros)> =
             bids.iter().enumerate().filter_map(|(i, b)| b.filter(|b| *b >= self.gas).map(|b| (i, b))).collect();
         valid.sort_by_key(|(i, b)| (std::cmp::Reverse(*b), *i));

@@ -267,11 +267,15 @@ pub fn match_orders(
 ) {
     let mut fills: Vec<Fill> = Vec::new();
     let actions = queue.drain_sequenced();
-    let bids: Vec<Option<Micros>> =
-        actions.iter().map(|(_, a)| if let Action::Take(b) = a { Some(b.cost) } else { None }).collect();
-    let admitted = auctions.admit(&bids);
-    for ((account, action), admitted) in actions.into_iter().zip(admitted) {
-        if !admitted {
+    // Under congestion only the takes that fit the block are carried out;
+    // otherwise every action is, and nothing is worked out for it.
+    let admitted = auctions.is_congested().then(|| {
+        let bids: Vec<Option<Micros>> =
+            actions.iter().map(|(_, a)| if let Action::Take(b) = a { Some(b.cost) } else { None }).collect();
+        auctions.admit(&bids)
+    });
+    for (i, (account, action)) in actions.into_iter().enumerate() {
+        if admitted.as_ref().is_some_and(|a| !a[i]) {
             continue;
         }
         // An account whose positions are being auctioned can only cancel.
