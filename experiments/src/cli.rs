@@ -77,6 +77,9 @@ pub struct BenchArgs {
     /// Runs to time; the median is printed.
     #[arg(long, default_value_t = 3)]
     pub repeat: u32,
+    /// Resource limits.
+    #[command(flatten)]
+    pub budget: BudgetArgs,
 }
 
 /// `cascade replicate`.
@@ -94,6 +97,9 @@ pub struct ReplicateArgs {
     /// Output folder; the report goes to `<out>/replications/`.
     #[arg(long, default_value = "results")]
     pub out: PathBuf,
+    /// Resource limits.
+    #[command(flatten)]
+    pub budget: BudgetArgs,
 }
 
 /// Changes to an experiment from the command line.
@@ -108,6 +114,27 @@ pub struct Overrides {
     /// Override the number of ticks.
     #[arg(long)]
     pub ticks: Option<u64>,
+}
+
+/// The resource limits a run or sweep must fit (see
+/// `cascade_experiments::budget`).
+#[derive(Debug, Args, Default, Clone)]
+pub struct BudgetArgs {
+    /// Refuse plans estimated to need more memory than this, e.g. `16G`
+    /// (default: three quarters of the machine's memory).
+    #[arg(long, value_name = "SIZE", value_parser = cascade_experiments::budget::parse_size)]
+    pub max_memory: Option<u64>,
+    /// Refuse plans whose agents are expected to send more orders per tick
+    /// than this (default: 1,000,000).
+    #[arg(long, value_name = "N")]
+    pub max_orders_per_tick: Option<u64>,
+}
+
+impl BudgetArgs {
+    /// The limits these flags set.
+    pub fn limits(&self) -> cascade_experiments::budget::Limits {
+        cascade_experiments::budget::Limits::new(self.max_memory, self.max_orders_per_tick)
+    }
 }
 
 /// Options shared by `run` and `sweep`.
@@ -125,6 +152,9 @@ pub struct Common {
     /// default they are run again).
     #[arg(long)]
     pub reuse_any_version: bool,
+    /// Resource limits.
+    #[command(flatten)]
+    pub budget: BudgetArgs,
 }
 
 /// `cascade run`.

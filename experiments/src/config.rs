@@ -286,7 +286,7 @@ pub const MAX_SWEEP_RUNS: u128 = 1_000_000;
 /// index or, for populations and markets, by name:
 /// `populations.leveraged.leverage.value`, `markets.0.depth.levels`,
 /// `protocol.penalty`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Sweep {
     /// Every combination of these values (a Cartesian grid).
@@ -312,6 +312,13 @@ pub struct Sweep {
 
 fn one() -> u32 {
     1
+}
+
+/// No sweep: the experiment itself, once (as a file without `sweep:`).
+impl Default for Sweep {
+    fn default() -> Sweep {
+        Sweep { grid: BTreeMap::new(), zip: BTreeMap::new(), variants: Vec::new(), replicates: one() }
+    }
 }
 
 /// The axis name of a sweep's variants.

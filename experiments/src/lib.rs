@@ -3,6 +3,7 @@
 //! command-line tool. This is the only crate that reads files or the
 //! command line, and the only one that writes under `results/`.
 
+pub mod budget;
 pub mod config;
 pub mod game;
 pub mod load;

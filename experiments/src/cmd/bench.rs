@@ -7,6 +7,7 @@
 use super::{load, out};
 use crate::cli::{BenchArgs, Common};
 use anyhow::{Context, Result, anyhow};
+use cascade_experiments::budget::Estimate;
 use cascade_experiments::config::PopulationSpec;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,6 +26,7 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
         overrides: args.overrides.clone(),
         out: PathBuf::from("results"),
         reuse_any_version: false,
+        budget: args.budget.clone(),
     };
     if let Some(n) = args.n {
         let loaded = load(&common)?;
@@ -45,6 +47,7 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
         common.overrides.set.push(format!("populations.{name}.count={n}"));
     }
     let exp = load(&common)?.experiment;
+    super::within_budget(&args.budget.limits(), "this benchmark", &Estimate::run(&exp))?;
     let scratch = std::env::temp_dir().join(format!("cascade-bench-{}", std::process::id()));
     let (mut setup, mut ticks, mut frames, mut parquet) = (vec![], vec![], vec![], vec![]);
     let mut accounts = 0;

@@ -3,6 +3,7 @@
 use super::{interactive, load, out};
 use crate::cli::SweepArgs;
 use anyhow::{Result, bail};
+use cascade_experiments::budget::Estimate;
 use cascade_experiments::game::adaptive::{Runner, sample};
 use cascade_experiments::game::aggregate::{METRICS, VariantResult, analyse, mixture_label, write};
 use cascade_experiments::game::{GamePlan, game_dir, plan};
@@ -15,8 +16,11 @@ use std::process::ExitCode;
 /// Plans and runs (this shard of) a game and, unless sharded, analyses it.
 pub fn game(args: &SweepArgs) -> Result<ExitCode> {
     let loaded = load(&args.common)?;
-    super::ensure_writable(&args.common.out)?;
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let limits = args.common.budget.limits();
+    let one = Estimate::run(&loaded.experiment);
+    super::within_budget(&limits, "this game", &Estimate { concurrent: threads as u64, ..one })?;
+    super::ensure_writable(&args.common.out)?;
     let adaptive = loaded.experiment.game.as_ref().is_some_and(|g| g.adaptive.is_some());
     if adaptive && args.shard.is_some() {
         bail!("game.adaptive decides what to run from what ran: it cannot be sharded (leave out --shard)");
@@ -30,6 +34,7 @@ pub fn game(args: &SweepArgs) -> Result<ExitCode> {
         (plan, done)
     } else {
         let plan = plan(&loaded)?;
+        super::within_budget(&limits, "this game", &Estimate::sweep(&plan.runs, threads))?;
         let dir = game_dir(&args.common.out, &plan);
         write_atomic(&dir.join("game.json"), &serde_json::to_vec_pretty(&plan).expect("serialises"))?;
         let done = execute_runs(&plan.runs, &args.common.out, args.shard, threads, interactive(), args.common.reuse())?;

@@ -13,6 +13,7 @@ mod validate;
 
 use crate::cli::{Cli, Command, Common};
 use anyhow::{Context, Result};
+use cascade_experiments::budget::{Estimate, Limits};
 use cascade_experiments::{Loaded, load_str, shipped};
 use std::io::Write;
 use std::process::ExitCode;
@@ -36,10 +37,28 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// Whether an error is an invalid experiment (exit code 2).
+/// Whether an error is an invalid experiment, or one over the resource
+/// limits (exit code 2).
 pub fn is_invalid(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<Invalid>().is_some())
+    e.chain().any(|c| c.downcast_ref::<Invalid>().is_some() || c.downcast_ref::<OverBudget>().is_some())
 }
+
+/// Refuses a plan whose estimate is over the limits, before anything runs.
+pub fn within_budget(limits: &Limits, what: &str, estimate: &Estimate) -> Result<()> {
+    limits.check(what, estimate).map_err(|m| anyhow::Error::new(OverBudget(m)))
+}
+
+/// A plan over the resource limits; printed as is.
+#[derive(Debug)]
+pub struct OverBudget(pub String);
+
+impl std::fmt::Display for OverBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl std::error::Error for OverBudget {}
 
 /// Checks that `out` can be written, before any simulation runs: it is
 /// created if missing and a file is written in it and removed.

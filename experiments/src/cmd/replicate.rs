@@ -3,6 +3,7 @@
 use super::{Invalid, interactive, out, read};
 use crate::cli::ReplicateArgs;
 use anyhow::{Context, Result};
+use cascade_experiments::budget::Estimate;
 use cascade_experiments::load_str;
 use cascade_experiments::output::write_atomic;
 use cascade_experiments::replicate::measure::{Measured, judge};
@@ -47,6 +48,8 @@ pub fn replicate(args: &ReplicateArgs) -> Result<ExitCode> {
             loaded
         };
         let plan = plan(&loaded)?;
+        let what = format!("replication {}", loaded.experiment.name);
+        super::within_budget(&args.budget.limits(), &what, &Estimate::sweep(&plan, threads))?;
         eprintln!("{}: {} runs", loaded.experiment.name, plan.runs.len());
         execute(&plan, &args.out, None, threads, interactive(), Reuse::SameVersion)?;
         aggregate(&plan, &args.out)?;

@@ -3,6 +3,7 @@
 use super::{command_line, interactive, load, out};
 use crate::cli::Common;
 use anyhow::Result;
+use cascade_experiments::budget::Estimate;
 use cascade_experiments::run::{Outcome, Reports, execute};
 use cascade_experiments::shipped;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -17,14 +18,16 @@ pub fn default() -> Result<ExitCode> {
         overrides: Default::default(),
         out: PathBuf::from("results"),
         reuse_any_version: false,
+        budget: Default::default(),
     })
 }
 
 /// Runs one experiment and prints its summary.
 pub fn run(common: &Common) -> Result<ExitCode> {
     let loaded = load(common)?;
-    super::ensure_writable(&common.out)?;
     let exp = &loaded.experiment;
+    super::within_budget(&common.budget.limits(), "this run", &Estimate::run(exp))?;
+    super::ensure_writable(&common.out)?;
     let bar = ProgressBar::with_draw_target(
         Some(exp.ticks),
         if interactive() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },

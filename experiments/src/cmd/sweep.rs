@@ -3,6 +3,7 @@
 use super::{interactive, load, out};
 use crate::cli::SweepArgs;
 use anyhow::Result;
+use cascade_experiments::budget::Estimate;
 use cascade_experiments::run::write_reports;
 use cascade_experiments::sweep::{aggregate, execute, plan, sweep_dir};
 use std::process::ExitCode;
@@ -10,9 +11,10 @@ use std::process::ExitCode;
 /// Plans, runs (this shard of) and, unless sharded, aggregates a sweep.
 pub fn sweep(args: &SweepArgs) -> Result<ExitCode> {
     let loaded = load(&args.common)?;
-    super::ensure_writable(&args.common.out)?;
     let plan = plan(&loaded)?;
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    super::within_budget(&args.common.budget.limits(), "this sweep", &Estimate::sweep(&plan, threads))?;
+    super::ensure_writable(&args.common.out)?;
     let done = execute(&plan, &args.common.out, args.shard, threads, interactive(), args.common.reuse())?;
     let dir = sweep_dir(&args.common.out, &plan);
     let identical = match done.identical {

@@ -295,3 +295,46 @@ fn an_output_folder_that_cannot_be_written_is_reported_before_the_run() {
     assert!(stderr.contains("is not writable"), "{stderr}");
     assert!(!stderr.contains("outputs in"), "{stderr}");
 }
+
+#[test]
+fn plans_over_the_resource_limits_are_refused_before_anything_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("ok.yaml"), BASE).unwrap();
+    let refused = |args: &[&str]| {
+        let out = Command::cargo_bin("cascade").unwrap().current_dir(tmp.path()).args(args).assert().code(2);
+        assert!(!tmp.path().join("results/broken").exists(), "{args:?} wrote results");
+        String::from_utf8_lossy(&out.get_output().stderr).to_string()
+    };
+    // 10 million ticks of one market: 10.2 GiB of tick rows and 3.6 GiB of
+    // heatmap (a million samples of at most 15 buckets, one per agent).
+    let err = refused(&["run", "ok.yaml", "--ticks", "10000000", "--max-memory", "4G"]);
+    assert!(err.contains("this run needs about 13.9 GiB of memory"), "{err}");
+    assert!(err.contains("above the limit of 4.0 GiB (set by --max-memory)"), "{err}");
+    assert!(err.contains("--max-memory 14G"), "{err}");
+    // A sweep holds one run per thread.
+    let err = refused(&[
+        "sweep",
+        "ok.yaml",
+        "--set",
+        "sweep={replicates: 4}",
+        "--set",
+        "populations.noise.count=400000",
+        "--threads",
+        "2",
+        "--max-memory",
+        "512M",
+    ]);
+    assert!(err.contains("this sweep needs about") && err.contains("× 2 runs at once"), "{err}");
+    // Work per tick: 400,000 noise traders at 50 orders a tick.
+    let err =
+        refused(&["run", "ok.yaml", "--set", "populations.noise.count=400000", "--set", "populations.noise.rate=50"]);
+    assert!(err.contains("sends about 20000000 orders per tick, above the limit of 1000000"), "{err}");
+    assert!(err.contains("--max-orders-per-tick 20000000"), "{err}");
+    // Within the limits it runs.
+    Command::cargo_bin("cascade")
+        .unwrap()
+        .current_dir(tmp.path())
+        .args(["run", "ok.yaml", "--max-memory", "1G", "--max-orders-per-tick", "100"])
+        .assert()
+        .success();
+}

@@ -323,3 +323,11 @@ fn bench_times_each_part_of_a_run_and_writes_nothing() {
     let out = cascade(tmp.path()).args(["bench", "none.yaml", "--n", "10"]).assert().failure();
     assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("no leveraged population"));
 }
+
+#[test]
+fn an_experiment_without_a_sweep_section_sweeps_as_one_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = cascade(tmp.path()).args(["sweep", "thin_book", "--ticks", "150"]).assert().success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(stdout.contains("1 points, 1 runs; ran 1"), "{stdout}");
+}

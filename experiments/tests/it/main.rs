@@ -1,6 +1,7 @@
 //! Integration tests of the `cascade` binary and the experiment loader.
 
 mod broken;
+mod budget;
 mod cli;
 mod game_runs;
 mod games;

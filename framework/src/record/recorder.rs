@@ -19,9 +19,9 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-/// What is recorded.
+/// What is recorded; a field left out takes its default.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct RecordingParams {
     /// Ticks between heatmap samples; 0 records no heatmap.
     pub heatmap_every: u64,
