@@ -203,7 +203,7 @@ fn decide(
         let mut free = i128::from(acct.collateral.0 - bid_cost.0);
         for a in &auctions.open {
             let delay = k.delays.get(&a.id).copied().unwrap_or(k.delay);
-            if clock.tick < a.start_tick + delay || free <= 0 {
+            if clock.tick < a.start_tick.saturating_add(delay) || free <= 0 {
                 continue;
             }
             let Some(price) = auctions.price_at(a, clock.tick) else { continue };

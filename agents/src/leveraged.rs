@@ -475,7 +475,7 @@ fn decide(
         if let Some(r) = &b.reentry
             && trader.reentries < r.max_times
         {
-            book.reentry_due.entry(clock.tick + r.delay_ticks.max(1)).or_default().push(entity);
+            book.reentry_due.entry(clock.tick.saturating_add(r.delay_ticks.max(1))).or_default().push(entity);
         }
         if b.trend.is_some() {
             book.flat_trend.insert(entity);
@@ -537,7 +537,7 @@ fn decide(
             book.flat_trend.remove(&entity);
             book.rearm.push(entity);
         } else if trader.reentries < r.max_times {
-            book.reentry_due.entry(clock.tick + r.delay_ticks.max(1)).or_default().push(entity);
+            book.reentry_due.entry(clock.tick.saturating_add(r.delay_ticks.max(1))).or_default().push(entity);
         }
     }
     // Flat trend followers.

@@ -274,7 +274,7 @@ fn decide(
                     q,
                     OrderKind::Limit { price: Price(end.0 - 1) },
                 );
-                pred.flatten_at = Some(clock.tick + p.hold_ticks);
+                pred.flatten_at = Some(clock.tick.saturating_add(p.hold_ticks));
             }
             Strategy::Hunt => {
                 let mark = m.view.mark;
@@ -300,7 +300,7 @@ fn decide(
                     {
                         queue.place(Priority::FAST, account, market, Side::Sell, q, OrderKind::Market);
                         queue.place(Priority::FAST, account, market, Side::Buy, q, OrderKind::Limit { price: after });
-                        pred.flatten_at = Some(clock.tick + p.hold_ticks);
+                        pred.flatten_at = Some(clock.tick.saturating_add(p.hold_ticks));
                     }
                     break;
                 }

@@ -9,6 +9,7 @@
 use cascade_agents::Population;
 use cascade_agents::arbitrageur::ArbitrageurParams;
 use cascade_agents::execution::ExecutionParams;
+use cascade_agents::framework::core::units::catch_overflow;
 use cascade_agents::framework::market::MarketParams;
 use cascade_agents::framework::protocol::ProtocolParams;
 use cascade_agents::framework::record::RecordingParams;
@@ -247,6 +248,15 @@ impl PopulationSpec {
         }
     }
 
+    /// Base units of a spot asset each agent is given from outside.
+    pub fn base_inventory(&self) -> i64 {
+        match self {
+            PopulationSpec::Arbitrageur(p) => p.base_inventory.0,
+            PopulationSpec::MarketMaker(p) => p.hedge.as_ref().map_or(0, |h| h.base_inventory.0),
+            _ => 0,
+        }
+    }
+
     /// The population's market index.
     pub fn market(&self) -> u16 {
         match self {
@@ -348,13 +358,20 @@ impl Experiment {
         }
     }
 
-    /// Builds the simulation with every population installed.
+    /// Builds the simulation with every population installed. An amount
+    /// that leaves the `i64` range while setting up is an error, not a
+    /// panic.
     pub fn build(&self, seed: u64) -> Result<Simulation, ParamError> {
-        let mut sim = Simulation::new(self.sim_params(seed))?;
-        for (i, p) in self.populations.iter().enumerate() {
-            p.population().install(&mut sim).map_err(|e| e.within(&format!("populations[{i}]")))?;
-        }
-        Ok(sim)
+        let build = || {
+            let mut sim = Simulation::new(self.sim_params(seed))?;
+            for (i, p) in self.populations.iter().enumerate() {
+                p.population().install(&mut sim).map_err(|e| e.within(&format!("populations[{i}]")))?;
+            }
+            Ok(sim)
+        };
+        catch_overflow(build).unwrap_or_else(|o| {
+            Err(ParamError::invalid("populations", format!("setting up the agents: {o}; the amounts are too large")))
+        })
     }
 
     /// Checks everything that can be wrong with the file's values, all at
@@ -413,7 +430,8 @@ impl Experiment {
             errors.push(ParamError::invalid("recording.heatmap_bucket_bps", "must be at least 1"));
         }
         let mut names: Vec<&str> = Vec::new();
-        let (mut agents, mut capital) = (0_u64, 0_i128);
+        let (mut agents, mut capital, mut base) = (0_u64, 0_i128, 0_i128);
+        let most = cascade_agents::framework::core::units::MAX_TOTAL_MONEY;
         for (i, p) in self.populations.iter().enumerate() {
             let prefix = format!("populations[{i}]");
             if let Err(e) = p.validate() {
@@ -427,9 +445,16 @@ impl Experiment {
                     format!("at most {MAX_AGENTS} agents in all (each position takes about 1 kB)"),
                 ));
             }
+            let before = base;
+            base += i128::from(p.count()) * i128::from(p.base_inventory());
+            if base > most && before <= most {
+                errors.push(ParamError::invalid(
+                    format!("{prefix}.base_inventory"),
+                    "the populations' base inventories together exceed 2^61 base units",
+                ));
+            }
             let before = capital;
             capital += i128::from(p.count()) * i128::from(p.capital());
-            let most = cascade_agents::framework::core::units::MAX_TOTAL_MONEY;
             if capital > most && before <= most {
                 errors.push(ParamError::invalid(
                     format!("{prefix}.capital"),

@@ -99,6 +99,10 @@ pub enum Reuse {
 /// This build's version, as manifests record it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// What an overflow at run time means, for its error.
+const BEYOND: &str = "the experiment drives an amount beyond the range of exact i64 arithmetic; \
+                      lower its prices, sizes, tick value or collateral";
+
 /// Why the finished run in `dir`, with manifest `m`, may not be reused:
 /// another version made it (unless `reuse` allows it), or a frame is
 /// missing or does not match the SHA-256 its manifest records.
@@ -200,7 +204,7 @@ pub fn execute(
     let mut done = 0;
     while done < exp.ticks {
         let n = chunk.min(exp.ticks - done);
-        sim.run(n);
+        sim.try_run(n).map_err(|e| anyhow!("{} (seed {seed}): {e}; {BEYOND}", exp.name))?;
         done += n;
         if let Some(p) = progress {
             p.inc(n);

@@ -29,7 +29,7 @@ pub mod market;
 pub mod protocol;
 pub mod record;
 
-pub use crate::core::error::{ExportError, ParamError};
+pub use crate::core::error::{ExportError, ParamError, RunError};
 pub use crate::core::units::{AccountId, AgentId, Lots, MarketId, Micros, Ppm, Price, Side};
 pub use crate::engine::presets;
 pub use crate::engine::{Phase, SimParams, Simulation};

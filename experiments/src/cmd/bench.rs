@@ -56,7 +56,7 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
         let t0 = Instant::now();
         let mut sim = exp.build(exp.seed).map_err(|e| anyhow!("{}: {e}", exp.name))?;
         let t1 = t0.elapsed();
-        sim.run(exp.ticks);
+        sim.try_run(exp.ticks).map_err(|e| anyhow!("{}: {e}", exp.name))?;
         let t2 = t0.elapsed();
         accounts = sim.ledger().accounts.len();
         let mut output = sim.finish().context("building the frames")?;

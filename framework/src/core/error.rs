@@ -57,6 +57,18 @@ impl ParamError {
     }
 }
 
+/// A run that stopped because an exact amount would have left the `i64`
+/// range: the state is beyond what the validated limits allow. The run is
+/// abandoned; nothing wraps.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("the run stopped in tick {tick}: {overflow}")]
+pub struct RunError {
+    /// The tick in which it happened (0 is the first; set-up is before it).
+    pub tick: u64,
+    /// The operation that would have overflowed.
+    pub overflow: crate::core::units::Overflow,
+}
+
 /// Failure to turn a finished run into frames or files.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {

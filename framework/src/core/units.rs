@@ -64,12 +64,42 @@ impl Ppm {
 }
 
 /// An amount left the `i64` range: a bug or a configuration beyond the
-/// validated limits. It stops the run rather than wrap.
+/// validated limits. It unwinds the tick rather than wrap, with this as the
+/// panic payload; [`catch_overflow`] (and so
+/// [`crate::engine::sim::Simulation::try_run`]) turns it back into a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Overflow {
+    /// The quantity's type: `Micros`, `Lots`, `Ticks`.
+    pub quantity: &'static str,
+    /// Where in the source the operation was.
+    pub at: &'static std::panic::Location<'static>,
+}
+
+impl fmt::Display for Overflow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} arithmetic overflowed i64 at {}:{}", self.quantity, self.at.file(), self.at.line())
+    }
+}
+
+impl std::error::Error for Overflow {}
+
 #[cold]
 #[inline(never)]
 #[track_caller]
-fn overflow(what: &str) -> ! {
-    panic!("{what} arithmetic overflowed i64: amounts must never wrap")
+fn overflow(quantity: &'static str) -> ! {
+    std::panic::panic_any(Overflow { quantity, at: std::panic::Location::caller() })
+}
+
+/// Runs `f`, returning the [`Overflow`] that stopped it, if one did. Any
+/// other panic continues.
+pub fn catch_overflow<T>(f: impl FnOnce() -> T) -> Result<T, Overflow> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(value) => Ok(value),
+        Err(payload) => match payload.downcast::<Overflow>() {
+            Ok(o) => Err(*o),
+            Err(other) => std::panic::resume_unwind(other),
+        },
+    }
 }
 
 macro_rules! additive {
@@ -227,8 +257,9 @@ impl Side {
 /// tick cannot overflow; a result that does not fit in `i64` would mean more
 /// than nine trillion quote units in one place, which no valid
 /// configuration produces.
+#[track_caller]
 pub fn narrow(x: i128) -> i64 {
-    i64::try_from(x).expect("monetary amount exceeds i64 micro-units")
+    i64::try_from(x).unwrap_or_else(|_| overflow("Micros"))
 }
 
 /// Rounds a float to the nearest `i64`, saturating at the ends of the
@@ -255,9 +286,12 @@ mod tests {
     use super::*;
 
     #[test]
-    #[should_panic(expected = "Micros arithmetic overflowed i64")]
     fn money_never_wraps() {
-        let _ = Micros(i64::MAX) + Micros(1);
+        let o = catch_overflow(|| Micros(i64::MAX) + Micros(1)).unwrap_err();
+        assert_eq!(o.quantity, "Micros");
+        assert!(o.to_string().starts_with("Micros arithmetic overflowed i64 at "), "{o}");
+        assert_eq!(catch_overflow(|| narrow(i128::from(i64::MAX) + 1)).unwrap_err().quantity, "Micros");
+        assert_eq!(catch_overflow(|| Micros(2) + Micros(3)), Ok(Micros(5)));
     }
 
     #[test]

@@ -4,9 +4,9 @@
 use crate::accounts::ledger::{AccountKind, AccountSpec, Ledger, MarginMode, TradeLeg};
 use crate::accounts::triggers::{Triggers, terms_of};
 use crate::core::clock::Clock;
-use crate::core::error::{ExportError, ParamError};
+use crate::core::error::{ExportError, ParamError, RunError};
 use crate::core::rng::{RunSeed, StreamKey};
-use crate::core::units::{AccountId, Lots, MarketId, Micros, Price, Side};
+use crate::core::units::{AccountId, Lots, MarketId, Micros, Price, Side, catch_overflow};
 use crate::engine::params::SimParams;
 use crate::engine::schedule::{FrameworkSystems, Phase, Slot, tick_schedule};
 use crate::exchange::liquidity::{Liquidity, lay_depth};
@@ -279,11 +279,23 @@ impl Simulation {
         self.world.resource_mut::<Clock>().tick += 1;
     }
 
-    /// Runs `n_ticks` ticks.
+    /// Runs `n_ticks` ticks. An amount that leaves the `i64` range panics
+    /// (see [`Simulation::try_run`] for an error instead).
     pub fn run(&mut self, n_ticks: u64) {
         for _ in 0..n_ticks {
             self.step();
         }
+    }
+
+    /// Runs `n_ticks` ticks, or stops at the first tick in which an exact
+    /// amount would leave the `i64` range, naming the quantity and the tick.
+    /// The simulation must not be stepped again after an error.
+    pub fn try_run(&mut self, n_ticks: u64) -> Result<(), RunError> {
+        for _ in 0..n_ticks {
+            let tick = self.world.resource::<Clock>().tick;
+            catch_overflow(|| self.step()).map_err(|overflow| RunError { tick, overflow })?;
+        }
+        Ok(())
     }
 
     /// Deposits `units` of the base asset of spot market `market` into

@@ -97,6 +97,16 @@ impl DepthProfile {
         Ok(())
     }
 
+    /// The lots of level `k` (0 is the best), as a float for bounds; 0
+    /// when the profile has no lots at best.
+    pub fn level_lots(&self, k: u32) -> f64 {
+        if self.lots_at_best == 0 {
+            return 0.0;
+        }
+        let geometric = self.lots_at_best as f64 * self.growth.powi(i32::try_from(k).unwrap_or(i32::MAX));
+        geometric.round().max(1.0) + f64::from(k) * self.growth_lots as f64
+    }
+
     /// The orders of the profile around `centre`: (side, price, lots),
     /// best levels first.
     pub fn orders(&self, centre: Price) -> Vec<(Side, Price, Lots)> {
@@ -107,7 +117,7 @@ impl DepthProfile {
             if self.lots_at_best == 0 {
                 continue;
             }
-            let lots = Lots(round_to_i64(lots).max(1).saturating_add(i64::from(k) * self.growth_lots));
+            let lots = Lots(round_to_i64(lots).max(1) + i64::from(k) * self.growth_lots);
             if centre.0 - offset > 0 {
                 out.push((Side::Buy, Price(centre.0 - offset), lots));
             }

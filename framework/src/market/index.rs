@@ -257,7 +257,7 @@ impl IndexState {
             IndexProcess::Follow { .. } => {}
         }
         for s in &self.params.shocks {
-            if tick >= s.start_tick && tick < s.start_tick + s.over_ticks {
+            if tick >= s.start_tick && tick - s.start_tick < s.over_ticks {
                 self.log_price += (1.0 - s.drop).ln() / s.over_ticks as f64;
             }
         }

@@ -200,14 +200,20 @@ impl MarketParams {
             return Err(ParamError::invalid("mark.basis_window", "must be at least 1"));
         }
         let f = &self.funding;
-        if f.clamp.0 < 0 || f.cap.0 < 0 {
-            return Err(ParamError::invalid("funding", "clamp and cap must be non-negative"));
+        if !(0..=PPM).contains(&f.clamp.0) || !(0..=PPM).contains(&f.cap.0) {
+            return Err(ParamError::invalid("funding", "clamp and cap must be between 0 and 1,000,000 ppm (100%)"));
+        }
+        if !(-PPM..=PPM).contains(&f.interest.0) {
+            return Err(ParamError::invalid("funding.interest", "must be between -1,000,000 and 1,000,000 ppm"));
         }
         if f.impact_notional.0 <= 0 {
             return Err(ParamError::invalid("funding.impact_notional", "must be positive"));
         }
-        if self.fees.taker.0 < 0 {
-            return Err(ParamError::invalid("fees.taker", "must be non-negative"));
+        if !(0..=PPM).contains(&self.fees.taker.0) {
+            return Err(ParamError::invalid("fees.taker", "must be between 0 and 1,000,000 ppm (100%)"));
+        }
+        if self.fees.maker.0 > PPM {
+            return Err(ParamError::invalid("fees.maker", "must be at most 1,000,000 ppm (100%)"));
         }
         if self.fees.maker.0 + self.fees.taker.0 < 0 {
             return Err(ParamError::invalid("fees.maker", "a maker rebate larger than the taker fee would mint money"));
@@ -219,6 +225,7 @@ impl MarketParams {
             return Err(ParamError::invalid("vol_window", "must be at least 2"));
         }
         self.depth.validate().map_err(|e| e.within("depth"))?;
+        self.depth_fits()?;
         if let Some(spot) = &self.spot {
             if spot.base.trim().is_empty() {
                 return Err(ParamError::invalid("spot.base", "name the base asset"));
@@ -251,6 +258,40 @@ impl MarketParams {
             p.validate().map_err(|e| e.within("propagator"))?;
         }
         MarginTiers::new(&self.tiers)
+    }
+}
+
+impl MarketParams {
+    /// The background ladder must fit the price and money bounds: its far
+    /// level lies within the initial price of the centre, and the lots of a
+    /// side are worth at most 2⁶⁰ micros at the initial price, so that
+    /// every price and notional of the ladder stays far inside `i64`.
+    fn depth_fits(&self) -> Result<(), ParamError> {
+        let d = &self.depth;
+        let far =
+            i128::from(d.half_spread_ticks) + i128::from(d.levels.saturating_sub(1)) * i128::from(d.spacing_ticks);
+        let price = i128::from(self.index.initial_price.0);
+        if far > price {
+            return Err(ParamError::invalid(
+                "depth.spacing_ticks",
+                format!(
+                    "the ladder's far level is {far} ticks from the centre, more than the initial price ({price} ticks); \
+                     use fewer levels or a smaller spacing"
+                ),
+            ));
+        }
+        let lot_value = (price * i128::from(self.tick_value.0)) as f64;
+        let side: f64 = (0..d.levels).map(|k| d.level_lots(k)).sum();
+        if side * lot_value > MAX_MONEY as f64 {
+            return Err(ParamError::invalid(
+                "depth.lots_at_best",
+                format!(
+                    "a side of the ladder holds {side:.3e} lots, worth more than 2^60 micros at the initial price; \
+                     use fewer lots at best, a smaller growth or fewer levels"
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -71,7 +71,7 @@ pub fn check_breakers(
             m.breaker_marks.clear();
         }
         m.breaker_marks.push_back(m.mark);
-        while m.breaker_marks.len() as u64 > longest + 1 {
+        while m.breaker_marks.len() as u64 > longest.saturating_add(1) {
             m.breaker_marks.pop_front();
         }
         let tripped = bands
@@ -85,7 +85,7 @@ pub fn check_breakers(
             })
             .max_by(|a, b| a.move_fraction.total_cmp(&b.move_fraction));
         if let Some(band) = tripped {
-            m.halt = Some((clock.tick + 1, clock.tick + 1 + band.halt_ticks));
+            m.halt = Some((clock.tick + 1, (clock.tick + 1).saturating_add(band.halt_ticks)));
             m.breaker_marks.clear();
             let halt = Lots(i64::try_from(band.halt_ticks).unwrap_or(i64::MAX));
             log.events.push(LiquidationEvent::new(

@@ -5,5 +5,6 @@ mod conservation;
 mod crn;
 mod determinism;
 mod layers;
+mod overflow;
 mod params;
 mod stats;
