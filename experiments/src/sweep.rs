@@ -266,6 +266,7 @@ fn metrics(m: &Manifest) -> Vec<(&'static str, Option<f64>)> {
     vec![
         ("max_drawdown", Some(s.max_drawdown)),
         ("fundamental_drawdown", Some(s.fundamental_drawdown)),
+        ("mark_fall", Some(s.mark_fall)),
         ("amplification", s.amplification),
         ("endogenous_share", s.endogenous_share),
         ("half_recovery_ticks", s.half_recovery_ticks.map(|t| t as f64)),

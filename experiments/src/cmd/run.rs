@@ -52,7 +52,11 @@ pub fn run(common: &Common) -> Result<ExitCode> {
             "amplification",
             match s.amplification {
                 Some(a) => {
-                    format!("{a:.2} (the fundamental fell {:.2}% in the same window)", 100.0 * s.fundamental_drawdown)
+                    format!(
+                        "{a:.2} (the mark fell {:.2}%, the fundamental {:.2}%)",
+                        100.0 * s.mark_fall,
+                        100.0 * s.fundamental_drawdown
+                    )
                 }
                 None => "none (the fundamental did not fall)".into(),
             },

@@ -45,6 +45,9 @@ pub struct Start {
     pub mark: i64,
     /// The fundamental, ticks.
     pub fundamental: i64,
+    /// The first tick of the market's first scheduled fall of the
+    /// fundamental (a shock with a positive drop): the news.
+    pub news: Option<u64>,
 }
 
 /// Column buffers of a run.
@@ -131,7 +134,12 @@ impl Recorder {
         let start = markets
             .0
             .iter()
-            .map(|m| Start { market: m.params.name.clone(), mark: m.mark.0, fundamental: m.index.fundamental.0 })
+            .map(|m| Start {
+                market: m.params.name.clone(),
+                mark: m.mark.0,
+                fundamental: m.index.fundamental.0,
+                news: m.params.index.shocks.iter().filter(|s| s.drop > 0.0).map(|s| s.start_tick).min(),
+            })
             .collect();
         Recorder { every: params.heatmap_every, start, ..Recorder::default() }
     }

@@ -19,13 +19,23 @@ pub struct RunSummary {
     /// Ticks from the trough until the mark recovers half the fall; `None`
     /// if it never does within the run.
     pub half_recovery_ticks: Option<u64>,
-    /// Largest peak-to-trough fall of the first market's fundamental
-    /// within the window of the mark's largest fall (from its peak to its
-    /// trough), as a fraction of the peak.
+    /// The fall of the first market's fundamental, as a fraction, in the
+    /// window of [`RunSummary::mark_fall`]: with news, from its mean over
+    /// the [`PRE_NEWS_TICKS`] ticks before the news to its lowest value
+    /// from the news on; without, its largest peak-to-trough fall within
+    /// the window of the mark's largest fall.
     #[serde(default)]
     pub fundamental_drawdown: f64,
-    /// `max_drawdown / fundamental_drawdown`: how much further the mark
-    /// fell than the fundamental in the same window. Above 1 when the
+    /// The fall of the first market's mark that `amplification` compares:
+    /// with news (a scheduled fall of the fundamental), from the mark's
+    /// mean over the [`PRE_NEWS_TICKS`] ticks before the news to its lowest
+    /// value from the news on; without, `max_drawdown`. Averaging the
+    /// level before the news keeps the noise of a single tick out of the
+    /// start, so an unlevered market that only follows the news measures 1.
+    #[serde(default)]
+    pub mark_fall: f64,
+    /// `mark_fall / fundamental_drawdown`: how much further the mark fell
+    /// than the fundamental, measured the same way. Above 1 when the
     /// market's own dynamics (liquidations through the book and the index)
     /// deepen the fall; `None` when the fundamental did not fall. The ratio
     /// is ill-conditioned when the fundamental barely fell (a quiet
@@ -33,9 +43,9 @@ pub struct RunSummary {
     /// `fundamental_drawdown`.
     #[serde(default)]
     pub amplification: Option<f64>,
-    /// `1 − fundamental_drawdown / max_drawdown`: the share of the mark's
-    /// largest fall that the fundamental does not account for (negative
-    /// when the mark fell less); `None` when the mark did not fall.
+    /// `1 − fundamental_drawdown / mark_fall`: the share of the mark's
+    /// fall that the fundamental does not account for (negative when the
+    /// mark fell less); `None` when the mark did not fall.
     #[serde(default)]
     pub endogenous_share: Option<f64>,
     /// Positions liquidated.
@@ -91,6 +101,20 @@ fn drawdown(series: &[i64]) -> (f64, usize, usize) {
     (best, at.0, at.1)
 }
 
+/// Ticks before the news over which the level that a fall starts from is
+/// averaged (see [`RunSummary::mark_fall`]).
+pub const PRE_NEWS_TICKS: usize = 60;
+
+/// The fall of `series` from its mean over the [`PRE_NEWS_TICKS`]
+/// positions before position `news` to its lowest value from `news` on, as
+/// a fraction of that mean.
+fn fall_after(series: &[i64], news: usize) -> f64 {
+    let before = &series[news.saturating_sub(PRE_NEWS_TICKS)..news];
+    let level = before.iter().map(|&x| x as f64).sum::<f64>() / before.len() as f64;
+    let low = series[news..].iter().copied().min().unwrap_or(0) as f64;
+    (level - low) / level
+}
+
 pub(super) fn summarise(t: &TickCols, start: &[Start], ledger: &Ledger, rejected_orders: u64) -> RunSummary {
     // Each market's series starts with its price before the first tick, so
     // that a fall inside tick 0 counts.
@@ -107,7 +131,14 @@ pub(super) fn summarise(t: &TickCols, start: &[Start], ledger: &Ledger, rejected
     let offset = marks.len() - rows.len();
     let tick_at = |k: usize| k.checked_sub(offset).map_or(0, |r| t.tick[rows[r]]);
     let (best_dd, peak, trough) = drawdown(&marks);
-    let fundamental_dd = if best_dd > 0.0 { drawdown(&fundamentals[peak..=trough]).0 } else { 0.0 };
+    // The news as a position of the series; none if it is after the run.
+    let news = start.iter().find(|s| s.market == name).and_then(|s| s.news);
+    let news = news.and_then(|n| usize::try_from(n).ok()).map(|n| n + offset).filter(|&k| k >= 1 && k < marks.len());
+    let (mark_fall, fundamental_dd) = match news {
+        Some(k) => (fall_after(&marks, k), fall_after(&fundamentals, k)),
+        None if best_dd > 0.0 => (best_dd, drawdown(&fundamentals[peak..=trough]).0),
+        None => (best_dd, 0.0),
+    };
     let mut others: Vec<&String> = t.market.iter().filter(|m| **m != name).collect();
     others.sort();
     others.dedup();
@@ -130,8 +161,9 @@ pub(super) fn summarise(t: &TickCols, start: &[Start], ledger: &Ledger, rejected
         trough_tick: tick_at(trough),
         half_recovery_ticks,
         fundamental_drawdown: fundamental_dd,
-        amplification: (fundamental_dd > 0.0).then(|| best_dd / fundamental_dd),
-        endogenous_share: (best_dd > 0.0).then(|| 1.0 - fundamental_dd / best_dd),
+        mark_fall,
+        amplification: (fundamental_dd > 0.0).then(|| mark_fall / fundamental_dd),
+        endogenous_share: (mark_fall > 0.0).then(|| 1.0 - fundamental_dd / mark_fall),
         n_liquidations: t.liquidations.iter().sum(),
         liquidated_notional: q(per_tick.values().sum()),
         largest_cascade: q(per_tick.values().copied().max().unwrap_or(0)),
@@ -153,6 +185,7 @@ pub(super) fn summarise(t: &TickCols, start: &[Start], ledger: &Ledger, rejected
 
 #[cfg(test)]
 mod tests {
+    use super::{PRE_NEWS_TICKS, drawdown, fall_after};
     use crate::engine::testing::*;
     use crate::market::MarkMethod;
     use crate::market::index::IndexProcess;
@@ -174,6 +207,21 @@ mod tests {
         assert_eq!(s.fundamental_drawdown, 0.0);
         assert_eq!(s.amplification, None);
         assert_eq!(s.endogenous_share, Some(1.0));
+    }
+
+    #[test]
+    fn a_fall_after_news_starts_from_the_mean_level_before_it() {
+        // Before the news at position 4: 1000, 1010, 990, 1000 (mean 1000);
+        // the low from then on is 900, so the fall is 10%, where the
+        // largest peak-to-trough fall, from the noisy 1010, is 10.9%.
+        let series = [1_000, 1_010, 990, 1_000, 900, 950];
+        assert!((fall_after(&series, 4) - 0.1).abs() < 1e-12);
+        assert!((drawdown(&series).0 - 110.0 / 1_010.0).abs() < 1e-12);
+        // Only the last PRE_NEWS_TICKS positions before the news count.
+        let mut long = vec![2_000; 10];
+        long.extend(std::iter::repeat_n(1_000, PRE_NEWS_TICKS));
+        long.push(800);
+        assert!((fall_after(&long, long.len() - 1) - 0.2).abs() < 1e-12);
     }
 
     #[test]
