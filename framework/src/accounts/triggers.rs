@@ -73,6 +73,9 @@ struct Key {
     group: usize,
 }
 
+/// New keys by (market, side, group), for [`Triggers::rekey_many`].
+type Fresh = BTreeMap<(usize, Side, usize), Vec<(i128, AccountId)>>;
+
 /// The trigger index of one market.
 #[derive(Clone, Debug, Default)]
 pub struct MarketTriggers {
@@ -147,6 +150,8 @@ pub struct Triggers {
     pub markets: Vec<MarketTriggers>,
     keys: Vec<SmallVec<[Key; 1]>>,
     multi: BTreeSet<AccountId>,
+    /// Keys of [`Triggers::rekey_many`] not yet in the sets.
+    pending: Fresh,
     /// Accounts keyed in more than one market (isolated positions in
     /// several): while there are none, every account appears at most once
     /// among all markets' candidates.
@@ -168,6 +173,7 @@ impl Triggers {
                 .collect(),
             keys: Vec::new(),
             multi: BTreeSet::new(),
+            pending: Fresh::new(),
             multi_keyed: 0,
             max_scale: max_scale.max(1.0),
         }
@@ -219,6 +225,49 @@ impl Triggers {
 
     /// Recomputes the keys of `account` from its current state.
     pub fn rekey(&mut self, account: AccountId, ledger: &Ledger, markets: &Markets) {
+        self.rekey_into(account, ledger, markets, None);
+    }
+
+    /// [`Triggers::rekey`] for many accounts at once (each once, however
+    /// often it is listed): the same index, with the new keys of each set
+    /// sorted and built in bulk instead of inserted one by one, which is
+    /// what makes seeding a million positions cheap.
+    ///
+    /// The new keys wait in a pending list until [`Triggers::flush`], which
+    /// the simulation calls before each tick, so that positions seeded in
+    /// many batches are sorted and built once.
+    pub fn rekey_many(&mut self, accounts: &[AccountId], ledger: &Ledger, markets: &Markets) {
+        let mut ids = accounts.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut pending = std::mem::take(&mut self.pending);
+        for account in ids {
+            self.rekey_into(account, ledger, markets, Some(&mut pending));
+        }
+        self.pending = pending;
+    }
+
+    /// Puts the keys of [`Triggers::rekey_many`] into the index, each set
+    /// built in bulk. A pending key that its account no longer has (it was
+    /// re-keyed or forgotten since) is dropped.
+    pub fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        for ((market, side, group), entries) in std::mem::take(&mut self.pending) {
+            let current = |&(adjusted, account): &(i128, AccountId)| {
+                self.keys[account.idx()]
+                    .iter()
+                    .any(|k| k.market.idx() == market && k.side == side && k.group == group && k.adjusted == adjusted)
+            };
+            let mut bulk: BTreeSet<(i128, AccountId)> = entries.into_iter().filter(current).collect();
+            self.markets[market].set(side, group).append(&mut bulk);
+        }
+    }
+
+    /// [`Triggers::rekey`], putting the new keys into `fresh` (by market,
+    /// side and group) when given, for the caller to insert in bulk.
+    fn rekey_into(&mut self, account: AccountId, ledger: &Ledger, markets: &Markets, mut fresh: Option<&mut Fresh>) {
         let i = account.idx();
         if self.keys.len() <= i {
             self.keys.resize(i + 1, SmallVec::new());
@@ -253,7 +302,12 @@ impl Triggers {
             if mt.is_empty() {
                 mt.funding_hi = market.funding_index;
             }
-            mt.set(side, group).insert((adjusted, account));
+            match fresh.as_deref_mut() {
+                Some(f) => f.entry((pos.market.idx(), side, group)).or_default().push((adjusted, account)),
+                None => {
+                    mt.set(side, group).insert((adjusted, account));
+                }
+            }
             mt.add_heat(key, 1);
             mt.funding_hi = mt.funding_hi.max(market.funding_index);
             new_keys.push(key);

@@ -266,8 +266,9 @@ impl Simulation {
                     ledger.apply_trade(cp, market, terms, leg(side.opposite()));
                     let after = ledger.account(account).qty(market).0.max(0) + ledger.account(cp).qty(market).0.max(0);
                     markets.get_mut(market).open_interest += Lots(after - before);
-                    triggers.rekey(account, &ledger, &markets);
                 }
+                let accounts: Vec<AccountId> = positions.iter().filter(|p| p.2.0 != 0).map(|p| p.0).collect();
+                triggers.rekey_many(&accounts, &ledger, &markets);
             });
         });
         Ok(())
@@ -275,6 +276,7 @@ impl Simulation {
 
     /// Runs one tick.
     pub fn step(&mut self) {
+        self.world.resource_mut::<Triggers>().flush();
         self.schedule.run(&mut self.world);
         self.world.resource_mut::<Clock>().tick += 1;
     }

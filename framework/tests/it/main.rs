@@ -1,5 +1,6 @@
 //! Integration tests of the framework, as one test binary.
 
+mod bulk_keys;
 mod common;
 mod conservation;
 mod crn;
