@@ -102,8 +102,9 @@ impl Estimate {
     /// The estimate of a sweep (or a game's runs) on `threads` workers: its
     /// largest run, times the runs held at once, plus its rows.
     pub fn sweep(plan: &Plan, threads: usize) -> Estimate {
-        let largest = plan.configs.iter().map(Estimate::run).max_by_key(|e| e.per_run()).unwrap_or_default();
-        let busiest = plan.configs.iter().map(|c| Estimate::run(c).orders_per_tick).fold(0.0, f64::max);
+        let each: Vec<Estimate> = plan.configs.iter().map(Estimate::run).collect();
+        let largest = each.iter().copied().max_by_key(Estimate::per_run).unwrap_or_default();
+        let busiest = each.iter().map(|e| e.orders_per_tick).fold(0.0, f64::max);
         let concurrent = (threads.max(1) as u64).min(plan.runs.len().max(1) as u64);
         Estimate {
             sweep: (plan.runs.len() as u64).saturating_mul(SWEEP_RUN),

@@ -320,6 +320,14 @@ pub struct Sweep {
     pub replicates: u32,
 }
 
+/// Adds `add` to the running `total`; whether this is the addition that
+/// takes it above `limit` (so that a total is reported once).
+fn crosses(total: &mut i128, add: i128, limit: i128) -> bool {
+    let before = *total;
+    *total += add;
+    *total > limit && before <= limit
+}
+
 fn one() -> u32 {
     1
 }
@@ -430,32 +438,26 @@ impl Experiment {
             errors.push(ParamError::invalid("recording.heatmap_bucket_bps", "must be at least 1"));
         }
         let mut names: Vec<&str> = Vec::new();
-        let (mut agents, mut capital, mut base) = (0_u64, 0_i128, 0_i128);
+        let (mut agents, mut capital, mut base) = (0_i128, 0_i128, 0_i128);
         let most = cascade_agents::framework::core::units::MAX_TOTAL_MONEY;
         for (i, p) in self.populations.iter().enumerate() {
             let prefix = format!("populations[{i}]");
             if let Err(e) = p.validate() {
                 errors.push(e.within(&prefix));
             }
-            let before = agents;
-            agents += u64::from(p.count());
-            if agents > MAX_AGENTS && before <= MAX_AGENTS {
+            if crosses(&mut agents, i128::from(p.count()), i128::from(MAX_AGENTS)) {
                 errors.push(ParamError::invalid(
                     format!("{prefix}.count"),
                     format!("at most {MAX_AGENTS} agents in all (each position takes about 1 kB)"),
                 ));
             }
-            let before = base;
-            base += i128::from(p.count()) * i128::from(p.base_inventory());
-            if base > most && before <= most {
+            if crosses(&mut base, i128::from(p.count()) * i128::from(p.base_inventory()), most) {
                 errors.push(ParamError::invalid(
                     format!("{prefix}.base_inventory"),
                     "the populations' base inventories together exceed 2^61 base units",
                 ));
             }
-            let before = capital;
-            capital += i128::from(p.count()) * i128::from(p.capital());
-            if capital > most && before <= most {
+            if crosses(&mut capital, i128::from(p.count()) * i128::from(p.capital()), most) {
                 errors.push(ParamError::invalid(
                     format!("{prefix}.capital"),
                     "the populations' capital together exceeds 2^61 micros (about 2.3 trillion quote)",

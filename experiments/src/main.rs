@@ -9,12 +9,7 @@ fn main() -> ExitCode {
     // An exact amount leaving the i64 range unwinds with an `Overflow`,
     // which the run turns into an error naming the quantity and the tick;
     // only other panics are printed as panics.
-    let default_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if info.payload().downcast_ref::<cascade_experiments::framework::core::units::Overflow>().is_none() {
-            default_hook(info);
-        }
-    }));
+    cascade_experiments::framework::core::units::quiet_overflow_reports();
     let args = <cli::Cli as clap::Parser>::parse();
     match cmd::run(args) {
         Ok(code) => code,

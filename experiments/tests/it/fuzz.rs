@@ -185,20 +185,6 @@ fn exercise_overrides(name: &str, text: &str, overrides: &[String]) -> Result<()
     Ok(())
 }
 
-/// Overflows are caught and reported by `try_run`; the panic hook need
-/// not print them.
-fn quiet_overflows() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let default_hook = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if info.payload().downcast_ref::<cascade_experiments::framework::core::units::Overflow>().is_none() {
-                default_hook(info);
-            }
-        }));
-    });
-}
-
 fn cases() -> u32 {
     std::env::var("CASCADE_FUZZ_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(256)
 }
@@ -222,7 +208,7 @@ proptest! {
         file in 0..files().len(),
         mutations in prop::collection::vec(mutation(), 1..4),
     ) {
-        quiet_overflows();
+        cascade_experiments::framework::core::units::quiet_overflow_reports();
         exercise(file, &mutations)?;
     }
 }
@@ -246,7 +232,7 @@ fn mutants_that_once_panicked_are_refused_or_run() {
         // Base inventories past the range of one asset.
         ("concept_table", &["populations.6.base_inventory=9223372036854775807"]),
     ];
-    quiet_overflows();
+    cascade_experiments::framework::core::units::quiet_overflow_reports();
     for (name, set) in cases {
         let text = files().into_iter().find(|(n, _)| n == name).map(|(_, t)| t).unwrap();
         let tree: Value = serde_yaml::from_str(text).unwrap();

@@ -90,6 +90,21 @@ fn overflow(quantity: &'static str) -> ! {
     std::panic::panic_any(Overflow { quantity, at: std::panic::Location::caller() })
 }
 
+/// Installs, once per process, a panic hook that does not print
+/// [`Overflow`] unwinds (they are reported as errors by whoever catches
+/// them) and prints every other panic as before.
+pub fn quiet_overflow_reports() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default_hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.payload().downcast_ref::<Overflow>().is_none() {
+                default_hook(info);
+            }
+        }));
+    });
+}
+
 /// Runs `f`, returning the [`Overflow`] that stopped it, if one did. Any
 /// other panic continues.
 pub fn catch_overflow<T>(f: impl FnOnce() -> T) -> Result<T, Overflow> {

@@ -103,21 +103,24 @@ impl DepthProfile {
         if self.lots_at_best == 0 {
             return 0.0;
         }
-        let geometric = self.lots_at_best as f64 * self.growth.powi(i32::try_from(k).unwrap_or(i32::MAX));
-        geometric.round().max(1.0) + f64::from(k) * self.growth_lots as f64
+        self.geometric_lots(k).round().max(1.0) + f64::from(k) * self.growth_lots as f64
+    }
+
+    /// `lots_at_best × growth^k`, before rounding.
+    fn geometric_lots(&self, k: u32) -> f64 {
+        self.lots_at_best as f64 * self.growth.powi(i32::try_from(k).unwrap_or(i32::MAX))
     }
 
     /// The orders of the profile around `centre`: (side, price, lots),
     /// best levels first.
     pub fn orders(&self, centre: Price) -> Vec<(Side, Price, Lots)> {
         let mut out = Vec::with_capacity(2 * self.levels as usize);
+        if self.lots_at_best == 0 {
+            return out;
+        }
         for k in 0..self.levels {
             let offset = self.half_spread_ticks + i64::from(k) * self.spacing_ticks;
-            let lots = self.lots_at_best as f64 * self.growth.powi(i32::try_from(k).unwrap_or(i32::MAX));
-            if self.lots_at_best == 0 {
-                continue;
-            }
-            let lots = Lots(round_to_i64(lots).max(1) + i64::from(k) * self.growth_lots);
+            let lots = Lots(round_to_i64(self.geometric_lots(k)).max(1) + i64::from(k) * self.growth_lots);
             if centre.0 - offset > 0 {
                 out.push((Side::Buy, Price(centre.0 - offset), lots));
             }
