@@ -72,6 +72,43 @@ fn a_resilient_book_refills_a_fraction_of_its_shortfall_a_tick_from_the_far_end(
     assert_eq!(seen, [[0, 8, 10], [4, 10, 10], [7, 10, 10]]);
 }
 
+/// The provider's lots at 1, 2 and 3 ticks below and above `centre`.
+fn provider_ladder(sim: &Simulation, centre: i64) -> ([i64; 3], [i64; 3]) {
+    let provider = sim.world().resource::<Liquidity>().providers[0];
+    let book = &sim.markets().get(MarketId(0)).book;
+    let at = |side, k: i64| book.resting_at(provider, side, Price(centre + if side == Side::Buy { -k } else { k })).0;
+    ([1, 2, 3].map(|k| at(Side::Buy, k)), [1, 2, 3].map(|k| at(Side::Sell, k)))
+}
+
+#[test]
+fn a_resilient_book_moves_its_consumed_shape_with_the_index_and_refills_on_top() {
+    // As above, but the index steps from 600,000 to 600,002 at tick 3. The
+    // sale leaves the bids (0, 0, 5) and the refill of tick 2 makes them
+    // (0, 8, 10) around 600,000. At tick 3 the ladder moves 2 ticks up
+    // with its shape kept, and the refill of ⌈0.5 × 12⌉ = 6 lots, far
+    // levels first, comes on top: (4, 10, 10) at 600,001, 600,000 and
+    // 599,999, asks (10, 10, 10) from 600,003. Nothing is left at the old
+    // prices, and value is conserved.
+    let seller = ExecutionParams { quantity: 25, start_tick: 1, ticks: 1, ..ExecutionParams::default() };
+    let mut params = still_market(three_levels(0.5));
+    let prices = [600_000, 600_000, 600_000, 600_002].map(Price).to_vec();
+    params.markets[0].index.process = IndexProcess::Replay { prices };
+    let mut sim = Simulation::new(params).unwrap();
+    seller.install(&mut sim).unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        sim.step();
+        let (value, put_in) = sim.value_balance();
+        assert_eq!(value, put_in, "value conserved at tick {}", sim.tick());
+        seen.push(provider_ladder(&sim, 600_000));
+    }
+    assert_eq!(seen[..3], [([10, 10, 10], [10, 10, 10]), ([0, 0, 5], [10, 10, 10]), ([0, 8, 10], [10, 10, 10])]);
+    assert_eq!(provider_ladder(&sim, 600_002), ([4, 10, 10], [10, 10, 10]));
+    // The old prices hold only what the moved ladder put there: its third
+    // bid at 599,999 and its first ask at 600,003.
+    assert_eq!(seen[3], ([10, 0, 0], [0, 0, 10]));
+}
+
 #[test]
 fn without_resilience_consumed_depth_stays_consumed() {
     let seller = ExecutionParams { quantity: 25, start_tick: 1, ticks: 1, ..ExecutionParams::default() };

@@ -111,9 +111,10 @@ impl Simulation {
         let max_scale = params.protocol.dynamic_maintenance.as_ref().map_or(1.0, |d| d.max_multiplier);
         let mut triggers = Triggers::new(&buckets, max_scale);
         let mut queue = OrderQueue::new(seed.stream(StreamKey::Sequencer));
+        let mut anchors = Vec::with_capacity(providers.len());
         for (i, provider) in providers.iter().enumerate() {
             let id = MarketId(u16::try_from(i).expect("validated market count"));
-            lay_depth(id, *provider, &mut markets, &mut ledger, &mut triggers, &mut queue);
+            anchors.push(lay_depth(id, *provider, &mut markets, &mut ledger, &mut triggers, &mut queue));
             markets.get_mut(id).flow = Default::default();
             markets.get_mut(id).refresh_view();
         }
@@ -123,7 +124,7 @@ impl Simulation {
         world.insert_resource(ledger);
         world.insert_resource(triggers);
         world.insert_resource(queue);
-        world.insert_resource(Liquidity { providers });
+        world.insert_resource(Liquidity { providers, anchors });
         let factor = params.index_correlation.as_ref().map(|c| cholesky(c, params.markets.len()).expect("validated"));
         world.insert_resource(IndexCorrelation(factor));
         let recorder = Recorder::new(&params.recording, world.resource::<Markets>());

@@ -22,6 +22,14 @@
 //! displacement of Obizhaeva and Wang's book decays: a profile anchored to
 //! the fundamental, not to the last trade, whose best quote still moves
 //! only as fast as the depth comes back.
+//!
+//! The consumed shape moves with the index. When the index has moved since
+//! the ladder was laid, the lots resting at level `k` of each side (counted
+//! at the old prices, at most the profile's `lots_k`) are laid again at
+//! level `k` around the new index, with the refill on top. Without this,
+//! levels laid around an old index would stay in the book as the index
+//! moved, and a book never re-laid would pin the price near where it
+//! started.
 
 use crate::accounts::ledger::Ledger;
 use crate::accounts::triggers::Triggers;
@@ -38,10 +46,13 @@ use bevy_ecs::prelude::*;
 pub struct Liquidity {
     /// Provider account per market.
     pub providers: Vec<AccountId>,
+    /// Per market, the index price the provider's ladder was last laid or
+    /// moved around.
+    pub anchors: Vec<Price>,
 }
 
 /// Lays market `market`'s profile around its index, replacing the
-/// provider's previous orders.
+/// provider's previous orders, and returns the index it was laid around.
 pub fn lay_depth(
     market: MarketId,
     provider: AccountId,
@@ -49,14 +60,15 @@ pub fn lay_depth(
     ledger: &mut Ledger,
     triggers: &mut Triggers,
     queue: &mut OrderQueue,
-) {
+) -> Price {
+    let centre = markets.get(market).index.price;
     if markets.get(market).amm.is_some() {
-        return; // a pool has no book to lay
+        return centre; // a pool has no book to lay
     }
     markets.get_mut(market).book.cancel_all(provider);
-    let m = markets.get(market);
-    let orders = m.params.depth.orders(m.index.price);
+    let orders = markets.get(market).params.depth.orders(centre);
     place_funded(market, provider, orders, markets, ledger, triggers, queue);
+    centre
 }
 
 /// Places the provider's limit orders `orders` (side, price, lots) in
@@ -105,24 +117,46 @@ fn place_funded(
 }
 
 /// Tops up the provider's levels in `market` by the resilience rule of the
-/// module docs.
+/// module docs, moving them first from the ladder laid around `anchor` to
+/// the same ladder around the current index. Returns the new anchor.
 pub fn replenish_depth(
     market: MarketId,
     provider: AccountId,
+    anchor: Price,
     markets: &mut Markets,
     ledger: &mut Ledger,
     triggers: &mut Triggers,
     queue: &mut OrderQueue,
-) {
+) -> Price {
     let m = markets.get(market);
     let rho = m.params.depth.resilience;
     if rho <= 0.0 || m.amm.is_some() {
-        return;
+        return anchor;
     }
-    // The profile, best levels first, with each level's shortfall.
-    let mut orders = m.params.depth.orders(m.index.price);
-    for (side, price, lots) in &mut orders {
-        *lots = Lots((lots.0 - m.book.resting_at(provider, *side, *price).0).max(0));
+    let centre = m.index.price;
+    let depth = &m.params.depth;
+    // What rests at each level of the ladder around the anchor, and the
+    // profile around the current index: level `k` of a side is the `k`-th
+    // entry of that side in both (a bid level at or below price 0 is left
+    // out of both, and only at the far end).
+    let held: Vec<(Side, Lots)> = depth
+        .orders(anchor)
+        .into_iter()
+        .map(|(side, price, _)| (side, m.book.resting_at(provider, side, price)))
+        .collect();
+    let mut orders = depth.orders(centre);
+    let moved = centre != anchor;
+    // Per side, the lots kept at each level (moved with the index), and the
+    // shortfall from the profile.
+    let mut keep: Vec<Lots> = vec![Lots(0); orders.len()];
+    for side in [Side::Buy, Side::Sell] {
+        let mut before = held.iter().filter(|h| h.0 == side).map(|h| h.1);
+        for (i, o) in orders.iter().enumerate().filter(|(_, o)| o.0 == side) {
+            keep[i] = before.next().unwrap_or(Lots(0)).min(o.2);
+        }
+    }
+    for (o, k) in orders.iter_mut().zip(&keep) {
+        o.2 = Lots(o.2.0 - k.0);
     }
     for side in [Side::Buy, Side::Sell] {
         // A level holds at most ~10^12 lots and there are at most 10^5 a
@@ -136,32 +170,42 @@ pub fn replenish_depth(
             *lots = Lots(put);
         }
     }
+    if moved {
+        // The consumed shape moves with the index: the kept lots are laid
+        // again at the new prices, with the refill on top.
+        markets.get_mut(market).book.cancel_all(provider);
+        for (o, k) in orders.iter_mut().zip(&keep) {
+            o.2 = Lots(o.2.0 + k.0);
+        }
+    }
     orders.retain(|(_, _, q)| q.0 > 0);
     if !orders.is_empty() {
         place_funded(market, provider, orders, markets, ledger, triggers, queue);
     }
+    centre
 }
 
 /// Exogenous-phase system: refreshes each market's background depth on its
 /// schedule, and refills it by its resilience in the other ticks.
 pub fn refresh_depth(
     clock: Res<Clock>,
-    liquidity: Res<Liquidity>,
+    mut liquidity: ResMut<Liquidity>,
     mut markets: ResMut<Markets>,
     mut ledger: ResMut<Ledger>,
     mut triggers: ResMut<Triggers>,
     mut queue: ResMut<OrderQueue>,
 ) {
-    for (i, provider) in liquidity.providers.iter().enumerate() {
+    let Liquidity { providers, anchors } = &mut *liquidity;
+    for (i, (provider, anchor)) in providers.iter().zip(anchors.iter_mut()).enumerate() {
         let market = MarketId(u16::try_from(i).expect("fewer than 65,536 markets"));
         let every = markets.get(market).params.depth.refresh_ticks;
         if markets.get(market).is_halted(clock.tick) || clock.tick == 0 {
             continue;
         }
         if every > 0 && clock.tick.is_multiple_of(every) {
-            lay_depth(market, *provider, &mut markets, &mut ledger, &mut triggers, &mut queue);
+            *anchor = lay_depth(market, *provider, &mut markets, &mut ledger, &mut triggers, &mut queue);
         } else {
-            replenish_depth(market, *provider, &mut markets, &mut ledger, &mut triggers, &mut queue);
+            *anchor = replenish_depth(market, *provider, *anchor, &mut markets, &mut ledger, &mut triggers, &mut queue);
         }
     }
 }
