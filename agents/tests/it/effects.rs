@@ -273,6 +273,30 @@ fn congestion_caps_the_takes_a_tick_and_prices_gas_by_demand() {
     assert!(discount(&l) > discount(&f), "congested auctions sell cheaper: {} vs {}", discount(&l), discount(&f));
     let last = |t: &[(u64, f64, f64)]| t.iter().map(|x| x.0).max().unwrap();
     assert!(last(&l) > last(&f), "and take longer to clear");
+    // The ticks frame records the gas price after each tick, EIP-1559 on
+    // the takes admitted in it: g ← max(base, g + g × 125,000 × (used − 1) /
+    // (1 × 10^6)), the quotient rounded towards zero as EIP-1559 does, from
+    // g = 20 quote. An admitted take uses block space even when the auction
+    // it aims at has sold out earlier in the tick, so `used` is at least the
+    // takes carried out and at most the capacity. Without congestion the
+    // column is 0.
+    let gas = |out: &cascade_agents::framework::record::RunOutput| -> Vec<i64> {
+        out.ticks.column("gas_price").unwrap().i64().unwrap().into_no_null_iter().collect()
+    };
+    let mut carried = vec![0_i64; 400];
+    for t in &l {
+        carried[usize::try_from(t.0).unwrap()] += 1;
+    }
+    let next = |g: i64, used: i64| {
+        (g + i64::try_from(i128::from(g) * 125_000 * i128::from(used - 1) / 1_000_000).unwrap()).max(20_000_000)
+    };
+    let mut g = 20_000_000_i64;
+    for (tick, (after, carried)) in gas(&limited).into_iter().zip(carried).enumerate() {
+        assert!((carried..=2).any(|used| next(g, used) == after), "tick {tick}: {g} → {after} with {carried} carried");
+        g = after;
+    }
+    assert!(gas(&limited).iter().any(|g| *g > 1_000_000_000), "demand drove the gas price past 1,000 quote");
+    assert!(gas(&free).iter().all(|g| *g == 0));
 }
 
 #[test]

@@ -56,13 +56,17 @@
 //! integer micros:
 //!
 //! ```text
-//! g ← max(base_gas, g + ⌊g × adjustment × (used − target) / (target × 10^6)⌋)
+//! g ← max(base_gas, g + trunc(g × adjustment × (used − target) / (target × 10^6)))
 //! ```
 //!
-//! with `used` the takes carried this tick. A burst of auctions fills every
-//! block, the gas price climbs by up to `adjustment` a tick, keepers who
-//! price the gas in bid on fewer and fewer auctions, and the auctions left
-//! unserved fall towards their floor.
+//! with the quotient rounded towards zero, as EIP-1559 does, and `used` the
+//! takes admitted this tick (a take admitted for an auction that sold out
+//! earlier in the tick still uses its block space). The price after each
+//! tick is the `gas_price` column of `ticks.parquet`.
+//!
+//! A burst of auctions fills every block, the gas price climbs by up to
+//! `adjustment` a tick, keepers who price the gas in bid on fewer and fewer
+//! auctions, and the auctions left unserved fall towards their floor.
 //!
 //! The price never rises again without a reset, so with no keeper bidding
 //! (a congested market) a linear auction with `cusp = 0` and no `tail`

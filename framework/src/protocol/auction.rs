@@ -75,6 +75,7 @@ impl Mechanism for AuctionLiquidation {
         cx.log.events.extend(resets);
         for (t, n) in cx.log.totals.iter_mut().zip(auctions.open_per_market(n_markets)) {
             t.auctions_open = n;
+            t.gas_price = auctions.gas;
         }
     }
 }

@@ -23,6 +23,9 @@ pub struct LiquidationTotals {
     pub throttled: u64,
     /// Dutch auctions running at the end of the tick.
     pub auctions_open: u64,
+    /// The gas price of an auction take under keeper congestion after the
+    /// tick, micros (the same in every market; 0 without congestion).
+    pub gas_price: Micros,
 }
 
 /// This tick's liquidations, read by the recorder.

@@ -91,6 +91,7 @@ pub(super) struct TickCols {
     pub(super) halted: Vec<bool>,
     pub(super) throttled: Vec<u64>,
     pub(super) auctions_open: Vec<u64>,
+    pub(super) gas_price: Vec<i64>,
     pub(super) maintenance_scale: Vec<i64>,
     pub(super) insurance_fund: Vec<i64>,
     pub(super) uncovered_bad_debt: Vec<i64>,
@@ -194,6 +195,7 @@ pub fn record(
         t.halted.push(m.is_halted(clock.tick));
         t.throttled.push(totals.throttled);
         t.auctions_open.push(totals.auctions_open);
+        t.gas_price.push(totals.gas_price.0);
         t.maintenance_scale.push(m.maintenance_scale.0);
         t.insurance_fund.push(ledger.insurance_fund.0);
         t.uncovered_bad_debt.push(ledger.uncovered_bad_debt.0);
@@ -296,6 +298,7 @@ impl Recorder {
                 "halted" => t.halted,
                 "throttled" => t.throttled,
                 "auctions_open" => t.auctions_open,
+                "gas_price" => t.gas_price,
                 "maintenance_scale" => t.maintenance_scale,
                 "insurance_fund" => t.insurance_fund, "uncovered_bad_debt" => t.uncovered_bad_debt,
             ],

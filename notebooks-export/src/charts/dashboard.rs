@@ -161,7 +161,8 @@ impl Chart for Dashboard<'_> {
         }
 
         // (c) Open interest, with the protocol's state on the right axis:
-        // the maintenance multiplier when it moved, otherwise the Dutch
+        // the maintenance multiplier when it moved, otherwise the gas price
+        // of auction takes when congestion moved it, otherwise the Dutch
         // auctions open when there were any. Without either, the empty
         // secondary axis keeps the plot as wide as the panels around it.
         {
@@ -170,8 +171,11 @@ impl Chart for Dashboard<'_> {
             let (y_axis, fy) = nice_axis(y, y, 5);
             let scale = pairs(&s.tick, &s.maintenance_scale);
             let auctions = pairs(&s.tick, &s.auctions_open);
+            let gas = pairs(&s.tick, &s.gas_price);
             let right = if scale.iter().any(|p| (p.1 - 1.0).abs() > 1e-9) {
                 Some((scale, "maintenance multiplier", colour::ORANGE))
+            } else if gas.first().is_some_and(|g| gas.iter().any(|p| (p.1 - g.1).abs() > 1e-9)) {
+                Some((gas, "gas price of an auction take (quote)", colour::BROWN))
             } else if auctions.iter().any(|p| p.1 > 0.0) {
                 Some((auctions, "Dutch auctions open", colour::BROWN))
             } else {
@@ -221,7 +225,8 @@ impl Chart for Dashboard<'_> {
             let y = padded(extent(fund.iter().map(|p| p.1)), 0.1);
             let (y_axis, fy) = nice_axis(y, y, 5);
             let bad_debt = pairs(&s.tick, &cumulative(&s.bad_debt));
-            let uncovered = pairs(&s.tick, &cumulative(&s.uncovered_bad_debt));
+            // `uncovered_bad_debt` is the ledger's running total already.
+            let uncovered = pairs(&s.tick, &s.uncovered_bad_debt);
             let debt_max = bad_debt.iter().chain(&uncovered).map(|p| p.1).fold(0.0, f64::max);
             let (y2_axis, fy2) =
                 if debt_max > 0.0 { nice_axis((0.0, debt_max * 1.1), (0.0, debt_max), 5) } else { zero_axis() };

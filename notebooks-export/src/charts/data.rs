@@ -148,7 +148,9 @@ pub(super) struct MarketSeries {
     pub(super) liquidated_long: Vec<Option<f64>>,
     pub(super) liquidated_short: Vec<Option<f64>>,
     pub(super) insurance_fund: Vec<Option<f64>>,
+    /// Bad debt created in each tick, quote.
     pub(super) bad_debt: Vec<Option<f64>>,
+    /// Bad debt no mechanism covered, total so far, quote.
     pub(super) uncovered_bad_debt: Vec<Option<f64>>,
     /// Whether a circuit breaker halted trading in each tick.
     halted: Vec<bool>,
@@ -157,6 +159,8 @@ pub(super) struct MarketSeries {
     pub(super) maintenance_scale: Vec<Option<f64>>,
     /// Dutch auctions open at the end of each tick.
     pub(super) auctions_open: Vec<Option<f64>>,
+    /// Gas price of an auction take under keeper congestion, quote.
+    pub(super) gas_price: Vec<Option<f64>>,
 }
 
 impl MarketSeries {
@@ -209,6 +213,7 @@ impl MarketSeries {
             halted: pick_optional("halted", 1.0)?.iter().map(|h| h.is_some_and(|h| h > 0.0)).collect(),
             maintenance_scale: pick_optional("maintenance_scale", 1e6)?,
             auctions_open: pick_optional("auctions_open", 1.0)?,
+            gas_price: pick_optional("gas_price", MICROS)?,
         })
     }
 
