@@ -39,10 +39,10 @@
 use crate::alarms::{AlarmKind, PriceAlarms};
 use crate::{
     Agent, Dist, Population, PriceHistory, check_market, check_non_negative, check_probability, install_once,
-    open_agent_account, use_price_history,
+    use_price_history,
 };
 use bevy_ecs::prelude::*;
-use cascade_framework::accounts::ledger::{Ledger, MarginMode};
+use cascade_framework::accounts::ledger::{AccountKind, AccountSpec, Ledger, MarginMode};
 use cascade_framework::accounts::triggers::terms_of;
 use cascade_framework::core::Clock;
 use cascade_framework::core::units::{div_ceil, narrow, round_to_i64};
@@ -54,6 +54,7 @@ use cascade_framework::protocol::TickLiquidations;
 use cascade_framework::{AccountId, Lots, MarketId, Micros, ParamError, Phase, Price, Side, Simulation};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -268,13 +269,14 @@ impl Population for LeveragedParams {
         let (centre, tick_value, tiers) = (m.index.price, m.params.tick_value, m.tiers.clone());
         let n = (self.count as usize).min(BATCH);
         let (mut positions, mut traders) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        sim.reserve_accounts(self.count as usize);
+        let population = cascade_framework::core::rng::population_id(&self.name);
+        // Strategy labels by leverage, each formatted once.
+        let mut strategies: BTreeMap<i64, String> = BTreeMap::new();
         for index in crate::indices(self.first_index, self.count) {
             // The first draws fix the trader's type; the agent's stream then
             // continues for its decisions.
-            let id = cascade_framework::AgentId {
-                population: cascade_framework::core::rng::population_id(&self.name),
-                index,
-            };
+            let id = cascade_framework::AgentId { population, index };
             let mut rng = sim.seed().stream(cascade_framework::core::rng::StreamKey::Agent(id));
             let long = rng.random_bool(self.long_fraction);
             let lots = round_to_i64(self.size_lots.sample(&mut rng)).max(1);
@@ -307,15 +309,16 @@ impl Population for LeveragedParams {
                 .map(|s| s.distance.sample(&mut rng).max(0.0));
             let reserve = self.top_up.as_ref().map_or(0, |t| round_to_i64(t.reserve * margin.0 as f64));
             let leverage_u32 = u32::try_from(leverage).expect("clamped to 1..=1000");
-            let account = open_agent_account(
-                sim,
-                &self.name,
-                &format!("{leverage}x"),
-                index,
-                self.margin_mode,
-                leverage_u32,
-                margin,
-            );
+            let strategy = strategies.entry(leverage).or_insert_with(|| format!("{leverage}x"));
+            let account = sim.open_account(AccountSpec {
+                kind: AccountKind::Trader,
+                mode: self.margin_mode,
+                owner: Some(id),
+                population: Cow::Borrowed(&self.name),
+                strategy: Cow::Borrowed(strategy),
+                leverage: leverage_u32,
+                collateral: margin,
+            });
             let agent = Agent { id, account, market, rng: sim.seed().agent_stream_at(id, &rng) };
             positions.push((account, market, qty, entry));
             let trader = LeveragedTrader {

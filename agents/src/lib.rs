@@ -136,8 +136,8 @@ pub fn open_agent_account(
         kind: AccountKind::Trader,
         mode,
         owner: Some(id),
-        population: population.to_owned(),
-        strategy: strategy.to_owned(),
+        population: population.into(),
+        strategy: strategy.into(),
         leverage,
         collateral,
     })

@@ -26,6 +26,8 @@ use crate::market::margin::{MarginLine, MarginTiers};
 use bevy_ecs::prelude::Resource;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 /// How an account's collateral backs its positions.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -173,6 +175,9 @@ pub struct Ledger {
     pub accounts: Vec<Account>,
     /// Interned population and strategy names.
     pub labels: Vec<String>,
+    /// Each label's index in [`Ledger::labels`], so that opening an
+    /// account looks its labels up in O(log n) rather than by a scan.
+    label_ids: BTreeMap<String, u16>,
     /// Insurance fund balance, micros.
     pub insurance_fund: Micros,
     /// Trading fees collected (net of maker rebates), micros.
@@ -206,9 +211,10 @@ pub struct TradeLeg {
     pub fee: Micros,
 }
 
-/// What an account is opened with.
+/// What an account is opened with. The labels are borrowed when the caller
+/// has them, so that opening a million accounts allocates no strings.
 #[derive(Clone, Debug)]
-pub struct AccountSpec {
+pub struct AccountSpec<'a> {
     /// Trader or system.
     pub kind: AccountKind,
     /// Margin mode.
@@ -216,9 +222,9 @@ pub struct AccountSpec {
     /// Owning agent.
     pub owner: Option<AgentId>,
     /// Population name (for frames).
-    pub population: String,
+    pub population: Cow<'a, str>,
     /// Strategy name (for frames).
-    pub strategy: String,
+    pub strategy: Cow<'a, str>,
     /// Leverage for isolated margin, at least 1.
     pub leverage: u32,
     /// Initial deposit, micros.
@@ -240,15 +246,23 @@ impl Ledger {
     }
 
     fn intern(&mut self, label: &str) -> u16 {
-        if let Some(i) = self.labels.iter().position(|l| l == label) {
-            return u16::try_from(i).expect("fewer than 65,536 labels");
+        if let Some(&i) = self.label_ids.get(label) {
+            return i;
         }
+        let i = u16::try_from(self.labels.len()).expect("fewer than 65,536 labels");
         self.labels.push(label.to_owned());
-        u16::try_from(self.labels.len() - 1).expect("fewer than 65,536 labels")
+        self.label_ids.insert(label.to_owned(), i);
+        i
+    }
+
+    /// Makes room for `additional` more accounts, so that opening them
+    /// does not move the ones already open.
+    pub fn reserve(&mut self, additional: usize) {
+        self.accounts.reserve_exact(additional);
     }
 
     /// Opens an account and deposits its collateral.
-    pub fn open(&mut self, spec: AccountSpec) -> AccountId {
+    pub fn open(&mut self, spec: AccountSpec<'_>) -> AccountId {
         let population = self.intern(&spec.population);
         let strategy = self.intern(&spec.strategy);
         let id = AccountId(u32::try_from(self.accounts.len()).expect("fewer than 2^32 accounts"));

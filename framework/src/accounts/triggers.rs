@@ -204,6 +204,11 @@ impl Triggers {
         size_of::<(Price, AccountId)>() + size_of::<SmallVec<[Key; 1]>>()
     }
 
+    /// Makes room for the keys of `n_accounts` accounts in all.
+    pub fn reserve(&mut self, n_accounts: usize) {
+        self.keys.reserve_exact(n_accounts.saturating_sub(self.keys.len()));
+    }
+
     /// Removes every key of `account`: it is not a candidate again until
     /// the next [`Triggers::rekey`].
     pub fn forget(&mut self, account: AccountId) {

@@ -84,7 +84,7 @@ pub fn seed_leveraged(sim: &mut Simulation, market: MarketId, n_positions: u32) 
             mode: MarginMode::Isolated,
             owner: Some(owner),
             population: LEVERAGED.into(),
-            strategy: format!("{leverage}x"),
+            strategy: format!("{leverage}x").into(),
             leverage,
             collateral,
         });

@@ -216,8 +216,17 @@ impl Simulation {
         self.world.resource::<Markets>()
     }
 
+    /// Makes room for `additional` more accounts in the ledger and the
+    /// trigger index, so that a population opening many accounts at once
+    /// does not move (copy and fault in again) the ones already open.
+    pub fn reserve_accounts(&mut self, additional: usize) {
+        let total = self.ledger().accounts.len() + additional;
+        self.world.resource_mut::<Ledger>().reserve(additional);
+        self.world.resource_mut::<Triggers>().reserve(total);
+    }
+
     /// Opens an account.
-    pub fn open_account(&mut self, spec: AccountSpec) -> AccountId {
+    pub fn open_account(&mut self, spec: AccountSpec<'_>) -> AccountId {
         self.world.resource_mut::<Ledger>().open(spec)
     }
 

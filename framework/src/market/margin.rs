@@ -260,29 +260,55 @@ impl MarginLine<'_> {
             return None;
         }
         let ppm = i128::from(PPM);
-        let n = self.tiers.tiers.len();
+        let tiers = &self.tiers.tiers;
         let mut best: Option<i128> = None;
-        for k in 0..n {
-            let t = &self.tiers.tiers[k];
-            // Prices whose notional falls in tier k: [lo, hi].
-            let lo = div_ceil(t.floor, q);
-            let hi =
-                if k + 1 < n { div_ceil(self.tiers.tiers[k + 1].floor, q) - 1 } else { i128::from(PRICE_SEARCH_MAX) };
-            if lo > hi {
-                continue;
-            }
+        for (k, t) in tiers.iter().enumerate() {
+            // Prices whose notional falls in tier k are [lo, hi], with
+            // lo = ⌈floor_k / q⌉ and hi = ⌈floor_{k+1} / q⌉ − 1. For an
+            // integer p, p ≥ lo ⇔ q p ≥ floor_k and p ≤ hi ⇔ q p < floor_{k+1},
+            // so the bracket is tested by products and a bound is divided
+            // out only when the formula's price lies beyond it.
+            //
+            // The liquidatable prices are an interval ([0, L] for a long,
+            // [L, ∞) for a short), so the brackets are visited upwards and
+            // the search stops at the one that holds L: for a long, the
+            // first whose candidate is not cut off at the bracket's top;
+            // for a short, the first with a candidate at all. The result
+            // is checked exactly by the caller either way.
+            let next_floor = tiers.get(k + 1).map(|u| u.floor);
             let num = self.base.checked_mul(ppm)?.checked_add(t.amount)?;
             if self.qty.0 > 0 {
                 let den = q.checked_mul(ppm - t.mm_rate)?;
-                let p = div_floor(-num - 1, den).min(hi);
-                if p >= lo {
-                    best = Some(best.map_or(p, |b| b.max(p)));
+                let mut p = div_floor(-num - 1, den);
+                let mut clamped = false;
+                match next_floor {
+                    Some(f) if q.checked_mul(p).is_none_or(|v| v >= f) => {
+                        p = p.min(div_ceil(f, q) - 1);
+                        clamped = true;
+                    }
+                    None => p = p.min(i128::from(PRICE_SEARCH_MAX)),
+                    Some(_) => {}
+                }
+                if q.checked_mul(p).is_none_or(|v| v < t.floor) {
+                    break;
+                }
+                best = Some(best.map_or(p, |b| b.max(p)));
+                if !clamped {
+                    break;
                 }
             } else {
                 let den = q.checked_mul(ppm + t.mm_rate)?;
-                let p = (div_floor(num, den) + 1).max(lo);
-                if p <= hi {
+                let mut p = div_floor(num, den) + 1;
+                if q.checked_mul(p).is_none_or(|v| v < t.floor) {
+                    p = p.max(div_ceil(t.floor, q));
+                }
+                let in_bracket = match next_floor {
+                    Some(f) => q.checked_mul(p).is_some_and(|v| v < f),
+                    None => p <= i128::from(PRICE_SEARCH_MAX),
+                };
+                if in_bracket {
                     best = Some(best.map_or(p, |b| b.min(p)));
+                    break;
                 }
             }
         }

@@ -104,7 +104,8 @@ struct EventCols {
     kind: Vec<&'static str>,
     account: Vec<u32>,
     population: Vec<u16>,
-    market: Vec<String>,
+    /// Market indices, named when the frame is built.
+    market: Vec<u16>,
     side: Vec<&'static str>,
     qty: Vec<i64>,
     unfilled: Vec<i64>,
@@ -211,13 +212,12 @@ pub fn record(
     }
     let e = &mut rec.e;
     for ev in &liquidations.events {
-        let m = markets.get(ev.market);
         e.tick.push(ev.tick);
         e.round.push(ev.round);
         e.kind.push(ev.kind.as_str());
         e.account.push(ev.account.0);
         e.population.push(ledger.account(ev.account).population);
-        e.market.push(m.params.name.clone());
+        e.market.push(ev.market.0);
         e.side.push(match ev.kind {
             EventKind::SocializedLoss | EventKind::Halt => "",
             _ if ev.side == Side::Buy => "long",
@@ -305,11 +305,12 @@ impl Recorder {
         )?;
         let e = self.e;
         let population: Vec<&str> = e.population.iter().map(|i| ledger.labels[usize::from(*i)].as_str()).collect();
+        let market: Vec<&str> = e.market.iter().map(|&m| markets.get(MarketId(m)).params.name.as_str()).collect();
         let events = frame(
             "events",
             cols![
                 "tick" => e.tick, "round" => e.round, "kind" => e.kind, "account" => e.account,
-                "population" => population, "market" => e.market, "side" => e.side, "qty" => e.qty,
+                "population" => population, "market" => market, "side" => e.side, "qty" => e.qty,
                 "unfilled" => e.unfilled, "trigger_price" => e.trigger_price,
                 "liquidation_price" => e.liquidation_price, "bankruptcy_price" => e.bankruptcy_price,
                 "fill_price" => e.fill_price, "slippage_bps" => e.slippage_bps, "penalty" => e.penalty,
