@@ -39,10 +39,10 @@
 use crate::alarms::{AlarmKind, PriceAlarms};
 use crate::{
     Agent, Dist, Population, PriceHistory, check_market, check_non_negative, check_probability, install_once,
-    use_price_history,
+    open_agent_account, use_price_history,
 };
 use bevy_ecs::prelude::*;
-use cascade_framework::accounts::ledger::{AccountKind, AccountSpec, Ledger, MarginMode};
+use cascade_framework::accounts::ledger::{Ledger, MarginMode};
 use cascade_framework::accounts::triggers::terms_of;
 use cascade_framework::core::Clock;
 use cascade_framework::core::units::{div_ceil, narrow, round_to_i64};
@@ -54,7 +54,6 @@ use cascade_framework::protocol::TickLiquidations;
 use cascade_framework::{AccountId, Lots, MarketId, Micros, ParamError, Phase, Price, Side, Simulation};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -310,15 +309,7 @@ impl Population for LeveragedParams {
             let reserve = self.top_up.as_ref().map_or(0, |t| round_to_i64(t.reserve * margin.0 as f64));
             let leverage_u32 = u32::try_from(leverage).expect("clamped to 1..=1000");
             let strategy = strategies.entry(leverage).or_insert_with(|| format!("{leverage}x"));
-            let account = sim.open_account(AccountSpec {
-                kind: AccountKind::Trader,
-                mode: self.margin_mode,
-                owner: Some(id),
-                population: Cow::Borrowed(&self.name),
-                strategy: Cow::Borrowed(strategy),
-                leverage: leverage_u32,
-                collateral: margin,
-            });
+            let account = open_agent_account(sim, &self.name, strategy, index, self.margin_mode, leverage_u32, margin);
             let agent = Agent { id, account, market, rng: sim.seed().agent_stream_at(id, &rng) };
             positions.push((account, market, qty, entry));
             let trader = LeveragedTrader {
