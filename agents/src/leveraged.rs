@@ -42,7 +42,7 @@ use crate::{
     open_agent_account, use_price_history,
 };
 use bevy_ecs::prelude::*;
-use cascade_framework::accounts::ledger::{Ledger, MarginMode};
+use cascade_framework::accounts::ledger::{Label, Ledger, MarginMode};
 use cascade_framework::accounts::triggers::terms_of;
 use cascade_framework::core::Clock;
 use cascade_framework::core::units::{div_ceil, narrow, round_to_i64};
@@ -265,77 +265,134 @@ impl Population for LeveragedParams {
         let behaviour = Arc::new(self.clone());
         let market = self.market;
         let m = sim.markets().get(market);
-        let (centre, tick_value, tiers) = (m.index.price, m.params.tick_value, m.tiers.clone());
-        let n = (self.count as usize).min(BATCH);
-        let (mut positions, mut traders) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        let terms = Terms { centre: m.index.price, tick_value: m.params.tick_value, tiers: m.tiers.clone() };
+        let seed = sim.seed();
         sim.reserve_accounts(self.count as usize);
         let population = cascade_framework::core::rng::population_id(&self.name);
-        // Strategy labels by leverage, each formatted once.
-        let mut strategies: BTreeMap<i64, String> = BTreeMap::new();
-        for index in crate::indices(self.first_index, self.count) {
-            // The first draws fix the trader's type; the agent's stream then
-            // continues for its decisions.
-            let id = cascade_framework::AgentId { population, index };
-            let mut rng = sim.seed().stream(cascade_framework::core::rng::StreamKey::Agent(id));
-            let long = rng.random_bool(self.long_fraction);
-            let lots = round_to_i64(self.size_lots.sample(&mut rng)).max(1);
-            let mut leverage = round_to_i64(self.leverage.sample(&mut rng)).clamp(1, 1_000);
-            let qty = Lots(if long { lots } else { -lots });
-            let (entry, margin) = (0..32)
-                .map(|_| Price(round_to_i64(centre.0 as f64 * (1.0 + self.entry_offset.sample(&mut rng))).max(1)))
-                .chain(std::iter::once(centre))
-                .map(|entry| {
-                    let notional = Micros(narrow(i128::from(lots) * i128::from(entry.0) * i128::from(tick_value.0)));
-                    // The tier's initial rate caps the leverage.
-                    let max_leverage = (notional.0 / tiers.initial(notional).0.max(1)).max(1);
-                    let lev = leverage.min(max_leverage);
-                    (entry, Micros(narrow(div_ceil(i128::from(notional.0), i128::from(lev)))), lev)
-                })
-                .find(|(entry, margin, _)| {
-                    let cost = i128::from(qty.0) * i128::from(entry.0) * i128::from(tick_value.0);
-                    let line = MarginLine { base: i128::from(margin.0) - cost, qty, tick_value, tiers: &tiers };
-                    !line.is_liquidatable(centre)
-                })
-                .map(|(e, m, lev)| {
-                    leverage = lev;
-                    (e, m)
-                })
-                .expect("an entry at the current price with initial margin is never under water");
-            let stop_distance = self
-                .stop_loss
-                .as_ref()
-                .filter(|s| rng.random_bool(s.probability))
-                .map(|s| s.distance.sample(&mut rng).max(0.0));
-            let reserve = self.top_up.as_ref().map_or(0, |t| round_to_i64(t.reserve * margin.0 as f64));
-            let leverage_u32 = u32::try_from(leverage).expect("clamped to 1..=1000");
-            let strategy = strategies.entry(leverage).or_insert_with(|| format!("{leverage}x"));
-            let account = open_agent_account(sim, &self.name, strategy, index, self.margin_mode, leverage_u32, margin);
-            let agent = Agent { id, account, market, rng: sim.seed().agent_stream_at(id, &rng) };
-            positions.push((account, market, qty, entry));
-            let trader = LeveragedTrader {
-                long,
-                leverage: leverage_u32,
-                lots,
-                initial_margin: margin,
-                reserve: Micros(reserve),
-                stop_distance,
-                stop: None,
-                top_up_at: None,
-                reentries: 0,
-                behaviour: behaviour.clone(),
-            };
-            traders.push((agent, trader));
-            if traders.len() == BATCH {
-                self.settle_batch(sim, &mut positions, &mut traders)?;
+        // The labels, each looked up once: the population's, and one
+        // strategy by leverage.
+        let population_label = Label::Id(sim.label(&self.name));
+        let mut strategies: BTreeMap<u32, u16> = BTreeMap::new();
+        let all = crate::indices(self.first_index, self.count);
+        let mut from = all.start;
+        while from < all.end {
+            let batch = from..from.saturating_add(BATCH).min(all.end);
+            from = batch.end;
+            // Each trader's type comes from its own stream alone, so the
+            // batch is drawn on every core, in index order whatever their
+            // number.
+            let drawn = crate::map_in_parallel(batch, |index| self.draw(seed, population, index, &terms));
+            let (mut positions, mut traders) = (Vec::with_capacity(drawn.len()), Vec::with_capacity(drawn.len()));
+            for d in drawn {
+                let strategy = *strategies.entry(d.leverage).or_insert_with(|| sim.label(&format!("{}x", d.leverage)));
+                let id = cascade_framework::AgentId { population, index: d.index };
+                let (labels, mode) = ((population_label.clone(), Label::Id(strategy)), self.margin_mode);
+                let account = open_agent_account(sim, id, labels.0, labels.1, mode, d.leverage, d.margin);
+                let agent = Agent { id, account, market, rng: d.rng };
+                let lots = if d.long { d.lots } else { -d.lots };
+                positions.push((account, market, Lots(lots), d.entry));
+                let trader = LeveragedTrader {
+                    long: d.long,
+                    leverage: d.leverage,
+                    lots: d.lots,
+                    initial_margin: d.margin,
+                    reserve: d.reserve,
+                    stop_distance: d.stop_distance,
+                    stop: None,
+                    top_up_at: None,
+                    reentries: 0,
+                    behaviour: behaviour.clone(),
+                };
+                traders.push((agent, trader));
             }
+            self.settle_batch(sim, &mut positions, &mut traders)?;
         }
-        self.settle_batch(sim, &mut positions, &mut traders)
+        Ok(())
+    }
+}
+
+/// What a population's traders are opened at: the market's index price,
+/// tick value and tiers at install.
+struct Terms {
+    centre: Price,
+    tick_value: Micros,
+    tiers: cascade_framework::market::margin::MarginTiers,
+}
+
+/// A trader's type, drawn from its own stream.
+struct Drawn {
+    index: u32,
+    long: bool,
+    lots: i64,
+    leverage: u32,
+    entry: Price,
+    margin: Micros,
+    stop_distance: Option<f64>,
+    reserve: Micros,
+    /// The stream, parked after these draws, for the trader's decisions.
+    rng: cascade_framework::core::rng::AgentRng,
+}
+
+impl LeveragedParams {
+    /// Draws trader `index`'s type (see the module docs). The first draws
+    /// fix it; the agent's stream then continues for its decisions.
+    fn draw(
+        &self,
+        seed: cascade_framework::core::rng::RunSeed,
+        population: cascade_framework::core::units::PopulationId,
+        index: u32,
+        t: &Terms,
+    ) -> Drawn {
+        let id = cascade_framework::AgentId { population, index };
+        let mut rng = seed.stream(cascade_framework::core::rng::StreamKey::Agent(id));
+        let long = rng.random_bool(self.long_fraction);
+        let lots = round_to_i64(self.size_lots.sample(&mut rng)).max(1);
+        let mut leverage = round_to_i64(self.leverage.sample(&mut rng)).clamp(1, 1_000);
+        let qty = Lots(if long { lots } else { -lots });
+        let (entry, margin) = (0..32)
+            .map(|_| Price(round_to_i64(t.centre.0 as f64 * (1.0 + self.entry_offset.sample(&mut rng))).max(1)))
+            .chain(std::iter::once(t.centre))
+            .map(|entry| {
+                let notional = Micros(narrow(i128::from(lots) * i128::from(entry.0) * i128::from(t.tick_value.0)));
+                // The tier's initial rate caps the leverage.
+                let max_leverage = (notional.0 / t.tiers.initial(notional).0.max(1)).max(1);
+                let lev = leverage.min(max_leverage);
+                (entry, Micros(narrow(div_ceil(i128::from(notional.0), i128::from(lev)))), lev)
+            })
+            .find(|(entry, margin, _)| {
+                let cost = i128::from(qty.0) * i128::from(entry.0) * i128::from(t.tick_value.0);
+                let line =
+                    MarginLine { base: i128::from(margin.0) - cost, qty, tick_value: t.tick_value, tiers: &t.tiers };
+                !line.is_liquidatable(t.centre)
+            })
+            .map(|(e, m, lev)| {
+                leverage = lev;
+                (e, m)
+            })
+            .expect("an entry at the current price with initial margin is never under water");
+        let stop_distance = self
+            .stop_loss
+            .as_ref()
+            .filter(|s| rng.random_bool(s.probability))
+            .map(|s| s.distance.sample(&mut rng).max(0.0));
+        let reserve = self.top_up.as_ref().map_or(0, |t| round_to_i64(t.reserve * margin.0 as f64));
+        Drawn {
+            index,
+            long,
+            lots,
+            leverage: u32::try_from(leverage).expect("clamped to 1..=1000"),
+            entry,
+            margin,
+            stop_distance,
+            reserve: Micros(reserve),
+            rng: seed.agent_stream_at(id, &rng),
+        }
     }
 }
 
 /// Traders seeded and spawned together: large enough to amortise taking
 /// the ledger and spawning, small enough to bound the memory held aside.
-const BATCH: usize = 1 << 16;
+const BATCH: u32 = 1 << 16;
 
 impl LeveragedParams {
     /// Seeds the batch's positions and spawns its traders, in order.

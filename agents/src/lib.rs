@@ -59,7 +59,7 @@ pub use cascade_framework as framework;
 pub use dist::Dist;
 
 use bevy_ecs::prelude::*;
-use cascade_framework::accounts::ledger::{AccountKind, AccountSpec, MarginMode};
+use cascade_framework::accounts::ledger::{AccountKind, AccountSpec, Label, MarginMode};
 use cascade_framework::core::rng::{AgentRng, population_id};
 use cascade_framework::market::Markets;
 use cascade_framework::{AccountId, AgentId, MarketId, Micros, ParamError, Phase, Price, Simulation};
@@ -114,24 +114,25 @@ pub fn spawn_agent(
     leverage: u32,
     collateral: Micros,
 ) -> Agent {
-    let account = open_agent_account(sim, population, strategy, index, mode, leverage, collateral);
     let id = AgentId { population: population_id(population), index };
+    let account = open_agent_account(sim, id, population, strategy, mode, leverage, collateral);
     let rng = sim.seed().agent_stream(id);
     Agent { id, account, market, rng }
 }
 
-/// Opens the trader account of agent `index` of `population`, as
-/// [`spawn_agent`] does, for a caller that makes the agent itself.
-pub fn open_agent_account(
+/// Opens the trader account of agent `id`, as [`spawn_agent`] does, for a
+/// caller that makes the agent itself. The labels are names, or numbers
+/// from [`cascade_framework::accounts::ledger::Ledger::label`] for a
+/// caller that opens many accounts under a few names.
+pub fn open_agent_account<'a>(
     sim: &mut Simulation,
-    population: &str,
-    strategy: &str,
-    index: u32,
+    id: AgentId,
+    population: impl Into<Label<'a>>,
+    strategy: impl Into<Label<'a>>,
     mode: MarginMode,
     leverage: u32,
     collateral: Micros,
 ) -> AccountId {
-    let id = AgentId { population: population_id(population), index };
     sim.open_account(AccountSpec {
         kind: AccountKind::Trader,
         mode,
@@ -140,6 +141,36 @@ pub fn open_agent_account(
         strategy: strategy.into(),
         leverage,
         collateral,
+    })
+}
+
+/// `f` of every number in `range`, in order, computed on all cores: for
+/// populations whose agents' types depend only on their own streams. The
+/// result does not depend on the number of cores; small ranges stay on
+/// the calling thread.
+pub fn map_in_parallel<T: Send>(range: std::ops::Range<u32>, f: impl Fn(u32) -> T + Sync) -> Vec<T> {
+    const SMALL: u32 = 4_096;
+    let n = range.end.saturating_sub(range.start);
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let parts = u32::try_from(cores).unwrap_or(u32::MAX).min(n / SMALL).max(1);
+    if parts == 1 {
+        return range.map(f).collect();
+    }
+    let per = n.div_ceil(parts);
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..parts)
+            .map(|k| {
+                let lo = range.start + k * per;
+                let part = lo..lo.saturating_add(per).min(range.end);
+                s.spawn(move || part.map(f).collect::<Vec<T>>())
+            })
+            .collect();
+        let mut out = Vec::with_capacity(n as usize);
+        for h in handles {
+            out.extend(h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        }
+        out
     })
 }
 

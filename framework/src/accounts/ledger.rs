@@ -222,13 +222,36 @@ pub struct AccountSpec<'a> {
     /// Owning agent.
     pub owner: Option<AgentId>,
     /// Population name (for frames).
-    pub population: Cow<'a, str>,
+    pub population: Label<'a>,
     /// Strategy name (for frames).
-    pub strategy: Cow<'a, str>,
+    pub strategy: Label<'a>,
     /// Leverage for isolated margin, at least 1.
     pub leverage: u32,
     /// Initial deposit, micros.
     pub collateral: Micros,
+}
+
+/// A population or strategy name of an account: the name itself, or its
+/// number from [`Ledger::label`], for callers that open many accounts
+/// under a few names and would rather look each name up once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Label<'a> {
+    /// The name.
+    Name(Cow<'a, str>),
+    /// A number that [`Ledger::label`] gave.
+    Id(u16),
+}
+
+impl<'a> From<&'a str> for Label<'a> {
+    fn from(name: &'a str) -> Label<'a> {
+        Label::Name(Cow::Borrowed(name))
+    }
+}
+
+impl From<String> for Label<'_> {
+    fn from(name: String) -> Label<'static> {
+        Label::Name(Cow::Owned(name))
+    }
 }
 
 impl Ledger {
@@ -245,7 +268,9 @@ impl Ledger {
         (covered, uncovered)
     }
 
-    fn intern(&mut self, label: &str) -> u16 {
+    /// The number of a population or strategy name, the same for every
+    /// account that carries it (an index into [`Ledger::labels`]).
+    pub fn label(&mut self, label: &str) -> u16 {
         if let Some(&i) = self.label_ids.get(label) {
             return i;
         }
@@ -263,8 +288,14 @@ impl Ledger {
 
     /// Opens an account and deposits its collateral.
     pub fn open(&mut self, spec: AccountSpec<'_>) -> AccountId {
-        let population = self.intern(&spec.population);
-        let strategy = self.intern(&spec.strategy);
+        let mut id = |label: &Label<'_>| match label {
+            Label::Name(name) => self.label(name),
+            Label::Id(i) => {
+                assert!(usize::from(*i) < self.labels.len(), "label {i} was not given by Ledger::label");
+                *i
+            }
+        };
+        let (population, strategy) = (id(&spec.population), id(&spec.strategy));
         let id = AccountId(u32::try_from(self.accounts.len()).expect("fewer than 2^32 accounts"));
         self.external_in += spec.collateral;
         self.accounts.push(Account {

@@ -265,7 +265,11 @@ impl Triggers {
                     .iter()
                     .any(|k| k.market.idx() == market && k.side == side && k.group == group && k.adjusted == adjusted)
             };
-            let mut bulk: BTreeSet<(i128, AccountId)> = entries.into_iter().filter(current).collect();
+            let mut entries: Vec<(i128, AccountId)> = entries.into_iter().filter(current).collect();
+            // Keys are distinct (one per account), so an unstable sort gives
+            // the one order, and the set is then built from a sorted run.
+            entries.sort_unstable();
+            let mut bulk: BTreeSet<(i128, AccountId)> = entries.into_iter().collect();
             self.markets[market].set(side, group).append(&mut bulk);
         }
     }

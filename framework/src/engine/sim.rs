@@ -225,6 +225,11 @@ impl Simulation {
         self.world.resource_mut::<Triggers>().reserve(total);
     }
 
+    /// The number of a population or strategy name (see [`Ledger::label`]).
+    pub fn label(&mut self, name: &str) -> u16 {
+        self.world.resource_mut::<Ledger>().label(name)
+    }
+
     /// Opens an account.
     pub fn open_account(&mut self, spec: AccountSpec<'_>) -> AccountId {
         self.world.resource_mut::<Ledger>().open(spec)
