@@ -409,7 +409,10 @@ impl LeveragedParams {
             if self.reentry.is_some() || self.trend.is_some() {
                 book.owners.insert(account, entity);
             }
-            book.rearm.push(entity);
+            // Only stops and top-ups set alarms.
+            if self.stop_loss.is_some() || self.top_up.is_some() {
+                book.rearm.push(entity);
+            }
         }
         positions.clear();
         Ok(())

@@ -161,6 +161,7 @@ impl Population for PredatorParams {
         install_once(sim, "predator", |sim| {
             sim.add_systems(Phase::Decide, decide);
         });
+        LiquidationPreview::request(sim.world_mut());
         let params = Arc::new(self.clone());
         for index in crate::indices(self.first_index, self.count) {
             let agent = spawn_agent(

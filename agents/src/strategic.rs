@@ -141,6 +141,7 @@ impl Population for StrategicParams {
         install_once(sim, "strategic_predator", |sim| {
             sim.add_systems(Phase::Decide, decide);
         });
+        LiquidationPreview::request(sim.world_mut());
         let params = Arc::new(self.clone());
         for index in crate::indices(self.first_index, self.count) {
             let agent =

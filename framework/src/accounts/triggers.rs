@@ -222,7 +222,15 @@ impl Triggers {
         }
         for old in old_keys {
             let mt = &mut self.markets[old.market.idx()];
-            mt.set(old.side, old.group).remove(&(old.adjusted, account));
+            let (set, key) = (mt.set(old.side, old.group), (old.adjusted, account));
+            // Rounds close longs from the top of their keys and shorts from
+            // the bottom, so a forgotten key is most often at that end, which
+            // is reached without comparing keys.
+            match old.side {
+                Side::Buy if set.last() == Some(&key) => set.pop_last(),
+                Side::Sell if set.first() == Some(&key) => set.pop_first(),
+                _ => set.take(&key),
+            };
             mt.add_heat(old, -1);
         }
         self.multi.remove(&account);

@@ -12,10 +12,23 @@ use bevy_ecs::prelude::*;
 /// trades: the liquidation orders that will hit the book this tick unless
 /// the price moves back. A front-runner with a faster priority class can
 /// act on it.
+///
+/// It costs a margin check of every candidate each tick, so it is computed
+/// only once a population that reads it has called
+/// [`LiquidationPreview::request`]; until then `lots` stays empty.
 #[derive(Resource, Clone, Debug, Default)]
 pub struct LiquidationPreview {
     /// Per market: (long lots, short lots) about to be force-closed.
     pub lots: Vec<(Lots, Lots)>,
+    wanted: bool,
+}
+
+impl LiquidationPreview {
+    /// Asks for the preview to be computed each tick, from now on: for the
+    /// install of a population whose agents read it.
+    pub fn request(world: &mut World) {
+        world.get_resource_or_insert_with(LiquidationPreview::default).wanted = true;
+    }
 }
 
 /// Observe-phase system: fills the [`LiquidationPreview`].
@@ -25,6 +38,9 @@ pub fn preview_liquidations(
     triggers: Res<Triggers>,
     mut preview: ResMut<LiquidationPreview>,
 ) {
+    if !preview.wanted {
+        return;
+    }
     preview.lots.clear();
     preview.lots.resize(markets.0.len(), (Lots(0), Lots(0)));
     let mut candidates = Vec::new();
