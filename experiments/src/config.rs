@@ -375,6 +375,7 @@ impl Experiment {
             for (i, p) in self.populations.iter().enumerate() {
                 p.population().install(&mut sim).map_err(|e| e.within(&format!("populations[{i}]")))?;
             }
+            sim.index_seeded();
             Ok(sim)
         };
         catch_overflow(build).unwrap_or_else(|o| {

@@ -159,6 +159,79 @@ pub struct Triggers {
     /// The largest multiplier of the maintenance rates (1 without dynamic
     /// maintenance), for the grouping of keys.
     max_scale: f64,
+    /// The liquidation round's walk over its candidates, while one runs.
+    walk: Option<Walk>,
+}
+
+/// Keys by (market, side, group).
+type KeySets = BTreeMap<(usize, Side, usize), BTreeSet<(i128, AccountId)>>;
+
+/// A liquidation round's walk over its candidates: for each run (a market's
+/// longs or shorts) the candidates at the round's opening marks, most under
+/// water first, fetched a few at a time, so that a run the round stops
+/// early (its side of the book is empty) costs nothing for the positions it
+/// does not reach, however many wait.
+///
+/// A round looks at the candidates as they were when it began. Keys that
+/// change during the round where the walk has not yet reached are noted
+/// (`inserted`, `removed`, each the net change since the round began), and
+/// fetching sees the index as it was: the current keys, less those
+/// inserted, plus those removed.
+#[derive(Clone, Debug, Default)]
+struct Walk {
+    runs: Vec<Run>,
+    /// The run walked last.
+    current: Option<usize>,
+    inserted: KeySets,
+    removed: KeySets,
+}
+
+/// One run of a [`Walk`].
+#[derive(Clone, Debug)]
+struct Run {
+    market: MarketId,
+    side: Side,
+    /// Per group: (group, the bound of its query: the lowest candidate key
+    /// of longs, the highest of shorts).
+    bounds: Vec<(usize, i128)>,
+    /// The last key fetched, and the last key handed out.
+    fetched: Option<(i128, AccountId)>,
+    yielded: Option<(i128, AccountId)>,
+    /// Fetched, not yet handed out, in walk order.
+    buffer: std::collections::VecDeque<(i128, AccountId)>,
+    exhausted: bool,
+}
+
+impl Walk {
+    /// Notes that `key` of `slot` (market, side, group) was inserted (or
+    /// removed) during the round, unless the walk has passed it.
+    fn note(&mut self, slot: (usize, Side, usize), key: (i128, AccountId), inserted: bool) {
+        let current = self.current.map(|i| &self.runs[i]);
+        if current.is_some_and(|r| r.market.idx() == slot.0 && r.side == slot.1 && !r.not_reached(key)) {
+            return;
+        }
+        let (add, undo) =
+            if inserted { (&mut self.inserted, &mut self.removed) } else { (&mut self.removed, &mut self.inserted) };
+        // A key removed and put back (or put in and removed) is as it was.
+        if !undo.get_mut(&slot).is_some_and(|set| set.remove(&key)) {
+            add.entry(slot).or_default().insert(key);
+        }
+    }
+}
+
+/// Candidates fetched at a time by a [`Walk`].
+const FETCH: usize = 64;
+
+impl Run {
+    /// Whether `key` of this run's market and side comes after the walk's
+    /// position (so that a change to it must be noted).
+    fn not_reached(&self, key: (i128, AccountId)) -> bool {
+        match (self.yielded, self.side) {
+            (None, _) => true,
+            (Some(y), Side::Buy) => key < y,
+            (Some(y), Side::Sell) => key > y,
+        }
+    }
 }
 
 impl Triggers {
@@ -176,6 +249,7 @@ impl Triggers {
             pending: Fresh::new(),
             multi_keyed: 0,
             max_scale: max_scale.max(1.0),
+            walk: None,
         }
     }
 
@@ -231,6 +305,9 @@ impl Triggers {
                 Side::Sell if set.first() == Some(&key) => set.pop_first(),
                 _ => set.take(&key),
             };
+            if let Some(walk) = &mut self.walk {
+                walk.note((old.market.idx(), old.side, old.group), key, false);
+            }
             mt.add_heat(old, -1);
         }
         self.multi.remove(&account);
@@ -323,6 +400,9 @@ impl Triggers {
                 Some(f) => f.entry((pos.market.idx(), side, group)).or_default().push((adjusted, account)),
                 None => {
                     mt.set(side, group).insert((adjusted, account));
+                    if let Some(walk) = &mut self.walk {
+                        walk.note((pos.market.idx(), side, group), (adjusted, account), true);
+                    }
                 }
             }
             mt.add_heat(key, 1);
@@ -341,19 +421,18 @@ impl Triggers {
         self.multi_keyed > 0
     }
 
-    /// Accounts whose positions on `side` of `market` may be liquidatable
-    /// at the market's current mark, most under water first: longs (`Buy`)
-    /// keyed at or above the mark (less the funding slack), or shorts keyed
-    /// at or below it (plus the slack). Callers check each exactly.
-    pub fn candidates(&self, market: MarketId, side: Side, markets: &Markets, out: &mut Vec<AccountId>) {
+    /// The query bound of each non-empty group of `side` of `market` at
+    /// the current mark: longs keyed at or above it, or shorts keyed at or
+    /// below it, may be liquidatable (less or plus the funding slack).
+    fn bounds(&self, market: MarketId, side: Side, markets: &Markets) -> Vec<(usize, i128)> {
         let m = markets.get(market);
         let mt = &self.markets[market.idx()];
         let scale = Scale::of(m);
         let (slack_long, slack_short) = scale.slack(mt.funding_hi, m.funding_index);
         let g = self.reach(m);
         let sets = if side == Side::Buy { &mt.longs } else { &mt.shorts };
-        let mut found: Vec<(i128, AccountId)> = Vec::new();
-        for (j, set) in sets.iter().enumerate().filter(|(_, set)| !set.is_empty()) {
+        let mut bounds = Vec::new();
+        for (j, _) in sets.iter().enumerate().filter(|(_, set)| !set.is_empty()) {
             let at = if m.maintenance_scale.0 == PPM {
                 m.mark
             } else {
@@ -366,15 +445,26 @@ impl Triggers {
             // One more tick each way: a key is a whole tick, and the
             // threshold it rounds moves by fractions of a tick as
             // funding accrues.
+            bounds.push(match side {
+                Side::Buy => (j, scale.adjust(side, at, m.funding_index) - slack_long - scale.long_per_tick),
+                Side::Sell => (j, scale.adjust(side, at, m.funding_index) + slack_short + scale.short_per_tick),
+            });
+        }
+        bounds
+    }
+
+    /// Accounts whose positions on `side` of `market` may be liquidatable
+    /// at the market's current mark, most under water first: longs (`Buy`)
+    /// keyed at or above the mark (less the funding slack), or shorts keyed
+    /// at or below it (plus the slack). Callers check each exactly.
+    pub fn candidates(&self, market: MarketId, side: Side, markets: &Markets, out: &mut Vec<AccountId>) {
+        let mt = &self.markets[market.idx()];
+        let sets = if side == Side::Buy { &mt.longs } else { &mt.shorts };
+        let mut found: Vec<(i128, AccountId)> = Vec::new();
+        for (j, bound) in self.bounds(market, side, markets) {
             match side {
-                Side::Buy => {
-                    let from = scale.adjust(side, at, m.funding_index) - slack_long - scale.long_per_tick;
-                    found.extend(set.range((from, AccountId(0))..));
-                }
-                Side::Sell => {
-                    let to = scale.adjust(side, at, m.funding_index) + slack_short + scale.short_per_tick;
-                    found.extend(set.range(..=(to, AccountId(u32::MAX))));
-                }
+                Side::Buy => found.extend(sets[j].range((bound, AccountId(0))..)),
+                Side::Sell => found.extend(sets[j].range(..=(bound, AccountId(u32::MAX)))),
             }
         }
         // Most under water first, as one index would give them.
@@ -384,6 +474,89 @@ impl Triggers {
             found.sort_unstable();
         }
         out.extend(found.iter().map(|(_, a)| *a));
+    }
+
+    /// Starts a liquidation round's walk over the [`Triggers::candidates`]
+    /// of each of `runs` at the current marks; [`Triggers::next_candidate`]
+    /// then hands them out, run by run, as they were now, whatever the
+    /// round changes meanwhile. [`Triggers::end_walk`] ends it.
+    pub fn begin_walk(&mut self, runs: &[(MarketId, Side)], markets: &Markets) {
+        let runs = runs
+            .iter()
+            .map(|&(market, side)| Run {
+                market,
+                side,
+                bounds: self.bounds(market, side, markets),
+                fetched: None,
+                yielded: None,
+                buffer: std::collections::VecDeque::new(),
+                exhausted: false,
+            })
+            .collect();
+        self.walk = Some(Walk { runs, ..Walk::default() });
+    }
+
+    /// Ends the round's walk.
+    pub fn end_walk(&mut self) {
+        self.walk = None;
+    }
+
+    /// The next candidate of run `run` of the walk (the index into the
+    /// `runs` given to [`Triggers::begin_walk`]), or `None` when the run
+    /// has no more.
+    pub fn next_candidate(&mut self, run: usize) -> Option<AccountId> {
+        let mut walk = self.walk.take().expect("next_candidate is called between begin_walk and end_walk");
+        walk.current = Some(run);
+        if walk.runs[run].buffer.is_empty() && !walk.runs[run].exhausted {
+            self.fetch(&mut walk, run);
+        }
+        let r = &mut walk.runs[run];
+        let next = r.buffer.pop_front();
+        if next.is_some() {
+            r.yielded = next;
+        }
+        self.walk = Some(walk);
+        next.map(|(_, account)| account)
+    }
+
+    /// Fetches the next candidates of `run` into its buffer: the keys past
+    /// the last fetched, in walk order, as the index was when the walk
+    /// began.
+    fn fetch(&self, walk: &mut Walk, run: usize) {
+        use std::ops::Bound::{Excluded, Included, Unbounded};
+        let r = &walk.runs[run];
+        let mt = &self.markets[r.market.idx()];
+        let sets = if r.side == Side::Buy { &mt.longs } else { &mt.shorts };
+        let empty = BTreeSet::new();
+        let mut found: Vec<(i128, AccountId)> = Vec::new();
+        for &(j, bound) in &r.bounds {
+            let slot = (r.market.idx(), r.side, j);
+            let inserted = walk.inserted.get(&slot).unwrap_or(&empty);
+            let removed = walk.removed.get(&slot).unwrap_or(&empty);
+            let current = sets.get(j).unwrap_or(&empty);
+            match r.side {
+                Side::Buy => {
+                    let range = (Included((bound, AccountId(0))), r.fetched.map_or(Unbounded, Excluded));
+                    found.extend(current.range(range).rev().filter(|k| !inserted.contains(k)).take(FETCH));
+                    found.extend(removed.range(range).rev().take(FETCH));
+                }
+                Side::Sell => {
+                    let range = (r.fetched.map_or(Unbounded, Excluded), Included((bound, AccountId(u32::MAX))));
+                    found.extend(current.range(range).filter(|k| !inserted.contains(k)).take(FETCH));
+                    found.extend(removed.range(range).take(FETCH));
+                }
+            }
+        }
+        if r.side == Side::Buy {
+            found.sort_unstable_by(|a, b| b.cmp(a));
+        } else {
+            found.sort_unstable();
+        }
+        found.truncate(FETCH);
+        let r = &mut walk.runs[run];
+        r.exhausted = found.is_empty();
+        r.fetched = found.last().copied().or(r.fetched);
+        r.buffer.extend(found);
     }
 
     /// Cross-margin accounts with positions in several markets.

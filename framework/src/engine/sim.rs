@@ -289,6 +289,13 @@ impl Simulation {
         Ok(())
     }
 
+    /// Puts the positions seeded so far into the trigger index (each tick
+    /// does it first anyway): a builder calls it last, so that the index of
+    /// a million seeded positions is set-up work, not the first tick's.
+    pub fn index_seeded(&mut self) {
+        self.world.resource_mut::<Triggers>().flush();
+    }
+
     /// Runs one tick.
     pub fn step(&mut self) {
         self.world.resource_mut::<Triggers>().flush();

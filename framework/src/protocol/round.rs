@@ -84,13 +84,12 @@ fn run_rounds(cx: &mut Cx<'_>, hooks: &mut Hooks) {
     for h in hooks.iter_mut() {
         h.begin_tick(cx);
     }
-    let mut candidates: Vec<AccountId> = Vec::new();
-    // Runs of `candidates` from one market's longs or shorts: (end, market, side).
-    let mut runs: Vec<(usize, MarketId, Side)> = Vec::new();
+    // The round's runs: each open market's longs and shorts whose side of
+    // the book could close them when the round began.
+    let mut runs: Vec<(MarketId, Side)> = Vec::new();
     let off_book = hooks.iter().any(|h| h.closes_off_book());
     for round in 0..cx.protocol.max_rounds {
         cx.round = round;
-        candidates.clear();
         runs.clear();
         for m in 0..n_markets {
             let id = MarketId(u16::try_from(m).expect("market id fits"));
@@ -99,49 +98,41 @@ fn run_rounds(cx: &mut Cx<'_>, hooks: &mut Hooks) {
                 // the book, the positions it would close wait unvisited.
                 for side in [Side::Buy, Side::Sell] {
                     if off_book || cx.markets.get(id).book.can_close(side) {
-                        cx.triggers.candidates(id, side, cx.markets, &mut candidates);
+                        runs.push((id, side));
                     }
-                    runs.push((candidates.len(), id, side));
                 }
             }
         }
-        let keyed = candidates.len();
-        candidates.extend(cx.triggers.multi_market());
+        cx.triggers.begin_walk(&runs, cx.markets);
+        let multi: Vec<AccountId> = cx.triggers.multi_market().collect();
         // An account is a candidate in several markets only if it is keyed
         // in several; otherwise the runs are disjoint and need no
         // de-duplication, and each keyed candidate's liquidation needs only
         // its run's side of the book.
         let disjoint = !cx.triggers.has_multi_keyed();
-        if !disjoint {
-            let mut seen = BTreeSet::new();
-            candidates.retain(|a| seen.insert(*a));
-        }
+        let mut seen = BTreeSet::new();
         let mut closed_any = false;
-        let mut run = 0;
-        let mut k = 0;
-        while k < candidates.len() {
-            let account = candidates[k];
-            k += 1;
-            if disjoint && k <= keyed {
-                while runs[run].0 < k {
-                    run += 1;
-                }
-                let (end, market, side) = runs[run];
-                if !off_book && !cx.markets.get(market).book.can_close(side) {
-                    // The round's own sales emptied the side: the rest of
-                    // the run waits too.
-                    k = end;
+        for (run, &(_, side)) in runs.iter().enumerate() {
+            while let Some(account) = cx.triggers.next_candidate(run) {
+                if disjoint {
+                    if !off_book && !cx.markets.get(runs[run].0).book.can_close(side) {
+                        // The round's own sales emptied the side: the rest of
+                        // the run waits too, unvisited.
+                        break;
+                    }
+                } else if !seen.insert(account) || (!off_book && waits_for_liquidity(cx, account)) {
                     continue;
                 }
-            } else if !off_book && waits_for_liquidity(cx, account) {
-                continue;
+                closed_any |= try_liquidate(cx, hooks, account);
             }
-            let Some(market) = below_maintenance(account, cx.ledger, cx.markets) else { continue };
-            if !market_open(cx, hooks, market) || !hooks.iter_mut().all(|h| h.admit(cx, account, market)) {
-                continue;
-            }
-            closed_any |= liquidate_account(cx, hooks, account, market);
         }
+        for account in multi {
+            if (!disjoint && !seen.insert(account)) || (!off_book && waits_for_liquidity(cx, account)) {
+                continue;
+            }
+            closed_any |= try_liquidate(cx, hooks, account);
+        }
+        cx.triggers.end_walk();
         if !closed_any {
             break;
         }
@@ -154,6 +145,16 @@ fn run_rounds(cx: &mut Cx<'_>, hooks: &mut Hooks) {
     for h in hooks.iter_mut() {
         h.end_tick(cx);
     }
+}
+
+/// Liquidates `account` if it is below maintenance in an open market and
+/// the mechanisms admit it; returns whether anything happened.
+fn try_liquidate(cx: &mut Cx<'_>, hooks: &mut Hooks, account: AccountId) -> bool {
+    let Some(market) = below_maintenance(account, cx.ledger, cx.markets) else { return false };
+    if !market_open(cx, hooks, market) || !hooks.iter_mut().all(|h| h.admit(cx, account, market)) {
+        return false;
+    }
+    liquidate_account(cx, hooks, account, market)
 }
 
 /// Whether `account` holds one position whose forced order would meet an

@@ -9,3 +9,4 @@ mod layers;
 mod overflow;
 mod params;
 mod stats;
+mod walk;
