@@ -222,6 +222,10 @@ impl Walk {
 /// Candidates fetched at a time by a [`Walk`].
 const FETCH: usize = 64;
 
+/// How far ahead of the candidate handed out a walk prefetches (and its
+/// caller may: see [`Triggers::upcoming`]).
+pub const LOOKAHEAD: usize = 6;
+
 impl Run {
     /// Whether `key` of this run's market and side comes after the walk's
     /// position (so that a change to it must be noted).
@@ -515,8 +519,22 @@ impl Triggers {
         if next.is_some() {
             r.yielded = next;
         }
+        // The keys of a candidate a few ahead, which its liquidation will
+        // forget: scattered over the index of every account.
+        if let Some(&(_, ahead)) = r.buffer.get(LOOKAHEAD)
+            && let Some(keys) = self.keys.get(ahead.idx())
+        {
+            crate::core::prefetch(keys);
+        }
         self.walk = Some(walk);
         next.map(|(_, account)| account)
+    }
+
+    /// The candidate of run `run` that comes `ahead` after the one handed
+    /// out last, if it is already fetched: for callers that prefetch.
+    pub fn upcoming(&self, run: usize, ahead: usize) -> Option<AccountId> {
+        let walk = self.walk.as_ref()?;
+        walk.runs.get(run)?.buffer.get(ahead).map(|(_, account)| *account)
     }
 
     /// Fetches the next candidates of `run` into its buffer: the keys past

@@ -11,3 +11,20 @@ pub mod units;
 pub use clock::Clock;
 pub use error::{ExportError, ParamError};
 pub use event::{EventKind, LiquidationEvent};
+
+/// Asks the processor to bring `x` into the cache ahead of its use: for
+/// walks that know which scattered records they will read next (a round's
+/// candidates, say). It reads nothing and changes nothing; on other
+/// architectures it does nothing.
+#[inline]
+pub fn prefetch<T>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    #[allow(unsafe_code, reason = "a prefetch hint: it never dereferences the pointer")]
+    // SAFETY: `_mm_prefetch` needs SSE, which every x86_64 processor has,
+    // and a prefetch of any address is defined (it is only a hint).
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(std::ptr::from_ref(x).cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
