@@ -552,6 +552,15 @@ impl Triggers {
             let inserted = walk.inserted.get(&slot).unwrap_or(&empty);
             let removed = walk.removed.get(&slot).unwrap_or(&empty);
             let current = sets.get(j).unwrap_or(&empty);
+            // A group whose bound the walk has already passed (groups have
+            // bounds of their own) has nothing left.
+            let passed = r.fetched.is_some_and(|f| match r.side {
+                Side::Buy => f <= (bound, AccountId(0)),
+                Side::Sell => f >= (bound, AccountId(u32::MAX)),
+            });
+            if passed {
+                continue;
+            }
             match r.side {
                 Side::Buy => {
                     let range = (Included((bound, AccountId(0))), r.fetched.map_or(Unbounded, Excluded));
