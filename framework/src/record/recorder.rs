@@ -211,7 +211,12 @@ pub fn record(
         }
     }
     let e = &mut rec.e;
-    for ev in &liquidations.events {
+    for (i, ev) in liquidations.events.iter().enumerate() {
+        // The accounts of a tick's liquidations are scattered: ask for the
+        // one a few events on before its population is read.
+        if let Some(ahead) = liquidations.events.get(i + crate::accounts::triggers::LOOKAHEAD) {
+            crate::core::prefetch(ledger.account(ahead.account));
+        }
         e.tick.push(ev.tick);
         e.round.push(ev.round);
         e.kind.push(ev.kind.as_str());
