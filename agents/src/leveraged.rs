@@ -271,7 +271,7 @@ impl Population for LeveragedParams {
         let population = cascade_framework::core::rng::population_id(&self.name);
         // The labels, each looked up once: the population's, and one
         // strategy by leverage.
-        let population_label = Label::Id(sim.label(&self.name));
+        let population_label = sim.label(&self.name);
         let mut strategies: BTreeMap<u32, u16> = BTreeMap::new();
         let all = crate::indices(self.first_index, self.count);
         let mut from = all.start;
@@ -286,7 +286,7 @@ impl Population for LeveragedParams {
             for d in drawn {
                 let strategy = *strategies.entry(d.leverage).or_insert_with(|| sim.label(&format!("{}x", d.leverage)));
                 let id = cascade_framework::AgentId { population, index: d.index };
-                let (labels, mode) = ((population_label.clone(), Label::Id(strategy)), self.margin_mode);
+                let (labels, mode) = ((Label::Id(population_label), Label::Id(strategy)), self.margin_mode);
                 let account = open_agent_account(sim, id, labels.0, labels.1, mode, d.leverage, d.margin);
                 let agent = Agent { id, account, market, rng: d.rng };
                 let lots = if d.long { d.lots } else { -d.lots };

@@ -288,14 +288,14 @@ impl Ledger {
 
     /// Opens an account and deposits its collateral.
     pub fn open(&mut self, spec: AccountSpec<'_>) -> AccountId {
-        let mut id = |label: &Label<'_>| match label {
+        let mut number = |label: &Label<'_>| match label {
             Label::Name(name) => self.label(name),
             Label::Id(i) => {
                 assert!(usize::from(*i) < self.labels.len(), "label {i} was not given by Ledger::label");
                 *i
             }
         };
-        let (population, strategy) = (id(&spec.population), id(&spec.strategy));
+        let (population, strategy) = (number(&spec.population), number(&spec.strategy));
         let id = AccountId(u32::try_from(self.accounts.len()).expect("fewer than 2^32 accounts"));
         self.external_in += spec.collateral;
         self.accounts.push(Account {

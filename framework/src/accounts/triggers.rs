@@ -222,10 +222,6 @@ impl Walk {
 /// Candidates fetched at a time by a [`Walk`].
 const FETCH: usize = 64;
 
-/// How far ahead of the candidate handed out a walk prefetches (and its
-/// caller may: see [`Triggers::upcoming`]).
-pub const LOOKAHEAD: usize = 6;
-
 impl Run {
     /// Whether `key` of this run's market and side comes after the walk's
     /// position (so that a change to it must be noted).
@@ -462,13 +458,53 @@ impl Triggers {
     /// keyed at or above the mark (less the funding slack), or shorts keyed
     /// at or below it (plus the slack). Callers check each exactly.
     pub fn candidates(&self, market: MarketId, side: Side, markets: &Markets, out: &mut Vec<AccountId>) {
+        let found = self.gather(market, side, &self.bounds(market, side, markets), None, usize::MAX, None);
+        out.extend(found.iter().map(|(_, a)| *a));
+    }
+
+    /// The keys of `side` of `market` that a query from `bounds` finds past
+    /// `after` (from the start when `None`), most under water first, at
+    /// most `limit` of them; given a walk, as the index was when it began
+    /// (see [`Walk`]).
+    fn gather(
+        &self,
+        market: MarketId,
+        side: Side,
+        bounds: &[(usize, i128)],
+        after: Option<(i128, AccountId)>,
+        limit: usize,
+        walk: Option<&Walk>,
+    ) -> Vec<(i128, AccountId)> {
+        use std::ops::Bound::{Excluded, Included, Unbounded};
         let mt = &self.markets[market.idx()];
         let sets = if side == Side::Buy { &mt.longs } else { &mt.shorts };
+        let empty = BTreeSet::new();
         let mut found: Vec<(i128, AccountId)> = Vec::new();
-        for (j, bound) in self.bounds(market, side, markets) {
+        for &(j, bound) in bounds {
+            let slot = (market.idx(), side, j);
+            let notes = |sets: fn(&Walk) -> &KeySets| walk.and_then(|w| sets(w).get(&slot)).unwrap_or(&empty);
+            let (inserted, removed) = (notes(|w| &w.inserted), notes(|w| &w.removed));
+            let current = sets.get(j).unwrap_or(&empty);
+            // A group whose bound is already passed (groups have bounds of
+            // their own) has nothing left.
+            let passed = after.is_some_and(|f| match side {
+                Side::Buy => f <= (bound, AccountId(0)),
+                Side::Sell => f >= (bound, AccountId(u32::MAX)),
+            });
+            if passed {
+                continue;
+            }
             match side {
-                Side::Buy => found.extend(sets[j].range((bound, AccountId(0))..)),
-                Side::Sell => found.extend(sets[j].range(..=(bound, AccountId(u32::MAX)))),
+                Side::Buy => {
+                    let range = (Included((bound, AccountId(0))), after.map_or(Unbounded, Excluded));
+                    found.extend(current.range(range).rev().filter(|k| !inserted.contains(k)).take(limit));
+                    found.extend(removed.range(range).rev().take(limit));
+                }
+                Side::Sell => {
+                    let range = (after.map_or(Unbounded, Excluded), Included((bound, AccountId(u32::MAX))));
+                    found.extend(current.range(range).filter(|k| !inserted.contains(k)).take(limit));
+                    found.extend(removed.range(range).take(limit));
+                }
             }
         }
         // Most under water first, as one index would give them.
@@ -477,7 +513,8 @@ impl Triggers {
         } else {
             found.sort_unstable();
         }
-        out.extend(found.iter().map(|(_, a)| *a));
+        found.truncate(limit);
+        found
     }
 
     /// Starts a liquidation round's walk over the [`Triggers::candidates`]
@@ -521,7 +558,7 @@ impl Triggers {
         }
         // The keys of a candidate a few ahead, which its liquidation will
         // forget: scattered over the index of every account.
-        if let Some(&(_, ahead)) = r.buffer.get(LOOKAHEAD)
+        if let Some(&(_, ahead)) = r.buffer.get(crate::core::PREFETCH_AHEAD)
             && let Some(keys) = self.keys.get(ahead.idx())
         {
             crate::core::prefetch(keys);
@@ -541,45 +578,8 @@ impl Triggers {
     /// the last fetched, in walk order, as the index was when the walk
     /// began.
     fn fetch(&self, walk: &mut Walk, run: usize) {
-        use std::ops::Bound::{Excluded, Included, Unbounded};
         let r = &walk.runs[run];
-        let mt = &self.markets[r.market.idx()];
-        let sets = if r.side == Side::Buy { &mt.longs } else { &mt.shorts };
-        let empty = BTreeSet::new();
-        let mut found: Vec<(i128, AccountId)> = Vec::new();
-        for &(j, bound) in &r.bounds {
-            let slot = (r.market.idx(), r.side, j);
-            let inserted = walk.inserted.get(&slot).unwrap_or(&empty);
-            let removed = walk.removed.get(&slot).unwrap_or(&empty);
-            let current = sets.get(j).unwrap_or(&empty);
-            // A group whose bound the walk has already passed (groups have
-            // bounds of their own) has nothing left.
-            let passed = r.fetched.is_some_and(|f| match r.side {
-                Side::Buy => f <= (bound, AccountId(0)),
-                Side::Sell => f >= (bound, AccountId(u32::MAX)),
-            });
-            if passed {
-                continue;
-            }
-            match r.side {
-                Side::Buy => {
-                    let range = (Included((bound, AccountId(0))), r.fetched.map_or(Unbounded, Excluded));
-                    found.extend(current.range(range).rev().filter(|k| !inserted.contains(k)).take(FETCH));
-                    found.extend(removed.range(range).rev().take(FETCH));
-                }
-                Side::Sell => {
-                    let range = (r.fetched.map_or(Unbounded, Excluded), Included((bound, AccountId(u32::MAX))));
-                    found.extend(current.range(range).filter(|k| !inserted.contains(k)).take(FETCH));
-                    found.extend(removed.range(range).take(FETCH));
-                }
-            }
-        }
-        if r.side == Side::Buy {
-            found.sort_unstable_by(|a, b| b.cmp(a));
-        } else {
-            found.sort_unstable();
-        }
-        found.truncate(FETCH);
+        let found = self.gather(r.market, r.side, &r.bounds, r.fetched, FETCH, Some(walk));
         let r = &mut walk.runs[run];
         r.exhausted = found.is_empty();
         r.fetched = found.last().copied().or(r.fetched);

@@ -12,6 +12,10 @@ pub use clock::Clock;
 pub use error::{ExportError, ParamError};
 pub use event::{EventKind, LiquidationEvent};
 
+/// How many items ahead of the one in hand a walk over scattered records
+/// prefetches (see [`prefetch`]).
+pub const PREFETCH_AHEAD: usize = 6;
+
 /// Asks the processor to bring `x` into the cache ahead of its use: for
 /// walks that know which scattered records they will read next (a round's
 /// candidates, say). It reads nothing and changes nothing; on other

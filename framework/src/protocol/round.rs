@@ -29,7 +29,7 @@
 //! mechanism (socialised loss) to take over.
 
 use crate::accounts::ledger::{Ledger, MarginMode};
-use crate::accounts::triggers::{LOOKAHEAD, Triggers, below_maintenance, terms_of};
+use crate::accounts::triggers::{Triggers, below_maintenance, terms_of};
 use crate::core::clock::Clock;
 use crate::core::event::{EventKind, LiquidationEvent};
 use crate::core::units::{AccountId, Lots, MarketId, Micros, Side};
@@ -112,14 +112,14 @@ fn run_rounds(cx: &mut Cx<'_>, hooks: &mut Hooks) {
         let disjoint = !cx.triggers.has_multi_keyed();
         let mut seen = BTreeSet::new();
         let mut closed_any = false;
-        for (run, &(_, side)) in runs.iter().enumerate() {
+        for (run, &(market, side)) in runs.iter().enumerate() {
             while let Some(account) = cx.triggers.next_candidate(run) {
                 // The account a few candidates on, which this walk will check.
-                if let Some(ahead) = cx.triggers.upcoming(run, LOOKAHEAD) {
+                if let Some(ahead) = cx.triggers.upcoming(run, crate::core::PREFETCH_AHEAD) {
                     crate::core::prefetch(cx.ledger.account(ahead));
                 }
                 if disjoint {
-                    if !off_book && !cx.markets.get(runs[run].0).book.can_close(side) {
+                    if !off_book && !cx.markets.get(market).book.can_close(side) {
                         // The round's own sales emptied the side: the rest of
                         // the run waits too, unvisited.
                         break;

@@ -214,7 +214,7 @@ pub fn record(
     for (i, ev) in liquidations.events.iter().enumerate() {
         // The accounts of a tick's liquidations are scattered: ask for the
         // one a few events on before its population is read.
-        if let Some(ahead) = liquidations.events.get(i + crate::accounts::triggers::LOOKAHEAD) {
+        if let Some(ahead) = liquidations.events.get(i + crate::core::PREFETCH_AHEAD) {
             crate::core::prefetch(ledger.account(ahead.account));
         }
         e.tick.push(ev.tick);
