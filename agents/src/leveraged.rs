@@ -226,6 +226,17 @@ pub struct LeveragedTrader {
     pub lots: i64,
     /// Initial margin of the first position, micros.
     pub initial_margin: Micros,
+    /// Re-entries so far.
+    pub reentries: u32,
+    /// Stops and top-ups, when the population uses either. Boxed so that
+    /// a trader who only holds (most of a large run) carries one pointer.
+    pub guards: Option<Box<Guards>>,
+    behaviour: Arc<LeveragedParams>,
+}
+
+/// A trader's stop-loss and top-up state.
+#[derive(Debug, Default)]
+pub struct Guards {
     /// Reserve left for top-ups, micros.
     pub reserve: Micros,
     /// Stop distance, if this trader uses stops.
@@ -234,9 +245,6 @@ pub struct LeveragedTrader {
     pub stop: Option<Price>,
     /// Current top-up alarm level.
     pub top_up_at: Option<Price>,
-    /// Re-entries so far.
-    pub reentries: u32,
-    behaviour: Arc<LeveragedParams>,
 }
 
 /// The population's shared bookkeeping.
@@ -296,11 +304,10 @@ impl Population for LeveragedParams {
                     leverage: d.leverage,
                     lots: d.lots,
                     initial_margin: d.margin,
-                    reserve: d.reserve,
-                    stop_distance: d.stop_distance,
-                    stop: None,
-                    top_up_at: None,
                     reentries: 0,
+                    guards: (self.stop_loss.is_some() || self.top_up.is_some()).then(|| {
+                        Box::new(Guards { reserve: d.reserve, stop_distance: d.stop_distance, ..Guards::default() })
+                    }),
                     behaviour: behaviour.clone(),
                 };
                 traders.push((agent, trader));
@@ -444,17 +451,18 @@ fn arm(
     markets: &Markets,
 ) {
     let m = agent.market;
-    if let Some(s) = trader.stop.take() {
+    let Some(g) = trader.guards.as_deref_mut() else { return };
+    if let Some(s) = g.stop.take() {
         book.alarms.clear(m, s, entity, AlarmKind::StopLoss);
     }
-    if let Some(t) = trader.top_up_at.take() {
+    if let Some(t) = g.top_up_at.take() {
         book.alarms.clear(m, t, entity, AlarmKind::TopUp);
     }
     let acct = ledger.account(agent.account);
     let Some(pos) = acct.position(m) else { return };
     let tick_value = markets.get(m).params.tick_value;
     let long = pos.qty.0 > 0;
-    if let (Some(d), Some(s)) = (trader.stop_distance, &trader.behaviour.stop_loss) {
+    if let (Some(d), Some(s)) = (g.stop_distance, &trader.behaviour.stop_loss) {
         let entry = pos.cost.0 as f64 / (pos.qty.0 as f64 * tick_value.0 as f64);
         let level = stop_level(entry, long, d, s.round_to_ticks);
         if long {
@@ -462,10 +470,10 @@ fn arm(
         } else {
             book.alarms.set_above(m, level, entity, AlarmKind::StopLoss);
         }
-        trader.stop = Some(level);
+        g.stop = Some(level);
     }
     if let Some(t) = &trader.behaviour.top_up
-        && trader.reserve.0 > 0
+        && g.reserve.0 > 0
     {
         let terms = |id: MarketId| terms_of(markets, id);
         let price_of = |id: MarketId| markets.get(id).mark;
@@ -476,7 +484,7 @@ fn arm(
             } else {
                 book.alarms.set_above(m, level, entity, AlarmKind::TopUp);
             }
-            trader.top_up_at = Some(level);
+            g.top_up_at = Some(level);
         }
     }
 }
@@ -520,9 +528,11 @@ fn decide(
         if ledger.account(agent.account).position(agent.market).is_some() {
             continue;
         }
-        for (level, kind) in [(trader.stop.take(), AlarmKind::StopLoss), (trader.top_up_at.take(), AlarmKind::TopUp)] {
-            if let Some(level) = level {
-                book.alarms.clear(agent.market, level, entity, kind);
+        if let Some(g) = trader.guards.as_deref_mut() {
+            for (level, kind) in [(g.stop.take(), AlarmKind::StopLoss), (g.top_up_at.take(), AlarmKind::TopUp)] {
+                if let Some(level) = level {
+                    book.alarms.clear(agent.market, level, entity, kind);
+                }
             }
         }
         let b = trader.behaviour.clone();
@@ -542,9 +552,11 @@ fn decide(
             if qty.0 == 0 {
                 continue;
             }
+            let trader = &mut *trader;
+            let g = trader.guards.as_deref_mut().expect("only traders with guards set alarms");
             match kind {
                 AlarmKind::StopLoss => {
-                    trader.stop = None;
+                    g.stop = None;
                     let side = if qty.0 > 0 { Side::Sell } else { Side::Buy };
                     queue.place(
                         Priority::NORMAL,
@@ -559,16 +571,15 @@ fn decide(
                     }
                 }
                 AlarmKind::TopUp => {
-                    trader.top_up_at = None;
+                    g.top_up_at = None;
                     let t = trader.behaviour.top_up.clone().expect("only armed with a top-up rule");
                     // One decision per alarm: a trader who declines stays
                     // unarmed until its next entry; one who tops up is
                     // armed again at its new, farther liquidation price.
                     if agent.rng.random_bool(t.probability) {
-                        let amount =
-                            Micros(round_to_i64(t.amount * trader.initial_margin.0 as f64).min(trader.reserve.0));
+                        let amount = Micros(round_to_i64(t.amount * trader.initial_margin.0 as f64).min(g.reserve.0));
                         if amount.0 > 0 {
-                            trader.reserve -= amount;
+                            g.reserve -= amount;
                             queue.deposit(Priority::NORMAL, agent.account, agent.market, amount);
                             book.rearm.push(entity);
                         }

@@ -298,6 +298,7 @@ impl Ledger {
         let (population, strategy) = (number(&spec.population), number(&spec.strategy));
         let id = AccountId(u32::try_from(self.accounts.len()).expect("fewer than 2^32 accounts"));
         self.external_in += spec.collateral;
+        crate::core::reserve_gently(&mut self.accounts, 1);
         self.accounts.push(Account {
             kind: spec.kind,
             mode: spec.mode,

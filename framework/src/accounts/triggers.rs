@@ -364,6 +364,8 @@ impl Triggers {
     fn rekey_into(&mut self, account: AccountId, ledger: &Ledger, markets: &Markets, mut fresh: Option<&mut Fresh>) {
         let i = account.idx();
         if self.keys.len() <= i {
+            let more = i + 1 - self.keys.len();
+            crate::core::reserve_gently(&mut self.keys, more);
             self.keys.resize(i + 1, SmallVec::new());
         }
         self.forget(account);

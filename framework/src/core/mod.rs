@@ -32,3 +32,14 @@ pub fn prefetch<T>(x: &T) {
     #[cfg(not(target_arch = "x86_64"))]
     let _ = x;
 }
+
+/// Makes room in `v` for `additional` more items, growing by an eighth
+/// when it must grow beyond that. For the per-account tables that a
+/// population reserves exactly when it installs: a small population added
+/// after a large one then costs an eighth of the table, not a doubling of
+/// it. Growth stays geometric, so pushes stay amortised O(1).
+pub fn reserve_gently<T>(v: &mut Vec<T>, additional: usize) {
+    if v.capacity() - v.len() < additional {
+        v.reserve_exact(additional.max(v.len() / 8));
+    }
+}

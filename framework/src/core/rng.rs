@@ -81,7 +81,7 @@ impl RunSeed {
     /// has got to: for populations that draw an agent's type from a stack
     /// generator before spawning it.
     pub fn agent_stream_at(self, id: AgentId, drawn: &SimRng) -> AgentRng {
-        AgentRng { seed: self.0, stream: StreamKey::Agent(id).stream_id(), state: State::Parked(drawn.get_word_pos()) }
+        AgentRng { seed: self.0, stream: StreamKey::Agent(id).stream_id(), state: State::Parked(word_pos(drawn)) }
     }
 }
 
@@ -101,8 +101,9 @@ pub struct AgentRng {
 
 #[derive(Clone, Debug)]
 enum State {
-    /// Only the position, in 32-bit words from the stream's start.
-    Parked(u128),
+    /// Only the position, in 32-bit words from the stream's start (a
+    /// stream would take centuries to draw 2^64 of them).
+    Parked(u64),
     /// The generator, drawn from.
     Live(Box<SimRng>),
 }
@@ -111,7 +112,7 @@ impl AgentRng {
     /// Drops the generator and keeps its position; the next draw rebuilds it.
     pub fn park(&mut self) {
         if let State::Live(rng) = &self.state {
-            self.state = State::Parked(rng.get_word_pos());
+            self.state = State::Parked(word_pos(rng));
         }
     }
 
@@ -119,7 +120,7 @@ impl AgentRng {
         if let State::Parked(pos) = self.state {
             let mut rng = SimRng::seed_from_u64(self.seed);
             rng.set_stream(self.stream);
-            rng.set_word_pos(pos);
+            rng.set_word_pos(u128::from(pos));
             self.state = State::Live(Box::new(rng));
         }
         match &mut self.state {
@@ -144,6 +145,11 @@ impl rand_core::TryRng for AgentRng {
         rand_core::Rng::fill_bytes(self.live(), dst);
         Ok(())
     }
+}
+
+/// Where `rng` has got to, in 32-bit words from its stream's start.
+fn word_pos(rng: &SimRng) -> u64 {
+    u64::try_from(rng.get_word_pos()).expect("fewer than 2^64 words drawn from one stream")
 }
 
 /// The stable id of a population named `name`: FNV-1a (32-bit) folded to 24
@@ -212,7 +218,7 @@ mod tests {
         let _ = (stack.next_u64(), stack.next_u32());
         let mut resumed = RunSeed(9).agent_stream_at(id, &stack);
         assert_eq!(stack.next_u64(), resumed.next_u64());
-        assert!(std::mem::size_of::<AgentRng>() <= 48, "{}", std::mem::size_of::<AgentRng>());
+        assert!(std::mem::size_of::<AgentRng>() <= 32, "{}", std::mem::size_of::<AgentRng>());
     }
 
     #[test]
