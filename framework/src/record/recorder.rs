@@ -453,11 +453,15 @@ fn write_one(dir: &Path, name: &'static str, df: &mut DataFrame) -> Result<std::
     let path = dir.join(format!("{name}.parquet"));
     let tmp = dir.join(format!(".{name}.parquet.tmp"));
     let io = |source| ExportError::Io { path: path.clone(), source };
-    let file = std::fs::File::create(&tmp).map_err(io)?;
-    ParquetWriter::new(file)
+    // The encoder writes the footer a field at a time: unbuffered, that
+    // was a system call for each of some ten thousand small writes.
+    let mut file = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(&tmp).map_err(io)?);
+    ParquetWriter::new(&mut file)
         .with_compression(ParquetCompression::Zstd(None))
         .finish(df)
         .map_err(|source| ExportError::Frame { frame: name, source })?;
+    std::io::Write::flush(&mut file).map_err(io)?;
+    drop(file);
     std::fs::rename(&tmp, &path).map_err(io)?;
     Ok(path)
 }
