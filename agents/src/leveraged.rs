@@ -35,6 +35,13 @@
 //!
 //! Stops and top-ups are price alarms ([`crate::alarms`]): a tick costs
 //! nothing for traders whose levels the price has not crossed.
+//!
+//! A population with none of these behaviours only holds: its traders never
+//! decide, so they are accounts in the ledger (owned by their [`AgentId`]s)
+//! and are not spawned as entities. Their draws, accounts and positions are
+//! exactly those of spawned traders.
+//!
+//! [`AgentId`]: cascade_framework::AgentId
 
 use crate::alarms::{AlarmKind, PriceAlarms};
 use crate::{
@@ -290,15 +297,20 @@ impl Population for LeveragedParams {
             // batch is drawn on every core, in index order whatever their
             // number.
             let drawn = crate::map_in_parallel(batch, |index| self.draw(seed, population, index, &terms));
-            let (mut positions, mut traders) = (Vec::with_capacity(drawn.len()), Vec::with_capacity(drawn.len()));
+            let decides = self.decides();
+            let mut positions = Vec::with_capacity(drawn.len());
+            let mut traders = Vec::with_capacity(if decides { drawn.len() } else { 0 });
             for d in drawn {
                 let strategy = *strategies.entry(d.leverage).or_insert_with(|| sim.label(&format!("{}x", d.leverage)));
                 let id = cascade_framework::AgentId { population, index: d.index };
                 let (labels, mode) = ((Label::Id(population_label), Label::Id(strategy)), self.margin_mode);
                 let account = open_agent_account(sim, id, labels.0, labels.1, mode, d.leverage, d.margin);
-                let agent = Agent { id, account, market, rng: d.rng };
                 let lots = if d.long { d.lots } else { -d.lots };
                 positions.push((account, market, Lots(lots), d.entry));
+                if !decides {
+                    continue;
+                }
+                let agent = Agent { id, account, market, rng: d.rng };
                 let trader = LeveragedTrader {
                     long: d.long,
                     leverage: d.leverage,
@@ -402,7 +414,14 @@ impl LeveragedParams {
 const BATCH: u32 = 1 << 16;
 
 impl LeveragedParams {
-    /// Seeds the batch's positions and spawns its traders, in order.
+    /// Whether the traders ever decide (see the module docs): only those
+    /// that do are spawned.
+    fn decides(&self) -> bool {
+        self.stop_loss.is_some() || self.top_up.is_some() || self.reentry.is_some() || self.trend.is_some()
+    }
+
+    /// Seeds the batch's positions and spawns its traders (none if they
+    /// never decide), in order.
     fn settle_batch(
         &self,
         sim: &mut Simulation,
