@@ -270,9 +270,53 @@ fn frame(name: &'static str, columns: Vec<Column>) -> Result<DataFrame, ExportEr
 
 macro_rules! cols {
     ($($name:literal => $v:expr),* $(,)?) => {
-        vec![$(Column::new($name.into(), $v)),*]
+        vec![$(IntoColumn::into_column($v, $name)),*]
     };
 }
+
+/// A recorded buffer as a frame column. Buffers of plain numbers are moved
+/// into the column; the rest (nullable, text) are encoded into it.
+trait IntoColumn {
+    fn into_column(self, name: &str) -> Column;
+}
+
+macro_rules! moved_columns {
+    ($($t:ty),*) => {$(
+        impl IntoColumn for Vec<$t> {
+            fn into_column(mut self, name: &str) -> Column {
+                // The frame keeps the buffer: not its growth room.
+                self.shrink_to_fit();
+                ChunkedArray::<<$t as NumericNative>::PolarsType>::from_vec(name.into(), self).into_series().into()
+            }
+        }
+    )*};
+}
+moved_columns!(i64, u64, u32, u16, f64);
+
+macro_rules! encoded_columns {
+    ($($t:ty),*) => {$(
+        impl IntoColumn for $t {
+            fn into_column(self, name: &str) -> Column {
+                Column::new(name.into(), self)
+            }
+        }
+    )*};
+}
+encoded_columns!(
+    Vec<Option<i64>>,
+    Vec<Option<u64>>,
+    Vec<Option<u32>>,
+    Vec<Option<f64>>,
+    Vec<bool>,
+    Vec<String>,
+    Vec<&str>,
+    [u64; 1],
+    [f64; 1],
+    [Option<u64>; 1],
+    [Option<f64>; 1],
+    [u32; 1],
+    [i64; 1]
+);
 
 impl Recorder {
     /// Builds the run's frames. Consumes the buffers.
