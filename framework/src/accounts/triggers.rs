@@ -67,21 +67,47 @@ struct Key {
     /// Liquidation price when keyed (for the heatmap).
     price: Price,
     /// Funding-adjusted key (see the module docs).
-    adjusted: i128,
+    adjusted: Adjusted,
     notional: Micros,
     /// Its group (see the module docs).
-    group: usize,
+    group: u32,
 }
 
+impl Key {
+    fn group(&self) -> usize {
+        self.group as usize
+    }
+}
+
+/// A funding-adjusted key (module docs), an `i128` held as two 64-bit
+/// halves so that it packs at 8-byte alignment: an index entry is 24 bytes,
+/// not 32. The derived order, signed high half then unsigned low half, is
+/// the order of the `i128`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Adjusted {
+    hi: i64,
+    lo: u64,
+}
+
+impl From<i128> for Adjusted {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "the two halves of the i128")]
+    fn from(v: i128) -> Adjusted {
+        Adjusted { hi: (v >> 64) as i64, lo: v as u64 }
+    }
+}
+
+/// An entry of the index: a key and its account.
+type Entry = (Adjusted, AccountId);
+
 /// New keys by (market, side, group), for [`Triggers::rekey_many`].
-type Fresh = BTreeMap<(usize, Side, usize), Vec<(i128, AccountId)>>;
+type Fresh = BTreeMap<(usize, Side, usize), Vec<Entry>>;
 
 /// The trigger index of one market.
 #[derive(Clone, Debug, Default)]
 pub struct MarketTriggers {
     /// Per group (tier), the keyed longs and shorts.
-    longs: Vec<BTreeSet<(i128, AccountId)>>,
-    shorts: Vec<BTreeSet<(i128, AccountId)>>,
+    longs: Vec<BTreeSet<Entry>>,
+    shorts: Vec<BTreeSet<Entry>>,
     /// Notional liquidated at each price bucket: (longs, shorts), micros.
     heat: BTreeMap<i64, (i64, i64)>,
     bucket_ticks: i64,
@@ -95,7 +121,7 @@ impl MarketTriggers {
         self.longs.iter().chain(&self.shorts).map(BTreeSet::len).sum()
     }
 
-    fn set(&mut self, side: Side, group: usize) -> &mut BTreeSet<(i128, AccountId)> {
+    fn set(&mut self, side: Side, group: usize) -> &mut BTreeSet<Entry> {
         let sets = if side == Side::Buy { &mut self.longs } else { &mut self.shorts };
         if sets.len() <= group {
             sets.resize_with(group + 1, BTreeSet::new);
@@ -164,7 +190,7 @@ pub struct Triggers {
 }
 
 /// Keys by (market, side, group).
-type KeySets = BTreeMap<(usize, Side, usize), BTreeSet<(i128, AccountId)>>;
+type KeySets = BTreeMap<(usize, Side, usize), BTreeSet<Entry>>;
 
 /// A liquidation round's walk over its candidates: for each run (a market's
 /// longs or shorts) the candidates at the round's opening marks, most under
@@ -193,19 +219,19 @@ struct Run {
     side: Side,
     /// Per group: (group, the bound of its query: the lowest candidate key
     /// of longs, the highest of shorts).
-    bounds: Vec<(usize, i128)>,
+    bounds: Vec<(usize, Adjusted)>,
     /// The last key fetched, and the last key handed out.
-    fetched: Option<(i128, AccountId)>,
-    yielded: Option<(i128, AccountId)>,
+    fetched: Option<Entry>,
+    yielded: Option<Entry>,
     /// Fetched, not yet handed out, in walk order.
-    buffer: std::collections::VecDeque<(i128, AccountId)>,
+    buffer: std::collections::VecDeque<Entry>,
     exhausted: bool,
 }
 
 impl Walk {
     /// Notes that `key` of `slot` (market, side, group) was inserted (or
     /// removed) during the round, unless the walk has passed it.
-    fn note(&mut self, slot: (usize, Side, usize), key: (i128, AccountId), inserted: bool) {
+    fn note(&mut self, slot: (usize, Side, usize), key: Entry, inserted: bool) {
         let current = self.current.map(|i| &self.runs[i]);
         if current.is_some_and(|r| r.market.idx() == slot.0 && r.side == slot.1 && !r.not_reached(key)) {
             return;
@@ -225,7 +251,7 @@ const FETCH: usize = 64;
 impl Run {
     /// Whether `key` of this run's market and side comes after the walk's
     /// position (so that a change to it must be noted).
-    fn not_reached(&self, key: (i128, AccountId)) -> bool {
+    fn not_reached(&self, key: Entry) -> bool {
         match (self.yielded, self.side) {
             (None, _) => true,
             (Some(y), Side::Buy) => key < y,
@@ -296,7 +322,7 @@ impl Triggers {
         }
         for old in old_keys {
             let mt = &mut self.markets[old.market.idx()];
-            let (set, key) = (mt.set(old.side, old.group), (old.adjusted, account));
+            let (set, key) = (mt.set(old.side, old.group()), (old.adjusted, account));
             // Rounds close longs from the top of their keys and shorts from
             // the bottom, so a forgotten key is most often at that end, which
             // is reached without comparing keys.
@@ -306,7 +332,7 @@ impl Triggers {
                 _ => set.take(&key),
             };
             if let Some(walk) = &mut self.walk {
-                walk.note((old.market.idx(), old.side, old.group), key, false);
+                walk.note((old.market.idx(), old.side, old.group()), key, false);
             }
             mt.add_heat(old, -1);
         }
@@ -345,16 +371,16 @@ impl Triggers {
             return;
         }
         for ((market, side, group), entries) in std::mem::take(&mut self.pending) {
-            let current = |&(adjusted, account): &(i128, AccountId)| {
+            let current = |&(adjusted, account): &Entry| {
                 self.keys[account.idx()]
                     .iter()
-                    .any(|k| k.market.idx() == market && k.side == side && k.group == group && k.adjusted == adjusted)
+                    .any(|k| k.market.idx() == market && k.side == side && k.group() == group && k.adjusted == adjusted)
             };
-            let mut entries: Vec<(i128, AccountId)> = entries.into_iter().filter(current).collect();
+            let mut entries: Vec<Entry> = entries.into_iter().filter(current).collect();
             // Keys are distinct (one per account), so an unstable sort gives
             // the one order, and the set is then built from a sorted run.
             entries.sort_unstable();
-            let mut bulk: BTreeSet<(i128, AccountId)> = entries.into_iter().collect();
+            let mut bulk: BTreeSet<Entry> = entries.into_iter().collect();
             self.markets[market].set(side, group).append(&mut bulk);
         }
     }
@@ -390,10 +416,17 @@ impl Triggers {
             let Some(price) = line.liquidation_price() else { continue };
             let market = markets.get(pos.market);
             let side = if pos.qty.0 > 0 { Side::Buy } else { Side::Sell };
-            let adjusted = Scale::of(market).adjust(side, price, market.funding_index);
+            let adjusted = Adjusted::from(Scale::of(market).adjust(side, price, market.funding_index));
             let notional = market.notional(pos.qty, price);
             let group = self.group_of(market, notional);
-            let key = Key { market: pos.market, side, price, adjusted, notional, group };
+            let key = Key {
+                market: pos.market,
+                side,
+                price,
+                adjusted,
+                notional,
+                group: u32::try_from(group).expect("fewer than 2^32 tiers"),
+            };
             let mt = &mut self.markets[pos.market.idx()];
             if mt.is_empty() {
                 mt.funding_hi = market.funding_index;
@@ -426,7 +459,7 @@ impl Triggers {
     /// The query bound of each non-empty group of `side` of `market` at
     /// the current mark: longs keyed at or above it, or shorts keyed at or
     /// below it, may be liquidatable (less or plus the funding slack).
-    fn bounds(&self, market: MarketId, side: Side, markets: &Markets) -> Vec<(usize, i128)> {
+    fn bounds(&self, market: MarketId, side: Side, markets: &Markets) -> Vec<(usize, Adjusted)> {
         let m = markets.get(market);
         let mt = &self.markets[market.idx()];
         let scale = Scale::of(m);
@@ -448,8 +481,12 @@ impl Triggers {
             // threshold it rounds moves by fractions of a tick as
             // funding accrues.
             bounds.push(match side {
-                Side::Buy => (j, scale.adjust(side, at, m.funding_index) - slack_long - scale.long_per_tick),
-                Side::Sell => (j, scale.adjust(side, at, m.funding_index) + slack_short + scale.short_per_tick),
+                Side::Buy => {
+                    (j, Adjusted::from(scale.adjust(side, at, m.funding_index) - slack_long - scale.long_per_tick))
+                }
+                Side::Sell => {
+                    (j, Adjusted::from(scale.adjust(side, at, m.funding_index) + slack_short + scale.short_per_tick))
+                }
             });
         }
         bounds
@@ -472,16 +509,16 @@ impl Triggers {
         &self,
         market: MarketId,
         side: Side,
-        bounds: &[(usize, i128)],
-        after: Option<(i128, AccountId)>,
+        bounds: &[(usize, Adjusted)],
+        after: Option<Entry>,
         limit: usize,
         walk: Option<&Walk>,
-    ) -> Vec<(i128, AccountId)> {
+    ) -> Vec<Entry> {
         use std::ops::Bound::{Excluded, Included, Unbounded};
         let mt = &self.markets[market.idx()];
         let sets = if side == Side::Buy { &mt.longs } else { &mt.shorts };
         let empty = BTreeSet::new();
-        let mut found: Vec<(i128, AccountId)> = Vec::new();
+        let mut found: Vec<Entry> = Vec::new();
         for &(j, bound) in bounds {
             let slot = (market.idx(), side, j);
             let notes = |sets: fn(&Walk) -> &KeySets| walk.and_then(|w| sets(w).get(&slot)).unwrap_or(&empty);

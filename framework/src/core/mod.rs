@@ -33,13 +33,15 @@ pub fn prefetch<T>(x: &T) {
     let _ = x;
 }
 
-/// Makes room in `v` for `additional` more items, growing by an eighth
-/// when it must grow beyond that. For the per-account tables that a
-/// population reserves exactly when it installs: a small population added
-/// after a large one then costs an eighth of the table, not a doubling of
-/// it. Growth stays geometric, so pushes stay amortised O(1).
+/// Makes room in `v` for `additional` more items, growing by an eighth of
+/// its length (at most 65,536 items) when it must grow beyond that. For the
+/// per-account tables that a population reserves exactly when it installs:
+/// a small population added after a large one then costs a little room, not
+/// a doubling of the table. Pushes stay amortised O(1) up to the cap, and a
+/// table past it is large enough for its allocator to move it by remapping
+/// pages rather than copying them.
 pub fn reserve_gently<T>(v: &mut Vec<T>, additional: usize) {
     if v.capacity() - v.len() < additional {
-        v.reserve_exact(additional.max(v.len() / 8));
+        v.reserve_exact(additional.max((v.len() / 8).min(1 << 16)));
     }
 }
