@@ -71,7 +71,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| black_box(&mut sim).step())
     });
     let ticks = sim.tick() - start;
-    let liquidated = sim.ledger().accounts.iter().filter(|a| a.liquidated_at.is_some()).count();
+    let liquidated = sim.ledger().accounts.iter().filter(|a| a.liquidated_at().is_some()).count();
     eprintln!("ran {ticks} ticks; {liquidated} accounts liquidated at least once");
     group.finish();
 }

@@ -167,7 +167,7 @@ fn decide(markets: Res<Markets>, ledger: Res<Ledger>, mut queue: ResMut<OrderQue
     let price_of = |m: MarketId| markets.get(m).mark;
     for (agent, fund) in &funds {
         let account = ledger.account(agent.account);
-        if account.liquidated_at.is_some() {
+        if account.liquidated_at().is_some() {
             continue;
         }
         let m = markets.get(agent.market);

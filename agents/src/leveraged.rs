@@ -675,20 +675,20 @@ mod tests {
         // preset's 8% crash from tick 200.
         let (mut plain, a) = one_long(None, None);
         plain.run(260);
-        assert!(plain.ledger().account(a).liquidated_at.is_some());
+        assert!(plain.ledger().account(a).liquidated_at().is_some());
 
         let top_up = TopUp { within: 0.01, probability: 1.0, amount: 1.0, reserve: 3.0 };
         let (mut topped, a) = one_long(Some(top_up), None);
         topped.run(260);
         let acct = topped.ledger().account(a);
-        assert_eq!(acct.liquidated_at, None, "three margins of top-up carry a 20x long through 8%");
+        assert_eq!(acct.liquidated_at(), None, "three margins of top-up carry a 20x long through 8%");
         assert!(acct.deposited.0 > 2 * acct.positions[0].margin.0 / 3);
 
         let stop = StopLoss { probability: 1.0, distance: Dist::fixed(0.02), round_to_ticks: 5_000 };
         let (mut stopped, a) = one_long(None, Some(stop));
         stopped.run(260);
         let acct = stopped.ledger().account(a);
-        assert_eq!(acct.liquidated_at, None, "the stop at 585,000 closes before liquidation");
+        assert_eq!(acct.liquidated_at(), None, "the stop at 585,000 closes before liquidation");
         assert!(acct.positions.is_empty());
     }
 }

@@ -107,10 +107,10 @@ fn bench_size(
         seed_leveraged(&mut sim, MarketId(0), n);
         let after = LIVE.load(Ordering::Relaxed);
         let per_position = (after - before) as f64 / f64::from(n);
-        let liq_before = sim.ledger().accounts.iter().filter(|a| a.liquidated_at.is_some()).count();
+        let liq_before = sim.ledger().accounts.iter().filter(|a| a.liquidated_at().is_some()).count();
         let tick_before = sim.tick();
         group.bench_function(format!("{n}_positions"), |b| b.iter(|| black_box(&mut sim).step()));
-        let liquidated = sim.ledger().accounts.iter().filter(|a| a.liquidated_at.is_some()).count() - liq_before;
+        let liquidated = sim.ledger().accounts.iter().filter(|a| a.liquidated_at().is_some()).count() - liq_before;
         let ticks = sim.tick() - tick_before;
         if ticks > 0 {
             let scale = sim.markets().get(MarketId(0)).maintenance_scale;

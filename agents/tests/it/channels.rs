@@ -110,7 +110,7 @@ fn a_liquidation_moves_spot_then_the_index_then_the_mark_and_liquidates_the_next
     }
     assert_eq!(index, [1_000, 995, 995, 990, 990, 985, 985, 980]);
     assert_eq!(best_bid, [980, 980, 970, 970, 960, 960, 950, 950]);
-    let at: Vec<Option<u64>> = longs.iter().map(|t| sim.ledger().account(*t).liquidated_at).collect();
+    let at: Vec<Option<u64>> = longs.iter().map(|t| sim.ledger().account(*t).liquidated_at()).collect();
     assert_eq!(at, [Some(1), Some(3), Some(5)]);
     let out = sim.finish().unwrap();
     let trigger: Vec<i64> = out.events.column("trigger_price").unwrap().i64().unwrap().into_no_null_iter().collect();
@@ -155,7 +155,7 @@ fn a_spot_venue_leaves_every_other_draw_alone() {
             .accounts
             .iter()
             .filter(|a| a.kind == cascade_agents::framework::accounts::ledger::AccountKind::Trader)
-            .map(|a| (a.collateral.0, a.qty(MarketId(0)).0, a.liquidated_at))
+            .map(|a| (a.collateral.0, a.qty(MarketId(0)).0, a.liquidated_at()))
             .collect();
         (fundamental, positions)
     };
@@ -222,7 +222,7 @@ fn a_taker_arbitrageur_carries_a_liquidation_to_spot_and_back_to_the_mark() {
     assert_eq!(index, [1_000, 995, 995, 995, 990, 985]);
     assert_eq!(spot_bid, [980, 980, 980, 970, 960, 960]);
     assert_eq!(arb_lots, [0, 0, 0, 10, 20, 20]);
-    let at: Vec<Option<u64>> = longs.iter().map(|t| sim.ledger().account(*t).liquidated_at).collect();
+    let at: Vec<Option<u64>> = longs.iter().map(|t| sim.ledger().account(*t).liquidated_at()).collect();
     assert_eq!(at, [Some(1), Some(4), Some(5)]);
     let out = sim.finish().unwrap();
     let trigger: Vec<i64> = out.events.column("trigger_price").unwrap().i64().unwrap().into_no_null_iter().collect();

@@ -2,7 +2,8 @@
 //! (setup: markets, accounts, agents, seeded positions), runs its ticks,
 //! builds the frames and writes them as Parquet to a temporary folder, and
 //! prints each part's median wall time over the repeats, with the tick cost
-//! per account. Nothing is written under `results/`.
+//! per account, and the memory the run holds (on Linux). Nothing is written
+//! under `results/`.
 
 use super::{load, out};
 use crate::cli::{BenchArgs, Common};
@@ -17,6 +18,15 @@ use std::time::{Duration, Instant};
 fn median(xs: &mut [Duration]) -> Duration {
     xs.sort();
     xs[xs.len() / 2]
+}
+
+/// A field of `/proc/self/status` (`VmRSS`, `VmHWM`), bytes; `None` where
+/// there is no such file.
+fn status_bytes(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))?;
+    let kib: u64 = line[field.len() + 1..].trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// Runs `cascade bench`.
@@ -51,6 +61,9 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
     let scratch = std::env::temp_dir().join(format!("cascade-bench-{}", std::process::id()));
     let (mut setup, mut ticks, mut frames, mut parquet) = (vec![], vec![], vec![], vec![]);
     let mut accounts = 0;
+    // Resident memory before the first build and after its ticks: what the
+    // run's state (markets, accounts, agents, index, records) holds.
+    let (before, mut held) = (status_bytes("VmRSS"), None);
     for _ in 0..args.repeat.max(1) {
         #[allow(clippy::disallowed_methods, reason = "wall time is what a benchmark measures")]
         let t0 = Instant::now();
@@ -59,6 +72,7 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
         sim.try_run(exp.ticks).map_err(|e| anyhow!("{}: {e}", exp.name))?;
         let t2 = t0.elapsed();
         accounts = sim.ledger().accounts.len();
+        held = held.or_else(|| Some(status_bytes("VmRSS")?.saturating_sub(before?)));
         let mut output = sim.finish().context("building the frames")?;
         let t3 = t0.elapsed();
         std::fs::create_dir_all(&scratch)?;
@@ -92,6 +106,15 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
     text.push_str(&format!("  frames      {}   building the frames and the summary\n", secs(f)));
     text.push_str(&format!("  parquet     {}   writing them (to a temporary folder)\n", secs(p)));
     text.push_str(&format!("  total       {}\n", secs(s + t + f + p)));
+    if let (Some(held), Some(peak)) = (held, status_bytes("VmHWM")) {
+        let mb = |b: u64| b as f64 / 1e6;
+        text.push_str(&format!(
+            "  memory      {:>7.1} MB   held after the ticks ({:.0} B an account); peak {:.1} MB\n",
+            mb(held),
+            held as f64 / accounts.max(1) as f64,
+            mb(peak)
+        ));
+    }
     out(&text)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -91,10 +91,14 @@ pub struct Account {
     pub positions: SmallVec<[Position; 1]>,
     /// Fees paid (negative: rebates received), micros.
     pub fees_paid: Micros,
-    /// First tick at which the account was liquidated.
-    pub liquidated_at: Option<u64>,
-    /// Spot balances, base units per asset (see [`crate::accounts::spot`]).
-    pub holdings: SmallVec<[(AssetId, i64); 1]>,
+    /// One more than the first tick at which the account was liquidated
+    /// (see [`Account::liquidated_at`]): 8 bytes, where an `Option<u64>`
+    /// takes 16.
+    liquidated: Option<std::num::NonZeroU64>,
+    /// Spot balances, base units per asset (see [`crate::accounts::spot`]):
+    /// a boxed slice, 16 bytes and no allocation for the accounts that
+    /// hold none.
+    pub holdings: Box<[(AssetId, i64)]>,
 }
 
 /// A market's parameters as the ledger needs them.
@@ -109,6 +113,17 @@ pub struct MarketTerms<'a> {
 }
 
 impl Account {
+    /// The first tick at which the account was liquidated, if it has been.
+    pub fn liquidated_at(&self) -> Option<u64> {
+        self.liquidated.map(|t| t.get() - 1)
+    }
+
+    /// Notes a liquidation at `tick`, unless one came before.
+    pub fn mark_liquidated(&mut self, tick: u64) {
+        let t = std::num::NonZeroU64::new(tick.saturating_add(1)).expect("one more than a tick is not zero");
+        self.liquidated.get_or_insert(t);
+    }
+
     /// The position in `market`, if open.
     pub fn position(&self, market: MarketId) -> Option<&Position> {
         self.positions.iter().find(|p| p.market == market)
@@ -310,8 +325,8 @@ impl Ledger {
             deposited: spec.collateral,
             positions: SmallVec::new(),
             fees_paid: Micros(0),
-            liquidated_at: None,
-            holdings: SmallVec::new(),
+            liquidated: None,
+            holdings: Box::default(),
         });
         id
     }
@@ -446,6 +461,13 @@ impl Ledger {
 mod tests {
     use super::*;
     use crate::core::units::Ppm;
+
+    #[test]
+    fn an_account_with_one_position_fits_in_120_bytes() {
+        // A million-position run holds a million of these: the budget of
+        // its memory per position starts here.
+        assert!(size_of::<Account>() <= 120, "{}", size_of::<Account>());
+    }
 
     fn setup(mode: MarginMode) -> (Ledger, AccountId, AccountId, MarginTiers) {
         let mut l = Ledger::default();

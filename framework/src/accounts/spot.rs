@@ -30,7 +30,9 @@ impl Ledger {
         let k = match h.iter().position(|(a, _)| *a == asset) {
             Some(k) => k,
             None => {
-                h.push((asset, 0));
+                let mut v = std::mem::take(h).into_vec();
+                v.push((asset, 0));
+                *h = v.into_boxed_slice();
                 h.len() - 1
             }
         };

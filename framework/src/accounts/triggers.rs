@@ -756,3 +756,22 @@ pub fn side_of(qty: Lots) -> Option<Side> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn adjusted_keys_order_as_their_i128s(a in any::<i128>(), b in any::<i128>()) {
+            prop_assert_eq!(Adjusted::from(a).cmp(&Adjusted::from(b)), a.cmp(&b));
+        }
+    }
+
+    #[test]
+    fn keys_and_entries_pack_at_8_bytes() {
+        assert_eq!(size_of::<Entry>(), 24);
+        assert!(size_of::<SmallVec<[Key; 1]>>() <= 48, "{}", size_of::<SmallVec<[Key; 1]>>());
+    }
+}

@@ -231,8 +231,8 @@ mod tests {
         }
         assert_eq!(index, [1_000, 977, 955, 933]);
         assert_eq!(sim.markets().get(m).index.fundamental, Price(1_000));
-        assert_eq!(sim.ledger().account(a).liquidated_at, Some(1));
-        assert_eq!(sim.ledger().account(b).liquidated_at, Some(2));
+        assert_eq!(sim.ledger().account(a).liquidated_at(), Some(1));
+        assert_eq!(sim.ledger().account(b).liquidated_at(), Some(2));
         let out = sim.finish().unwrap();
         let col =
             |name: &str| -> Vec<i64> { out.events.column(name).unwrap().i64().unwrap().into_no_null_iter().collect() };

@@ -162,10 +162,10 @@ mod tests {
         let l = sim.ledger();
         let m = MarketId(0);
         for t in [a, b, c] {
-            assert_eq!(l.account(t).liquidated_at, Some(1));
+            assert_eq!(l.account(t).liquidated_at(), Some(1));
             assert_eq!(l.account(t).qty(m), Lots(0));
         }
-        assert_eq!(l.account(d).liquidated_at, None);
+        assert_eq!(l.account(d).liquidated_at(), None);
         assert_eq!(l.account(seller).qty(m), Lots(-20));
         assert_eq!(l.uncovered_bad_debt, Micros(0));
         assert_eq!(l.covered_bad_debt, Micros(0));

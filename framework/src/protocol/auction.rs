@@ -163,8 +163,8 @@ mod tests {
         let m = MarketId(0);
         assert_eq!(sim.markets().get(m).mark, Price(979));
         assert_eq!(sim.ledger().account(a).qty(m), Lots(10));
-        assert_eq!(sim.ledger().account(a).liquidated_at, Some(1));
-        assert_eq!(sim.ledger().account(b).liquidated_at, None);
+        assert_eq!(sim.ledger().account(a).liquidated_at(), Some(1));
+        assert_eq!(sim.ledger().account(b).liquidated_at(), None);
         let auctions = sim.world().resource::<Auctions>();
         assert!(auctions.is_frozen(a));
         let open = auctions.get(AuctionId(0)).unwrap();

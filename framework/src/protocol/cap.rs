@@ -39,10 +39,10 @@ mod tests {
         // A's close (9,740 of notional) reaches the 9,000 cap, so B, due in the
         // next round at 969, waits for tick 2.
         let (mut sim, [a, b, ..]) = shocked(|p| p.liquidation_cap = Some(Micros(9_000)));
-        assert_eq!(sim.ledger().account(a).liquidated_at, Some(1));
-        assert_eq!(sim.ledger().account(b).liquidated_at, None);
+        assert_eq!(sim.ledger().account(a).liquidated_at(), Some(1));
+        assert_eq!(sim.ledger().account(b).liquidated_at(), None);
         sim.step();
-        assert_eq!(sim.ledger().account(b).liquidated_at, Some(2));
+        assert_eq!(sim.ledger().account(b).liquidated_at(), Some(2));
         assert_conserved(&sim);
         let out = sim.finish().unwrap();
         let throttled: Vec<u64> = out.ticks.column("throttled").unwrap().u64().unwrap().into_no_null_iter().collect();

@@ -99,7 +99,7 @@ mod tests {
         let l = sim.ledger();
         assert_eq!(l.account(a).qty(MarketId(0)), Lots(5));
         assert_eq!(l.account(a).collateral, Micros(536));
-        assert_eq!(l.account(b).liquidated_at, None);
+        assert_eq!(l.account(b).liquidated_at(), None);
         assert_eq!(l.insurance_fund, Micros(149));
         // The stepped rule gives the same: A's health factor is 480 / 489.5 =
         // 0.98, above 0.95.
@@ -114,7 +114,7 @@ mod tests {
         assert!(l.account(a).positions.is_empty());
         assert_eq!(l.account(a).collateral, Micros(430 - 98));
         for t in [b, c, d] {
-            assert_eq!(l.account(t).liquidated_at, Some(1));
+            assert_eq!(l.account(t).liquidated_at(), Some(1));
         }
         assert_eq!(l.uncovered_bad_debt, Micros(131));
     }
@@ -128,6 +128,6 @@ mod tests {
         let l = sim.ledger();
         assert_eq!(l.account(a).qty(MarketId(0)), Lots(9));
         assert_eq!(l.account(a).collateral, Micros(690 - 21 - 10));
-        assert_eq!(l.account(b).liquidated_at, None);
+        assert_eq!(l.account(b).liquidated_at(), None);
     }
 }

@@ -127,12 +127,12 @@ mod tests {
         );
         sim.step();
         assert_eq!(sim.markets().get(m).mark, Price(979));
-        assert_eq!(sim.ledger().account(t).liquidated_at, None);
+        assert_eq!(sim.ledger().account(t).liquidated_at(), None);
         sim.world_mut().resource_mut::<crate::market::Markets>().get_mut(m).set_maintenance_scale(Ppm(1_800_000));
         sim.step();
         assert_conserved(&sim);
         let l = sim.ledger();
-        assert_eq!(l.account(t).liquidated_at, Some(2));
+        assert_eq!(l.account(t).liquidated_at(), Some(2));
         assert_eq!(l.account(t).collateral, Micros(316 - 94));
         let out = sim.finish().unwrap();
         let ev = out.events;

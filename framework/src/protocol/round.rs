@@ -296,7 +296,7 @@ fn liquidate_account(cx: &mut Cx<'_>, hooks: &mut Hooks, account: AccountId, mar
     if !any {
         return false;
     }
-    cx.ledger.account_mut(account).liquidated_at.get_or_insert(cx.tick);
+    cx.ledger.account_mut(account).mark_liquidated(cx.tick);
     if let Some(event) = first_event {
         settle(cx, account, market, mode, free_before, due, event);
     }
@@ -356,7 +356,7 @@ mod tests {
 
         let l = sim.ledger();
         for t in [a, b, c, d] {
-            assert_eq!(l.account(t).liquidated_at, Some(1));
+            assert_eq!(l.account(t).liquidated_at(), Some(1));
             assert!(l.account(t).positions.is_empty());
         }
         assert_eq!(l.account(a).collateral, Micros(430 - 98));
@@ -421,7 +421,7 @@ mod tests {
         // Sold 10 at 850: loss 1,500 on 1,000 of margin: bad debt 500, fund
         // empty, so all of it is uncovered; the free 5,000 is untouched.
         let l = sim.ledger();
-        assert_eq!(l.account(t).liquidated_at, Some(1));
+        assert_eq!(l.account(t).liquidated_at(), Some(1));
         assert_eq!(l.account(t).collateral, Micros(5_000));
         assert_eq!(l.uncovered_bad_debt, Micros(500));
     }
@@ -453,7 +453,7 @@ mod tests {
             q.place(Priority::NORMAL, bidder, mb, Side::Buy, Lots(10), OrderKind::Limit { price: Price(990) });
         }
         sim.step();
-        assert_eq!(sim.ledger().account(x).liquidated_at, None);
+        assert_eq!(sim.ledger().account(x).liquidated_at(), None);
         sim.world_mut().resource_mut::<OrderQueue>().place(
             Priority::NORMAL,
             seller,
@@ -502,13 +502,13 @@ mod tests {
             assert_conserved(&sim);
         }
         assert_eq!(sim.markets().get(m).mark, Price(900));
-        assert_eq!(sim.ledger().account(a).liquidated_at, None, "no bids: A waits");
+        assert_eq!(sim.ledger().account(a).liquidated_at(), None, "no bids: A waits");
         assert_eq!(sim.ledger().account(a).qty(m), Lots(10));
         let kind = OrderKind::Limit { price: Price(890) };
         sim.world_mut().resource_mut::<OrderQueue>().place(Priority::NORMAL, buyer, m, Side::Buy, Lots(10), kind);
         sim.step();
         assert_conserved(&sim);
-        assert_eq!(sim.ledger().account(a).liquidated_at, Some(4));
+        assert_eq!(sim.ledger().account(a).liquidated_at(), Some(4));
         assert_eq!(sim.ledger().account(a).qty(m), Lots(0));
     }
 }

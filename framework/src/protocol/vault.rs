@@ -107,8 +107,8 @@ mod tests {
         assert_eq!(l.account(vault).position(m).unwrap().cost, Micros(9_310));
         assert_eq!(l.account(a).qty(m), Lots(0));
         assert_eq!(l.account(a).collateral, Micros(0));
-        assert_eq!(l.account(a).liquidated_at, Some(1));
-        assert_eq!(l.account(b).liquidated_at, None);
+        assert_eq!(l.account(a).liquidated_at(), Some(1));
+        assert_eq!(l.account(b).liquidated_at(), None);
         assert_eq!(sim.markets().get(m).mark, Price(979));
         let out = sim.finish().unwrap();
         let kinds: Vec<String> =

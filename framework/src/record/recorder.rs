@@ -450,8 +450,8 @@ fn agents_frame(ledger: &Ledger, markets: &Markets) -> Result<DataFrame, ExportE
         equity.push(eq);
         pnl.push(eq - a.deposited.0);
         fees.push(a.fees_paid.0);
-        liquidated.push(a.liquidated_at.is_some());
-        liq_tick.push(a.liquidated_at);
+        liquidated.push(a.liquidated_at().is_some());
+        liq_tick.push(a.liquidated_at());
         open.push(a.positions.iter().map(|p| p.qty.0).sum::<i64>());
     }
     frame(

@@ -53,6 +53,6 @@ fn bulk_seeding_builds_the_same_index_as_one_by_one() {
         one.step();
         bulk.step();
     }
-    let liquidated = |s: &Simulation| s.ledger().accounts.iter().map(|a| a.liquidated_at).collect::<Vec<_>>();
+    let liquidated = |s: &Simulation| s.ledger().accounts.iter().map(|a| a.liquidated_at()).collect::<Vec<_>>();
     assert_eq!(liquidated(&one), liquidated(&bulk));
 }
