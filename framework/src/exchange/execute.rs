@@ -51,7 +51,7 @@ pub fn execute(
         }
         None => markets.get_mut(market).book.submit(order, fills),
     };
-    let mut touched: Vec<AccountId> = Vec::with_capacity(fills.len() - start + 1);
+    let mut touched: smallvec::SmallVec<[AccountId; 4]> = smallvec::SmallVec::new();
     for fill in &fills[start..] {
         let m = markets.get(market);
         let notional = swapped.unwrap_or_else(|| m.notional(fill.qty, fill.price));

@@ -41,6 +41,7 @@ use crate::protocol::hooks::{Closing, Cx, Mechanism, Mechanisms, Route, Took};
 use crate::protocol::log::TickLiquidations;
 use crate::protocol::params::Protocol;
 use bevy_ecs::prelude::*;
+use smallvec::SmallVec;
 use std::collections::BTreeSet;
 
 /// Liquidate-phase system: the tick's rounds. It is exclusive so that the
@@ -112,6 +113,8 @@ fn run_rounds(cx: &mut Cx<'_>, hooks: &mut Hooks) {
         let disjoint = !cx.triggers.has_multi_keyed();
         let mut seen = BTreeSet::new();
         let mut closed_any = false;
+        // The fills of one liquidation, reused across the round's.
+        let mut fills = Vec::new();
         for (run, &(market, side)) in runs.iter().enumerate() {
             while let Some(account) = cx.triggers.next_candidate(run) {
                 // The account a few candidates on, which this walk will check.
@@ -127,14 +130,14 @@ fn run_rounds(cx: &mut Cx<'_>, hooks: &mut Hooks) {
                 } else if !seen.insert(account) || (!off_book && waits_for_liquidity(cx, account)) {
                     continue;
                 }
-                closed_any |= try_liquidate(cx, hooks, account);
+                closed_any |= try_liquidate(cx, hooks, account, &mut fills);
             }
         }
         for account in multi {
             if (!disjoint && !seen.insert(account)) || (!off_book && waits_for_liquidity(cx, account)) {
                 continue;
             }
-            closed_any |= try_liquidate(cx, hooks, account);
+            closed_any |= try_liquidate(cx, hooks, account, &mut fills);
         }
         cx.triggers.end_walk();
         if !closed_any {
@@ -153,12 +156,12 @@ fn run_rounds(cx: &mut Cx<'_>, hooks: &mut Hooks) {
 
 /// Liquidates `account` if it is below maintenance in an open market and
 /// the mechanisms admit it; returns whether anything happened.
-fn try_liquidate(cx: &mut Cx<'_>, hooks: &mut Hooks, account: AccountId) -> bool {
+fn try_liquidate(cx: &mut Cx<'_>, hooks: &mut Hooks, account: AccountId, fills: &mut Vec<Fill>) -> bool {
     let Some(market) = below_maintenance(account, cx.ledger, cx.markets) else { return false };
     if !market_open(cx, hooks, market) || !hooks.iter_mut().all(|h| h.admit(cx, account, market)) {
         return false;
     }
-    liquidate_account(cx, hooks, account, market)
+    liquidate_account(cx, hooks, account, market, fills)
 }
 
 /// Whether `account` holds one position whose forced order would meet an
@@ -176,10 +179,10 @@ fn market_open(cx: &Cx<'_>, hooks: &Hooks, market: MarketId) -> bool {
 /// The markets whose positions a liquidation of `account`, found below
 /// maintenance in `market`, closes: that one under isolated margin, every
 /// one under cross.
-fn liquidated_markets(ledger: &Ledger, account: AccountId, market: MarketId) -> Vec<MarketId> {
+fn liquidated_markets(ledger: &Ledger, account: AccountId, market: MarketId) -> SmallVec<[MarketId; 2]> {
     let acct = ledger.account(account);
     match acct.mode {
-        MarginMode::Isolated => vec![market],
+        MarginMode::Isolated => smallvec::smallvec![market],
         MarginMode::Cross => acct.positions.iter().map(|p| p.market).collect(),
     }
 }
@@ -187,13 +190,18 @@ fn liquidated_markets(ledger: &Ledger, account: AccountId, market: MarketId) -> 
 /// Closes `account`'s liquidated positions where the mechanisms route them
 /// and settles penalty and bad debt. Returns whether anything happened; a
 /// book with nothing on the other side leaves the position for the next
-/// round or tick, and records nothing.
-fn liquidate_account(cx: &mut Cx<'_>, hooks: &mut Hooks, account: AccountId, market: MarketId) -> bool {
+/// round or tick, and records nothing. `fills` is scratch space.
+fn liquidate_account(
+    cx: &mut Cx<'_>,
+    hooks: &mut Hooks,
+    account: AccountId,
+    market: MarketId,
+    fills: &mut Vec<Fill>,
+) -> bool {
     let acct = cx.ledger.account(account);
     let mode = acct.mode;
     let targets = liquidated_markets(cx.ledger, account, market);
     let free_before = acct.collateral;
-    let mut fills: Vec<Fill> = Vec::new();
     let mut any = false;
     // The first event of this account that settles now (ADL events of its
     // counterparties may come before it).
@@ -246,7 +254,7 @@ fn liquidate_account(cx: &mut Cx<'_>, hooks: &mut Hooks, account: AccountId, mar
         let kind = limit.map_or(OrderKind::Market, |price| OrderKind::Ioc { price });
         let order = Order { id: cx.queue.next_order_id(), account, side: closing.side.opposite(), qty: close, kind };
         fills.clear();
-        let mut ex = execute(cx.markets, cx.ledger, cx.triggers, m, order, TakerFee::Waived, &mut fills);
+        let mut ex = execute(cx.markets, cx.ledger, cx.triggers, m, order, TakerFee::Waived, fills);
         let mut passed_on = Lots(0);
         for h in hooks.iter_mut() {
             if ex.cancelled.0 == 0 {
