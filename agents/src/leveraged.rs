@@ -289,14 +289,10 @@ impl Population for LeveragedParams {
         let population_label = sim.label(&self.name);
         let mut strategies: BTreeMap<u32, u16> = BTreeMap::new();
         let all = crate::indices(self.first_index, self.count);
-        let mut from = all.start;
-        while from < all.end {
-            let batch = from..from.saturating_add(BATCH).min(all.end);
-            from = batch.end;
-            // Each trader's type comes from its own stream alone, so the
-            // batch is drawn on every core, in index order whatever their
-            // number.
-            let drawn = crate::map_in_parallel(batch, |index| self.draw(seed, population, index, &terms));
+        // Each trader's type comes from its own stream alone, so the next
+        // batch is drawn on another core while this one is opened.
+        let draw = |index| self.draw(seed, population, index, &terms);
+        crate::map_pipelined(all, BATCH, draw, |drawn| {
             let decides = self.decides();
             let mut positions = Vec::with_capacity(drawn.len());
             let mut traders = Vec::with_capacity(if decides { drawn.len() } else { 0 });
@@ -324,9 +320,8 @@ impl Population for LeveragedParams {
                 };
                 traders.push((agent, trader));
             }
-            self.settle_batch(sim, &mut positions, &mut traders)?;
-        }
-        Ok(())
+            self.settle_batch(sim, &mut positions, &mut traders)
+        })
     }
 }
 
@@ -409,9 +404,11 @@ impl LeveragedParams {
     }
 }
 
-/// Traders seeded and spawned together: large enough to amortise taking
-/// the ledger and spawning, small enough to bound the memory held aside.
-const BATCH: u32 = 1 << 16;
+/// Traders drawn, seeded and spawned together: large enough to amortise
+/// taking the ledger and spawning, small enough that drawing the first
+/// batch (which nothing overlaps) is short and the memory held aside is
+/// bounded.
+const BATCH: u32 = 1 << 13;
 
 impl LeveragedParams {
     /// Whether the traders ever decide (see the module docs): only those

@@ -144,33 +144,42 @@ pub fn open_agent_account<'a>(
     })
 }
 
-/// `f` of every number in `range`, in order, computed on all cores: for
-/// populations whose agents' types depend only on their own streams. The
-/// result does not depend on the number of cores; small ranges stay on
-/// the calling thread.
-pub fn map_in_parallel<T: Send>(range: std::ops::Range<u32>, f: impl Fn(u32) -> T + Sync) -> Vec<T> {
-    const SMALL: u32 = 4_096;
-    let n = range.end.saturating_sub(range.start);
+/// `f` of every number in `range`, handed to `consume` in order, `batch`
+/// numbers at a time. For populations whose agents' types depend only on
+/// their own streams, and whose installing (`consume`) must run on the
+/// calling thread: another core computes the next batch while `consume`
+/// takes this one. The batches do not depend on the number of cores; a
+/// range of one batch, or a machine with one core, stays on the calling
+/// thread. The first error of `consume` stops the work and is returned.
+pub fn map_pipelined<T: Send, E>(
+    range: std::ops::Range<u32>,
+    batch: u32,
+    f: impl Fn(u32) -> T + Sync,
+    mut consume: impl FnMut(Vec<T>) -> Result<(), E>,
+) -> Result<(), E> {
+    let batch = batch.max(1);
+    let batches = move || {
+        (range.start..range.end).step_by(batch as usize).map(move |lo| lo..lo.saturating_add(batch).min(range.end))
+    };
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let parts = u32::try_from(cores).unwrap_or(u32::MAX).min(n / SMALL).max(1);
-    if parts == 1 {
-        return range.map(f).collect();
+    if cores < 2 || range.end.saturating_sub(range.start) <= batch {
+        return batches().try_for_each(|b| consume(b.map(&f).collect()));
     }
-    let per = n.div_ceil(parts);
     let f = &f;
     std::thread::scope(|s| {
-        let handles: Vec<_> = (0..parts)
-            .map(|k| {
-                let lo = range.start + k * per;
-                let part = lo..lo.saturating_add(per).min(range.end);
-                s.spawn(move || part.map(f).collect::<Vec<T>>())
-            })
-            .collect();
-        let mut out = Vec::with_capacity(n as usize);
-        for h in handles {
-            out.extend(h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
-        }
-        out
+        // One batch computed ahead of the one being consumed.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<T>>(1);
+        let producer = s.spawn(move || {
+            for b in batches() {
+                if tx.send(b.map(f).collect()).is_err() {
+                    return; // consume failed and hung up
+                }
+            }
+        });
+        let result = rx.iter().try_for_each(&mut consume);
+        drop(rx);
+        producer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        result
     })
 }
 
