@@ -33,15 +33,14 @@ pub fn prefetch<T>(x: &T) {
     let _ = x;
 }
 
-/// Makes room in `v` for `additional` more items, growing by an eighth of
-/// its length (at most 65,536 items) when it must grow beyond that. For the
+/// Makes room in `v` for `additional` more items. When it must grow, it
+/// doubles up to 65,536 items and then grows by 65,536 at a time. For the
 /// per-account tables that a population reserves exactly when it installs:
-/// a small population added after a large one then costs a little room, not
-/// a doubling of the table. Pushes stay amortised O(1) up to the cap, and a
-/// table past it is large enough for its allocator to move it by remapping
-/// pages rather than copying them.
+/// a small population added after a large one costs at most 65,536 items
+/// of room, not a doubling of the table. Tables past that size are moved
+/// by their allocator remapping pages, not copying them.
 pub fn reserve_gently<T>(v: &mut Vec<T>, additional: usize) {
     if v.capacity() - v.len() < additional {
-        v.reserve_exact(additional.max((v.len() / 8).min(1 << 16)));
+        v.reserve_exact(additional.max(v.len().min(1 << 16)));
     }
 }
