@@ -57,6 +57,7 @@ pub fn seed_leveraged(sim: &mut Simulation, market: MarketId, n_positions: u32) 
     let entry_noise = Normal::new(0.0, 0.004).expect("valid normal");
     let leverages = [5_u32, 10, 20, 25, 50, 75];
     let mut accounts = Vec::with_capacity(n_positions as usize);
+    sim.reserve_accounts(n_positions as usize);
     for index in 0..n_positions {
         let owner = AgentId { population: pop, index };
         let mut rng = seed.stream(StreamKey::Agent(owner));
@@ -91,6 +92,7 @@ pub fn seed_leveraged(sim: &mut Simulation, market: MarketId, n_positions: u32) 
         sim.seed_position(account, market, qty, entry).expect("preset entries are positive");
         accounts.push(account);
     }
+    sim.index_seeded();
     accounts
 }
 
