@@ -301,7 +301,7 @@ impl Triggers {
     /// their element sizes (B-tree nodes hold up to 11 entries; this counts
     /// the entries, which dominate).
     pub fn approx_bytes_per_key() -> usize {
-        size_of::<(Price, AccountId)>() + size_of::<SmallVec<[Key; 1]>>()
+        size_of::<Entry>() + size_of::<SmallVec<[Key; 1]>>()
     }
 
     /// Makes room for the keys of `n_accounts` accounts in all.
