@@ -644,6 +644,32 @@ mod tests {
     use cascade_framework::presets::flash_crash;
 
     #[test]
+    fn only_traders_that_decide_are_spawned() {
+        // A holding population is accounts and positions only; with stops
+        // its traders are entities. Both seed the same positions.
+        let accounts_and_entities = |stop_loss: Option<StopLoss>| {
+            let mut sim = Simulation::new(flash_crash(1)).unwrap();
+            let mut p = LeveragedParams::holders("many", 500, Dist::fixed(20.0), Dist::fixed(10.0));
+            p.stop_loss = stop_loss;
+            p.install(&mut sim).unwrap();
+            let traders = sim.world_mut().query::<&LeveragedTrader>().iter(sim.world()).count();
+            let positions: Vec<(Option<cascade_framework::AgentId>, i64, i64)> = sim
+                .ledger()
+                .accounts
+                .iter()
+                .filter(|a| a.owner.is_some())
+                .map(|a| (a.owner, a.qty(MarketId(0)).0, a.position(MarketId(0)).map_or(0, |p| p.cost.0)))
+                .collect();
+            (positions, traders)
+        };
+        let (held, none) = accounts_and_entities(None);
+        let never = StopLoss { probability: 0.0, distance: Dist::fixed(0.05), round_to_ticks: 1 };
+        let (stopped, spawned) = accounts_and_entities(Some(never));
+        assert_eq!((held.len(), none, spawned), (500, 0, 500));
+        assert_eq!(held, stopped);
+    }
+
+    #[test]
     fn stops_sit_on_round_numbers_away_from_the_price() {
         // Long from 61,234.5 quote (612,345 ticks), 2% stop, supports every
         // 500 quote (5,000 ticks): 600,098 rounds down to 600,000.

@@ -268,3 +268,50 @@ pub fn check_market(sim: &Simulation, field: &str, market: MarketId) -> Result<(
         Err(ParamError::invalid(field, format!("no market {} (there are {})", market.0, sim.markets().0.len())))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::map_pipelined;
+
+    #[test]
+    fn pipelined_batches_arrive_whole_and_in_order() {
+        for (range, batch) in [(0..0, 8), (3..4, 8), (0..8, 8), (5..100_003, 4_096), (7..50_000, 1)] {
+            let mut seen = Vec::new();
+            let mut sizes = Vec::new();
+            map_pipelined(
+                range.clone(),
+                batch,
+                |i| u64::from(i) * 3,
+                |b: Vec<u64>| {
+                    sizes.push(b.len());
+                    seen.extend(b);
+                    Ok::<(), ()>(())
+                },
+            )
+            .unwrap();
+            let want: Vec<u64> = range.clone().map(|i| u64::from(i) * 3).collect();
+            assert_eq!(seen, want, "{range:?} by {batch}");
+            // Every batch but the last is full: the batches do not depend on the machine.
+            let n = want.len();
+            let full = batch.max(1) as usize;
+            assert_eq!(sizes.len(), n.div_ceil(full));
+            assert!(sizes.iter().rev().skip(1).all(|&s| s == full));
+        }
+    }
+
+    #[test]
+    fn the_first_error_stops_the_pipeline() {
+        let mut batches = 0;
+        let out = map_pipelined(
+            0..1_000_000,
+            1_000,
+            |i| i,
+            |b: Vec<u32>| {
+                batches += 1;
+                if b[0] >= 5_000 { Err(b[0]) } else { Ok(()) }
+            },
+        );
+        assert_eq!(out, Err(5_000));
+        assert_eq!(batches, 6);
+    }
+}
