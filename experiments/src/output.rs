@@ -106,14 +106,34 @@ pub fn write_frames(frames: Vec<(PathBuf, polars::prelude::DataFrame)>) -> Resul
     Ok(written)
 }
 
-/// The git commit of the working directory's repository, if there is one.
-pub fn git_commit() -> Option<String> {
-    let out = std::process::Command::new("git").args(["rev-parse", "HEAD"]).output().ok()?;
-    if !out.status.success() {
-        return None;
+/// The git commit of the working directory's repository, asked for now
+/// and read with [`PendingCommit::read`], so that `git` runs beside the
+/// simulation instead of after it.
+pub fn git_commit() -> PendingCommit {
+    use std::process::{Command, Stdio};
+    let child = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn();
+    PendingCommit(child.ok())
+}
+
+/// A `git rev-parse HEAD` under way (see [`git_commit`]).
+#[derive(Debug)]
+pub struct PendingCommit(Option<std::process::Child>);
+
+impl PendingCommit {
+    /// The commit, if the working directory is in a repository.
+    pub fn read(self) -> Option<String> {
+        let out = self.0?.wait_with_output().ok()?;
+        if !out.status.success() {
+            return None;
+        }
+        let s = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+        (s.len() == 40).then_some(s)
     }
-    let s = String::from_utf8(out.stdout).ok()?.trim().to_owned();
-    (s.len() == 40).then_some(s)
 }
 
 #[cfg(test)]

@@ -199,6 +199,7 @@ pub fn execute(
     }
     #[allow(clippy::disallowed_methods, reason = "wall time for the manifest; the simulation never sees it")]
     let started = std::time::Instant::now();
+    let commit = git_commit();
     let mut sim = exp.build(seed).map_err(|e| anyhow!("{}: {e}", exp.name))?;
     let chunk = (exp.ticks / 200).max(1);
     let mut done = 0;
@@ -227,7 +228,7 @@ pub fn execute(
         run_id: run_id(exp, seed),
         seed,
         version: VERSION.to_owned(),
-        git_commit: git_commit(),
+        git_commit: commit.read(),
         command: command.map(str::to_owned),
         config: resolved_config(exp),
         files,
