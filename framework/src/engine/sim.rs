@@ -356,6 +356,9 @@ impl Simulation {
     /// Ends the run and builds its frames.
     pub fn finish(mut self) -> Result<RunOutput, ExportError> {
         let recorder = self.world.remove_resource::<Recorder>().expect("recorder is inserted at build");
+        // The frames do not read the trigger index: it goes before they are
+        // built, so that a large run does not hold both at once.
+        drop(self.world.remove_resource::<Triggers>());
         let rejected = self.world.resource::<OrderQueue>().rejected;
         let mut output = recorder.into_output(self.ledger(), self.markets(), rejected)?;
         if let Some(log) = self.world.get_resource::<crate::record::ExecutionLog>() {
