@@ -292,8 +292,8 @@ impl Population for LeveragedParams {
         // Each trader's type comes from its own stream alone, so the next
         // batch is drawn on another core while this one is opened.
         let draw = |index| self.draw(seed, population, index, &terms);
+        let (decides, guarded) = (self.decides(), self.sets_alarms());
         crate::map_pipelined(all, BATCH, draw, |drawn| {
-            let decides = self.decides();
             let mut positions = Vec::with_capacity(drawn.len());
             let mut traders = Vec::with_capacity(if decides { drawn.len() } else { 0 });
             for d in drawn {
@@ -313,14 +313,14 @@ impl Population for LeveragedParams {
                     lots: d.lots,
                     initial_margin: d.margin,
                     reentries: 0,
-                    guards: (self.stop_loss.is_some() || self.top_up.is_some()).then(|| {
+                    guards: guarded.then(|| {
                         Box::new(Guards { reserve: d.reserve, stop_distance: d.stop_distance, ..Guards::default() })
                     }),
                     behaviour: behaviour.clone(),
                 };
                 traders.push((agent, trader));
             }
-            self.settle_batch(sim, &mut positions, &mut traders)
+            self.settle_batch(sim, &positions, traders)
         })
     }
 }
@@ -414,7 +414,18 @@ impl LeveragedParams {
     /// Whether the traders ever decide (see the module docs): only those
     /// that do are spawned.
     fn decides(&self) -> bool {
-        self.stop_loss.is_some() || self.top_up.is_some() || self.reentry.is_some() || self.trend.is_some()
+        self.sets_alarms() || self.tracks_exits()
+    }
+
+    /// Whether the traders set price alarms: only stops and top-ups do.
+    fn sets_alarms(&self) -> bool {
+        self.stop_loss.is_some() || self.top_up.is_some()
+    }
+
+    /// Whether the population acts on its traders' exits (re-entry, trend
+    /// following), and so needs each account's owner.
+    fn tracks_exits(&self) -> bool {
+        self.reentry.is_some() || self.trend.is_some()
     }
 
     /// Seeds the batch's positions and spawns its traders (none if they
@@ -422,22 +433,20 @@ impl LeveragedParams {
     fn settle_batch(
         &self,
         sim: &mut Simulation,
-        positions: &mut Vec<(AccountId, MarketId, Lots, Price)>,
-        traders: &mut Vec<(Agent, LeveragedTrader)>,
+        positions: &[(AccountId, MarketId, Lots, Price)],
+        traders: Vec<(Agent, LeveragedTrader)>,
     ) -> Result<(), ParamError> {
         sim.seed_positions(positions)?;
-        let entities: Vec<Entity> = sim.world_mut().spawn_batch(traders.drain(..)).collect();
+        let entities: Vec<Entity> = sim.world_mut().spawn_batch(traders).collect();
         let mut book = sim.world_mut().resource_mut::<LeveragedBook>();
         for (&(account, ..), &entity) in positions.iter().zip(&entities) {
-            if self.reentry.is_some() || self.trend.is_some() {
+            if self.tracks_exits() {
                 book.owners.insert(account, entity);
             }
-            // Only stops and top-ups set alarms.
-            if self.stop_loss.is_some() || self.top_up.is_some() {
+            if self.sets_alarms() {
                 book.rearm.push(entity);
             }
         }
-        positions.clear();
         Ok(())
     }
 }

@@ -120,7 +120,7 @@ impl Account {
 
     /// Notes a liquidation at `tick`, unless one came before.
     pub fn mark_liquidated(&mut self, tick: u64) {
-        let t = std::num::NonZeroU64::new(tick.saturating_add(1)).expect("one more than a tick is not zero");
+        let t = std::num::NonZeroU64::MIN.checked_add(tick).expect("a tick below u64::MAX");
         self.liquidated.get_or_insert(t);
     }
 

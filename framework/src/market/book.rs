@@ -284,11 +284,10 @@ impl Book {
 
     /// Cancels every resting order of `account`; returns how many.
     pub fn cancel_all(&mut self, account: AccountId) -> usize {
-        let of_account = (account, OrderId(0))..=(account, OrderId(u64::MAX));
-        if self.by_account.range(of_account.clone()).next().is_none() {
-            return 0;
-        }
-        let ids: Vec<OrderId> = self.by_account.range(of_account).map(|(_, id)| *id).collect();
+        // Most accounts have no resting order, and few have many: no
+        // allocation for them.
+        let ids: smallvec::SmallVec<[OrderId; 4]> =
+            self.by_account.range((account, OrderId(0))..=(account, OrderId(u64::MAX))).map(|(_, id)| *id).collect();
         for id in &ids {
             self.cancel(*id);
         }
