@@ -326,48 +326,11 @@ impl Recorder {
         markets: &Markets,
         rejected_orders: u64,
     ) -> Result<RunOutput, ExportError> {
-        let t = self.t;
+        let (t, e, h) = (self.t, self.e, self.h);
         let mut summary = summarise(&t, &self.start, ledger, rejected_orders);
-        (summary.unrealised_bad_debt, summary.insolvent_accounts) = insolvency(ledger, markets);
-        let ticks = frame(
-            "ticks",
-            cols![
-                "tick" => t.tick, "market" => t.market, "index" => t.index, "mark" => t.mark,
-                "index_price" => t.index_price, "mark_price" => t.mark_price,
-                "fundamental" => t.fundamental, "fundamental_price" => t.fundamental_price,
-                "last_trade" => t.last_trade,
-                "best_bid" => t.best_bid, "best_ask" => t.best_ask, "spread" => t.spread,
-                "bid_depth" => t.bid_depth, "ask_depth" => t.ask_depth, "volume" => t.volume,
-                "notional" => t.notional, "open_interest" => t.open_interest,
-                "funding_rate_ppm" => t.funding_rate_ppm, "funding_index" => t.funding_index,
-                "realised_vol" => t.realised_vol, "liquidations" => t.liquidations,
-                "liquidated_long" => t.liquidated_long, "liquidated_short" => t.liquidated_short,
-                "liquidation_rounds" => t.liquidation_rounds, "bad_debt" => t.bad_debt,
-                "socialized_loss" => t.socialized_loss,
-                "halted" => t.halted,
-                "throttled" => t.throttled,
-                "auctions_open" => t.auctions_open,
-                "gas_price" => t.gas_price,
-                "maintenance_scale" => t.maintenance_scale,
-                "insurance_fund" => t.insurance_fund, "uncovered_bad_debt" => t.uncovered_bad_debt,
-            ],
-        )?;
-        let e = self.e;
-        let population: Vec<&str> = e.population.iter().map(|i| ledger.labels[usize::from(*i)].as_str()).collect();
-        let market: Vec<&str> = e.market.iter().map(|&m| markets.get(MarketId(m)).params.name.as_str()).collect();
-        let events = frame(
-            "events",
-            cols![
-                "tick" => e.tick, "round" => e.round, "kind" => e.kind, "account" => e.account,
-                "population" => population, "market" => market, "side" => e.side, "qty" => e.qty,
-                "unfilled" => e.unfilled, "trigger_price" => e.trigger_price,
-                "liquidation_price" => e.liquidation_price, "bankruptcy_price" => e.bankruptcy_price,
-                "fill_price" => e.fill_price, "slippage_bps" => e.slippage_bps, "penalty" => e.penalty,
-                "bad_debt" => e.bad_debt, "covered" => e.covered, "uncovered" => e.uncovered,
-            ],
-        )?;
-        let agents = agents_frame(ledger, markets)?;
-        let h = self.h;
+        let ticks = ticks_frame(t)?;
+        let events = events_frame(e, ledger, markets)?;
+        let (agents, insolvency) = agents_frame(ledger, markets)?;
         let heatmap = frame(
             "heatmap",
             cols![
@@ -375,6 +338,7 @@ impl Recorder {
                 "long_notional" => h.long_notional, "short_notional" => h.short_notional,
             ],
         )?;
+        (summary.unrealised_bad_debt, summary.insolvent_accounts) = insolvency;
         let s = &summary;
         let summary_frame = frame(
             "summary",
@@ -395,23 +359,51 @@ impl Recorder {
     }
 }
 
-/// The negative equity of trader accounts at the final marks, quote units,
-/// and how many accounts have it.
-fn insolvency(ledger: &Ledger, markets: &Markets) -> (f64, u64) {
-    let terms = |m: MarketId| terms_of(markets, m);
-    let price_of = |m: MarketId| markets.get(m).mark;
-    let (mut owed, mut n) = (0_i128, 0_u64);
-    for a in ledger.accounts.iter().filter(|a| a.kind == AccountKind::Trader) {
-        let eq = a.equity(&terms, &price_of);
-        if eq < 0 {
-            owed -= eq;
-            n += 1;
-        }
-    }
-    (owed as f64 / 1e6, n)
+fn ticks_frame(t: TickCols) -> Result<DataFrame, ExportError> {
+    frame(
+        "ticks",
+        cols![
+            "tick" => t.tick, "market" => t.market, "index" => t.index, "mark" => t.mark,
+            "index_price" => t.index_price, "mark_price" => t.mark_price,
+            "fundamental" => t.fundamental, "fundamental_price" => t.fundamental_price,
+            "last_trade" => t.last_trade,
+            "best_bid" => t.best_bid, "best_ask" => t.best_ask, "spread" => t.spread,
+            "bid_depth" => t.bid_depth, "ask_depth" => t.ask_depth, "volume" => t.volume,
+            "notional" => t.notional, "open_interest" => t.open_interest,
+            "funding_rate_ppm" => t.funding_rate_ppm, "funding_index" => t.funding_index,
+            "realised_vol" => t.realised_vol, "liquidations" => t.liquidations,
+            "liquidated_long" => t.liquidated_long, "liquidated_short" => t.liquidated_short,
+            "liquidation_rounds" => t.liquidation_rounds, "bad_debt" => t.bad_debt,
+            "socialized_loss" => t.socialized_loss,
+            "halted" => t.halted,
+            "throttled" => t.throttled,
+            "auctions_open" => t.auctions_open,
+            "gas_price" => t.gas_price,
+            "maintenance_scale" => t.maintenance_scale,
+            "insurance_fund" => t.insurance_fund, "uncovered_bad_debt" => t.uncovered_bad_debt,
+        ],
+    )
 }
 
-fn agents_frame(ledger: &Ledger, markets: &Markets) -> Result<DataFrame, ExportError> {
+fn events_frame(e: EventCols, ledger: &Ledger, markets: &Markets) -> Result<DataFrame, ExportError> {
+    let population: Vec<&str> = e.population.iter().map(|i| ledger.labels[usize::from(*i)].as_str()).collect();
+    let market: Vec<&str> = e.market.iter().map(|&m| markets.get(MarketId(m)).params.name.as_str()).collect();
+    frame(
+        "events",
+        cols![
+            "tick" => e.tick, "round" => e.round, "kind" => e.kind, "account" => e.account,
+            "population" => population, "market" => market, "side" => e.side, "qty" => e.qty,
+            "unfilled" => e.unfilled, "trigger_price" => e.trigger_price,
+            "liquidation_price" => e.liquidation_price, "bankruptcy_price" => e.bankruptcy_price,
+            "fill_price" => e.fill_price, "slippage_bps" => e.slippage_bps, "penalty" => e.penalty,
+            "bad_debt" => e.bad_debt, "covered" => e.covered, "uncovered" => e.uncovered,
+        ],
+    )
+}
+
+/// The agents frame, and the negative equity of trader accounts at the
+/// final marks (quote units) with how many accounts have it.
+fn agents_frame(ledger: &Ledger, markets: &Markets) -> Result<(DataFrame, (f64, u64)), ExportError> {
     let terms = |m: MarketId| terms_of(markets, m);
     let price_of = |m: MarketId| markets.get(m).mark;
     let n = ledger.accounts.len();
@@ -432,8 +424,14 @@ fn agents_frame(ledger: &Ledger, markets: &Markets) -> Result<DataFrame, ExportE
         Vec::with_capacity(n),
         Vec::with_capacity(n),
     );
+    let (mut owed, mut insolvent) = (0_i128, 0_u64);
     for (i, a) in ledger.accounts.iter().enumerate() {
-        let eq = narrow(a.equity(&terms, &price_of));
+        let eq = a.equity(&terms, &price_of);
+        if a.kind == AccountKind::Trader && eq < 0 {
+            owed -= eq;
+            insolvent += 1;
+        }
+        let eq = narrow(eq);
         account.push(u32::try_from(i).expect("account ids fit u32"));
         population.push(ledger.labels[usize::from(a.population)].as_str());
         strategy.push(ledger.labels[usize::from(a.strategy)].as_str());
@@ -454,7 +452,7 @@ fn agents_frame(ledger: &Ledger, markets: &Markets) -> Result<DataFrame, ExportE
         liq_tick.push(a.liquidated_at());
         open.push(a.positions.iter().map(|p| p.qty.0).sum::<i64>());
     }
-    frame(
+    let agents = frame(
         "agents",
         cols![
             "account" => account, "population" => population, "strategy" => strategy, "kind" => kind,
@@ -462,7 +460,8 @@ fn agents_frame(ledger: &Ledger, markets: &Markets) -> Result<DataFrame, ExportE
             "final_equity" => equity, "pnl" => pnl, "fees_paid" => fees, "liquidated" => liquidated,
             "liquidation_tick" => liq_tick, "open_qty" => open,
         ],
-    )
+    )?;
+    Ok((agents, (owed as f64 / 1e6, insolvent)))
 }
 
 impl RunOutput {
