@@ -331,6 +331,7 @@ impl Recorder {
         let ticks = ticks_frame(t)?;
         let events = events_frame(e, ledger, markets)?;
         let (agents, insolvency) = agents_frame(ledger, markets)?;
+        (summary.unrealised_bad_debt, summary.insolvent_accounts) = insolvency;
         let heatmap = frame(
             "heatmap",
             cols![
@@ -338,7 +339,6 @@ impl Recorder {
                 "long_notional" => h.long_notional, "short_notional" => h.short_notional,
             ],
         )?;
-        (summary.unrealised_bad_debt, summary.insolvent_accounts) = insolvency;
         let s = &summary;
         let summary_frame = frame(
             "summary",
