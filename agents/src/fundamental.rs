@@ -1,31 +1,58 @@
-//! Fundamental (value) traders: the floor that ends a cascade.
+//! Fundamental (value) traders: the floor that ends a cascade, and the
+//! traders who carry news to a market whose liquidity does not know it.
 //!
 //! Trader `i` holds a belief `Ê = fundamental × (1 + ε_i)`,
 //! `ε_i ~ N(0, estimate_noise²)`, drawn once from its stream, about the
-//! value of the contract (the market's latent fundamental, which is the
-//! index unless a propagator lets flow move the index away from it), and stands ready to trade against mispricing with
-//! a resting ladder of `levels` bids and asks:
+//! value of the asset (the market's latent fundamental, which is the
+//! index unless a propagator lets flow move the index away from it; a spot
+//! venue's fundamental is the one of the market it follows), in the manner
+//! of the fundamentalists of the Santa Fe and Thurner–Farmer–Geanakoplos
+//! models. It trades against mispricing with a ladder of `levels` steps a
+//! side around its belief:
 //!
 //! ```text
 //! bid j  at  Ê × (1 − threshold × (j + 1)),  size_per_level lots     j = 0 .. levels − 1
 //! ask j  at  Ê × (1 + threshold × (j + 1)),  size_per_level lots
 //! ```
 //!
-//! so the size it buys grows with the mispricing `(Ê − P) / Ê`: one
-//! `size_per_level` per `threshold` of it. The ladder is laid again only
-//! when `Ê` has moved by a tenth of a step or the position has changed. The ladder stops where the
-//! position would pass `max_position` lots either way. When the last trade
-//! `P` is back within `threshold / 2` of `Ê`, it sells (or buys) half its
-//! position at market. Resting bids below value are what absorbs forced
-//! selling in a crash: they are the floor.
+//! **On a perpetual** the ladder rests in the book, laid again only when
+//! `Ê` has moved by a tenth of a step or the position has changed; each
+//! side holds what is left of the position limit `L` either way, from the
+//! best step out. When the last trade `P` is back within `threshold / 2`
+//! of `Ê`, it sells (or buys) half its position at market.
+//!
+//! **On a spot venue** a trader's orders are immediate-or-cancel, so the
+//! ladder is a demand schedule: step `j` of the bids is bought, up to a
+//! position of `min(L, size_per_level × (j + 1) + A)` lots (`A` is the
+//! arrived capital below, 0 at first), once the best ask
+//! is at or below its price; the asks likewise down to `−min(L, …)`. The
+//! position is the base units held less `base_inventory`, so the size it
+//! holds grows with the mispricing, one `size_per_level` per `threshold`,
+//! and a trader with none of the asset cannot sell it. Near value (the mid
+//! within `threshold / 2` of `Ê`) it trades half its position back at the
+//! best quote. News thus reaches a spot venue through these traders: a
+//! lower `Ê` makes their asks cross the bids, and they sell until the
+//! price is within a step of their belief.
+//!
+//! **Slow-moving capital** (Duffie 2010). The limit starts at
+//! `max_position`. While the trader's market is dislocated, its price more
+//! than one `threshold` from `Ê`, `capital_arrival` lots of new capital
+//! `A` arrive each tick, up to `max_arrived` lots in all, and stay: the
+//! limit becomes `max_position + A`, and on a spot venue the new capital
+//! is put to work from the first step: `min(L, size_per_level × (j + 1) +
+//! A)` lots at step `j`. Capital comes to a dislocation over time, not
+//! at once: the floor of a crash is where the capital already there
+//! absorbs the forced flow, and the price returns to value as fast as new
+//! capital arrives.
 //!
 //! Capital is the account's collateral; the exchange rejects quotes it
-//! cannot margin.
+//! cannot margin, and a spot purchase is sized to the cash held.
 
 use crate::{Agent, Population, check_market, check_non_negative, install_once, spawn_agent};
 use bevy_ecs::prelude::*;
 use cascade_framework::accounts::ledger::{Ledger, MarginMode};
 use cascade_framework::core::units::round_to_i64;
+use cascade_framework::exchange::execute::fee;
 use cascade_framework::exchange::sequencer::{OrderQueue, Priority};
 use cascade_framework::market::Markets;
 use cascade_framework::market::book::OrderKind;
@@ -60,8 +87,35 @@ pub struct FundamentalParams {
     pub levels: u32,
     /// Lots per ladder step.
     pub size_per_level: i64,
-    /// Largest position, lots.
+    /// Largest position either way at the start, lots: the limit `L`.
     pub max_position: i64,
+    /// Base units of the spot asset each holds at the start (a spot
+    /// market only): what it can sell.
+    #[serde(default, skip_serializing_if = "is_zero_lots")]
+    pub base_inventory: Lots,
+    /// Slow-moving capital: lots of position limit that arrive per tick
+    /// while the market is dislocated (more than one `threshold` from the
+    /// belief); 0 (the default) keeps the limit at `max_position`.
+    #[serde(default, skip_serializing_if = "is_zero_rate")]
+    pub capital_arrival: f64,
+    /// The most lots of limit that arrive in all.
+    #[serde(default, skip_serializing_if = "is_zero_i64")]
+    pub max_arrived: i64,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if passes a reference")]
+fn is_zero_lots(n: &Lots) -> bool {
+    n.0 == 0
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if passes a reference")]
+fn is_zero_i64(n: &i64) -> bool {
+    *n == 0
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if passes a reference")]
+fn is_zero_rate(x: &f64) -> bool {
+    *x == 0.0
 }
 
 impl Default for FundamentalParams {
@@ -84,6 +138,9 @@ impl FundamentalParams {
             levels: 6,
             size_per_level: 300,
             max_position: 4_000,
+            base_inventory: Lots(0),
+            capital_arrival: 0.0,
+            max_arrived: 0,
         }
     }
 
@@ -96,12 +153,25 @@ impl FundamentalParams {
         if self.size_per_level < 0 || self.max_position < 0 || self.capital.0 < 0 {
             return Err(ParamError::invalid("max_position", "sizes and capital must be non-negative"));
         }
+        if self.base_inventory.0 < 0 {
+            return Err(ParamError::invalid("base_inventory", "must be non-negative"));
+        }
+        if !(self.capital_arrival.is_finite() && self.capital_arrival >= 0.0) {
+            return Err(ParamError::invalid("capital_arrival", "must be a non-negative number of lots a tick"));
+        }
+        if !(0..=1_000_000_000_000).contains(&self.max_arrived) {
+            return Err(ParamError::invalid("max_arrived", "must be between 0 and 10^12 lots"));
+        }
+        if self.max_position.checked_add(self.max_arrived).is_none_or(|l| l > 1_000_000_000_000) {
+            return Err(ParamError::invalid("max_position", "max_position + max_arrived must be at most 10^12 lots"));
+        }
         Ok(())
     }
 
-    /// The orders of a trader with belief `value` and position `position`
-    /// when the last trade is `price`: the unwind, if due, else the ladder.
-    pub fn orders(&self, value: f64, price: Price, position: Lots) -> Vec<(Side, Lots, OrderKind)> {
+    /// The orders of a perpetual trader with belief `value`, position
+    /// `position` and limit `limit` when the last trade is `price`: the
+    /// unwind, if due, else the ladder.
+    pub fn orders(&self, value: f64, price: Price, position: Lots, limit: i64) -> Vec<(Side, Lots, OrderKind)> {
         let m = (value - price.0 as f64) / value;
         if m.abs() <= self.threshold / 2.0 && position.0 != 0 {
             let lots = (position.0.abs() + 1) / 2;
@@ -109,10 +179,9 @@ impl FundamentalParams {
             return vec![(side, Lots(lots), OrderKind::Market)];
         }
         let mut out = Vec::new();
-        for (side, sign, room) in [
-            (Side::Buy, -1.0, self.max_position - position.0.max(0)),
-            (Side::Sell, 1.0, self.max_position + position.0.min(0)),
-        ] {
+        for (side, sign, room) in
+            [(Side::Buy, -1.0, limit - position.0.max(0)), (Side::Sell, 1.0, limit + position.0.min(0))]
+        {
             let mut room = room;
             for j in 0..self.levels {
                 let lots = self.size_per_level.min(room);
@@ -126,6 +195,75 @@ impl FundamentalParams {
         }
         out
     }
+
+    /// The immediate-or-cancel orders of a spot trader with belief `value`,
+    /// position `position` (base units held less `base_inventory`), limit
+    /// `limit` and arrived capital `arrived` (lots), facing the best quotes `quotes`, holding `held` base
+    /// units and `cash` micros, where one lot at price `p` costs
+    /// `lot_cost(p)` micros with the fee: the unwind, if due, else the
+    /// steps of the schedule that the quotes cross (module docs).
+    pub fn spot_orders(
+        &self,
+        value: f64,
+        quotes: (Option<Price>, Option<Price>),
+        position: i64,
+        (limit, arrived): (i64, i64),
+        (held, cash): (i64, i64),
+        lot_cost: impl Fn(Price) -> i64,
+    ) -> Vec<(Side, Lots, OrderKind)> {
+        let (bid, ask) = quotes;
+        if let (Some(b), Some(a)) = (bid, ask) {
+            let mid = (b.0 + a.0) as f64 / 2.0;
+            if ((value - mid) / value).abs() <= self.threshold / 2.0 && position != 0 {
+                let lots = (position.abs() + 1) / 2;
+                return vec![if position > 0 {
+                    (Side::Sell, Lots(lots.min(held)), OrderKind::Ioc { price: b })
+                } else {
+                    let afford = cash / lot_cost(a).max(1);
+                    (Side::Buy, Lots(lots.min(afford)), OrderKind::Ioc { price: a })
+                }]
+                .into_iter()
+                .filter(|o| o.1.0 > 0)
+                .collect();
+            }
+        }
+        let mut out = Vec::new();
+        let step =
+            |j: u32, sign: f64| Price(round_to_i64(value * (1.0 + sign * self.threshold * f64::from(j + 1))).max(1));
+        // The position that steps 0..=j call for, on one side.
+        let wanted = |j: u32| limit.min(self.size_per_level.saturating_mul(i64::from(j) + 1).saturating_add(arrived));
+        if let Some(a) = ask {
+            let (mut have, mut cash) = (position, cash);
+            for j in 0..self.levels {
+                let price = step(j, -1.0);
+                if price < a {
+                    break;
+                }
+                let lots = (wanted(j) - have).min(cash / lot_cost(price).max(1));
+                if lots > 0 {
+                    out.push((Side::Buy, Lots(lots), OrderKind::Ioc { price }));
+                    have += lots;
+                    cash -= lots * lot_cost(price);
+                }
+            }
+        }
+        if let Some(b) = bid {
+            let (mut have, mut held) = (-position, held);
+            for j in 0..self.levels {
+                let price = step(j, 1.0);
+                if price > b {
+                    break;
+                }
+                let lots = (wanted(j) - have).min(held);
+                if lots > 0 {
+                    out.push((Side::Sell, Lots(lots), OrderKind::Ioc { price }));
+                    have += lots;
+                    held -= lots;
+                }
+            }
+        }
+        out
+    }
 }
 
 /// A fundamental trader.
@@ -134,8 +272,10 @@ pub struct FundamentalTrader {
     /// Belief about value relative to the index (fraction).
     pub error: f64,
     params: Arc<FundamentalParams>,
-    /// Value and position its resting ladder was laid for.
-    quoted: Option<(f64, Lots)>,
+    /// Value, position and limit its resting ladder was laid for.
+    quoted: Option<(f64, Lots, i64)>,
+    /// Lots of limit that slow-moving capital has brought so far.
+    arrived: f64,
 }
 
 impl Population for FundamentalParams {
@@ -146,6 +286,10 @@ impl Population for FundamentalParams {
     fn install(&self, sim: &mut Simulation) -> Result<(), ParamError> {
         self.validate()?;
         check_market(sim, "market", self.market)?;
+        let spot = sim.markets().get(self.market).is_spot();
+        if !spot && self.base_inventory.0 > 0 {
+            return Err(ParamError::invalid("base_inventory", "only a trader on a spot market holds base units"));
+        }
         install_once(sim, "fundamental", |sim| {
             sim.add_systems(Phase::Decide, decide);
         });
@@ -156,7 +300,11 @@ impl Population for FundamentalParams {
             let mut agent =
                 spawn_agent(sim, &self.name, "value", index, self.market, MarginMode::Cross, 1, self.capital);
             let error = noise.sample(&mut agent.rng);
-            sim.world_mut().spawn((agent, FundamentalTrader { error, params: params.clone(), quoted: None }));
+            if spot {
+                sim.deposit_base(agent.account, self.market, self.base_inventory)?;
+            }
+            sim.world_mut()
+                .spawn((agent, FundamentalTrader { error, params: params.clone(), quoted: None, arrived: 0.0 }));
         }
         Ok(())
     }
@@ -172,13 +320,36 @@ fn decide(
         let m = markets.get(agent.market);
         let value = m.view.fundamental.0 as f64 * (1.0 + t.error);
         let price = m.last_trade.unwrap_or(m.view.mark);
+        let p = t.params.clone();
+        if ((value - price.0 as f64) / value).abs() > p.threshold {
+            t.arrived = (t.arrived + p.capital_arrival).min(p.max_arrived as f64);
+        }
+        // At most max_arrived ≤ 10^12 lots (validated).
+        let arrived = round_to_i64(t.arrived.floor());
+        let limit = p.max_position + arrived;
+        if let Some(asset) = m.asset {
+            let held = ledger.held(agent.account, asset).0;
+            let cash = ledger.account(agent.account).collateral.0;
+            let taker = m.params.fees.taker;
+            let lot_cost = |at: Price| {
+                let cost = m.notional(Lots(1), at);
+                cost.0.saturating_add(fee(cost, taker).0)
+            };
+            let quotes = (m.best_bid(), m.best_ask());
+            let position = held - p.base_inventory.0;
+            for (side, lots, kind) in p.spot_orders(value, quotes, position, (limit, arrived), (held, cash), lot_cost) {
+                queue.place(Priority::NORMAL, agent.account, agent.market, side, lots, kind);
+            }
+            continue;
+        }
         let position = ledger.account(agent.account).qty(agent.market);
-        let orders = t.params.orders(value, price, position);
+        let orders = p.orders(value, price, position, limit);
         let unwinding = orders.first().is_some_and(|(_, _, kind)| *kind == OrderKind::Market);
         // A resting ladder stays while its value is within a tenth of a
-        // step and the position is unchanged.
-        let fresh =
-            t.quoted.is_some_and(|(v, q)| q == position && (v - value).abs() <= 0.1 * t.params.threshold * value);
+        // step and the position and limit are unchanged.
+        let fresh = t
+            .quoted
+            .is_some_and(|(v, q, l)| q == position && l == limit && (v - value).abs() <= 0.1 * p.threshold * value);
         if fresh && !unwinding {
             continue;
         }
@@ -186,7 +357,7 @@ fn decide(
         for (side, lots, kind) in orders {
             queue.place(Priority::NORMAL, agent.account, agent.market, side, lots, kind);
         }
-        t.quoted = (!unwinding).then_some((value, position));
+        t.quoted = (!unwinding).then_some((value, position, limit));
     }
 }
 
@@ -205,7 +376,7 @@ mod tests {
         };
         let limit = |x| OrderKind::Limit { price: Price(x) };
         assert_eq!(
-            p.orders(10_000.0, Price(10_000), Lots(0)),
+            p.orders(10_000.0, Price(10_000), Lots(0), 250),
             vec![
                 (Side::Buy, Lots(100), limit(9_900)),
                 (Side::Buy, Lots(100), limit(9_800)),
@@ -216,9 +387,44 @@ mod tests {
             ]
         );
         // Long 200 after buying a crash: little room left to buy.
-        let o = p.orders(10_000.0, Price(9_800), Lots(200));
+        let o = p.orders(10_000.0, Price(9_800), Lots(200), 250);
         assert_eq!(o[0], (Side::Buy, Lots(50), limit(9_900)));
         // Back within half a threshold of value: sell half at market.
-        assert_eq!(p.orders(10_000.0, Price(9_960), Lots(200)), vec![(Side::Sell, Lots(100), OrderKind::Market)]);
+        assert_eq!(p.orders(10_000.0, Price(9_960), Lots(200), 250), vec![(Side::Sell, Lots(100), OrderKind::Market)]);
+    }
+
+    #[test]
+    fn a_spot_trader_takes_the_steps_the_quotes_cross() {
+        let p =
+            FundamentalParams { levels: 3, size_per_level: 100, threshold: 0.01, ..FundamentalParams::preset("f", 1) };
+        let ioc = |x| OrderKind::Ioc { price: Price(x) };
+        let cost = |_: Price| 10;
+        // The ask at 9,850 crosses step 0 (9,900) only: buy 100 there.
+        let o = p.spot_orders(10_000.0, (Some(Price(9_800)), Some(Price(9_850))), 0, (250, 0), (0, 1_000_000), cost);
+        assert_eq!(o, vec![(Side::Buy, Lots(100), ioc(9_900))]);
+        // At 9,700 all three steps cross; 100 are held, the limit is 250.
+        let o = p.spot_orders(10_000.0, (Some(Price(9_690)), Some(Price(9_700))), 100, (250, 0), (0, 1_000_000), cost);
+        assert_eq!(o, vec![(Side::Buy, Lots(100), ioc(9_800)), (Side::Buy, Lots(50), ioc(9_700))]);
+        // Cash for 30 lots only.
+        let o = p.spot_orders(10_000.0, (Some(Price(9_690)), Some(Price(9_700))), 0, (250, 0), (0, 300), cost);
+        assert_eq!(o, vec![(Side::Buy, Lots(30), ioc(9_900))]);
+        // News: value 9,000 against bids at 9,950; sells are capped by the
+        // 120 base units held.
+        let o = p.spot_orders(9_000.0, (Some(Price(9_950)), Some(Price(9_960))), 0, (250, 0), (120, 0), cost);
+        assert_eq!(o, vec![(Side::Sell, Lots(100), ioc(9_090)), (Side::Sell, Lots(20), ioc(9_180))]);
+        // Near value with a long position: half of it back at the bid.
+        let o = p.spot_orders(10_000.0, (Some(Price(9_990)), Some(Price(10_000))), 200, (250, 0), (500, 0), cost);
+        assert_eq!(o, vec![(Side::Sell, Lots(100), ioc(9_990))]);
+        // 60 lots of new capital: wanted from the first step on, and the
+        // limit is 310.
+        let o = p.spot_orders(10_000.0, (Some(Price(9_690)), Some(Price(9_700))), 0, (310, 60), (0, 1_000_000), cost);
+        assert_eq!(
+            o,
+            vec![
+                (Side::Buy, Lots(160), ioc(9_900)),
+                (Side::Buy, Lots(100), ioc(9_800)),
+                (Side::Buy, Lots(50), ioc(9_700))
+            ]
+        );
     }
 }

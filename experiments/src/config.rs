@@ -252,6 +252,7 @@ impl PopulationSpec {
     pub fn base_inventory(&self) -> i64 {
         match self {
             PopulationSpec::Arbitrageur(p) => p.base_inventory.0,
+            PopulationSpec::Fundamental(p) => p.base_inventory.0,
             PopulationSpec::MarketMaker(p) => p.hedge.as_ref().map_or(0, |h| h.base_inventory.0),
             _ => 0,
         }
@@ -471,6 +472,15 @@ impl Experiment {
                 errors.push(ParamError::invalid(
                     format!("{prefix}.kind"),
                     "keepers bid in auctions: set protocol.auction, or count: 0",
+                ));
+            }
+            if let PopulationSpec::Fundamental(f) = p
+                && f.base_inventory.0 > 0
+                && self.markets.get(f.market.idx()).is_some_and(|m| m.spot.is_none())
+            {
+                errors.push(ParamError::invalid(
+                    format!("{prefix}.base_inventory"),
+                    format!("market {} is a perpetual: only a value trader on a spot market holds base units", f.market.0),
                 ));
             }
             if usize::from(p.market()) >= self.markets.len() {

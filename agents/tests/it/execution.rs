@@ -4,7 +4,7 @@ use crate::common::run;
 use cascade_agents::Population;
 use cascade_agents::execution::ExecutionParams;
 use cascade_agents::framework::exchange::liquidity::Liquidity;
-use cascade_agents::framework::market::depth::DepthProfile;
+use cascade_agents::framework::market::depth::{DepthAnchor, DepthProfile};
 use cascade_agents::framework::market::index::IndexProcess;
 use cascade_agents::framework::presets::btc_market;
 use cascade_agents::framework::record::RecordingParams;
@@ -36,6 +36,8 @@ fn three_levels(resilience: f64) -> DepthProfile {
         growth_lots: 0,
         resilience,
         refresh_ticks: 0,
+        anchor: DepthAnchor::Index,
+        anchor_half_life: None,
         provider_collateral: Micros(1_000_000_000_000_000),
     }
 }
@@ -107,6 +109,80 @@ fn a_resilient_book_moves_its_consumed_shape_with_the_index_and_refills_on_top()
     // The old prices hold only what the moved ladder put there: its third
     // bid at 599,999 and its first ask at 600,003.
     assert_eq!(seen[3], ([10, 0, 0], [0, 0, 10]));
+}
+
+/// The anchor the provider's ladder was last laid around.
+fn provider_anchor(sim: &Simulation) -> i64 {
+    sim.world().resource::<Liquidity>().anchors[0].0
+}
+
+#[test]
+fn a_book_anchored_to_its_last_trade_keeps_the_walked_fall_and_refills_at_its_half_life() {
+    // The same sale into a book that centres on its own last trade and
+    // knows no fundamental, with no value capital. The sale walks the bids
+    // down to 599,997: the price falls by exactly the walked depth, 3
+    // ticks, and stays there, since no one trades it back. At tick 2 the
+    // ladder moves to 599,997 with its consumed shape, (0, 0, 5), and the
+    // refill of ⌈0.5 × 25⌉ = 13 far levels first on top: (0, 8, 10) at
+    // 599,996 .. 599,994. The shortfall then halves every tick (the
+    // half-life of ρ = 0.5 is one tick): 12, 6, 3, as the bids become
+    // (4, 10, 10) and (7, 10, 10), and the best bid walks back to one tick
+    // below the new price, not to the old one.
+    let seller = ExecutionParams { quantity: 25, start_tick: 1, ticks: 1, ..ExecutionParams::default() };
+    let depth = DepthProfile { anchor: DepthAnchor::LastTrade, ..three_levels(0.5) };
+    let mut sim = Simulation::new(still_market(depth)).unwrap();
+    seller.install(&mut sim).unwrap();
+    sim.step();
+    sim.step(); // the sale
+    assert_eq!(sim.markets().get(MarketId(0)).last_trade, Some(Price(599_997)));
+    let (mut anchors, mut ladders, mut shortfalls) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..3 {
+        sim.step();
+        anchors.push(provider_anchor(&sim));
+        let ladder = provider_ladder(&sim, 599_997);
+        shortfalls.push(30 - ladder.0.iter().sum::<i64>());
+        ladders.push(ladder);
+        let (value, put_in) = sim.value_balance();
+        assert_eq!(value, put_in, "value conserved");
+    }
+    assert_eq!(anchors, [599_997; 3]);
+    assert_eq!(shortfalls, [12, 6, 3]);
+    assert_eq!(ladders, [([0, 8, 10], [10, 10, 10]), ([4, 10, 10], [10, 10, 10]), ([7, 10, 10], [10, 10, 10])]);
+    // Nothing rests around the old price any more but the moved asks.
+    assert_eq!(provider_ladder(&sim, 600_000), ([0, 0, 0], [0, 0, 0]));
+}
+
+#[test]
+fn an_averaged_anchor_follows_the_last_trade_at_its_half_life() {
+    // A 204-tick walk (the best level 4 ticks out, levels 100 ticks apart:
+    // fills at 599,996, 599,896 and 599,796) into a book whose anchor is
+    // the moving average of its last trade with a half-life of 2 ticks:
+    // α = 1 − 2^(−1/2). After n ticks the average has covered 1 − 2^(−n/2)
+    // of the 204-tick fall: n = 2 is half of it, n = 4 three quarters,
+    // each rounded to a tick.
+    let seller = ExecutionParams { quantity: 25, start_tick: 1, ticks: 1, ..ExecutionParams::default() };
+    let depth = DepthProfile {
+        half_spread_ticks: 4,
+        spacing_ticks: 100,
+        anchor: DepthAnchor::LastTrade,
+        anchor_half_life: Some(2.0),
+        ..three_levels(0.0)
+    };
+    let mut sim = Simulation::new(still_market(depth)).unwrap();
+    seller.install(&mut sim).unwrap();
+    sim.step();
+    sim.step();
+    assert_eq!(sim.markets().get(MarketId(0)).last_trade, Some(Price(599_796)));
+    let mut anchors = Vec::new();
+    for _ in 0..6 {
+        sim.step();
+        anchors.push(provider_anchor(&sim));
+    }
+    for (n, a) in (1..=6).zip(&anchors) {
+        let closed_form = 600_000.0 - 204.0 * (1.0 - 0.5_f64.powf(f64::from(n) / 2.0));
+        assert!((*a as f64 - closed_form).abs() <= 0.5 + 1e-9, "tick {n}: {a} against {closed_form}");
+    }
+    assert_eq!([anchors[1], anchors[3]], [599_898, 599_847]);
 }
 
 #[test]

@@ -146,6 +146,8 @@ pub fn hand_spot(name: &str, provider_base: Lots, [levels, lots, half_spread, sp
         growth_lots: 0,
         resilience: 0.0,
         refresh_ticks: 0,
+        anchor: crate::market::depth::DepthAnchor::Index,
+        anchor_half_life: None,
         provider_collateral: Micros(1_000_000),
     };
     spot

@@ -114,7 +114,8 @@ impl Simulation {
         let mut anchors = Vec::with_capacity(providers.len());
         for (i, provider) in providers.iter().enumerate() {
             let id = MarketId(u16::try_from(i).expect("validated market count"));
-            anchors.push(lay_depth(id, *provider, &mut markets, &mut ledger, &mut triggers, &mut queue));
+            let centre = markets.get(id).index.price;
+            anchors.push(lay_depth(id, *provider, centre, &mut markets, &mut ledger, &mut triggers, &mut queue));
             markets.get_mut(id).flow = Default::default();
             markets.get_mut(id).refresh_view();
         }
@@ -124,7 +125,7 @@ impl Simulation {
         world.insert_resource(ledger);
         world.insert_resource(triggers);
         world.insert_resource(queue);
-        world.insert_resource(Liquidity { providers, anchors });
+        world.insert_resource(Liquidity::new(providers, anchors));
         let factor = params.index_correlation.as_ref().map(|c| cholesky(c, params.markets.len()).expect("validated"));
         world.insert_resource(IndexCorrelation(factor));
         let recorder = Recorder::new(&params.recording, world.resource::<Markets>());

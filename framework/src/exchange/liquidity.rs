@@ -2,32 +2,51 @@
 //! maker exists, and its optional refresh.
 //!
 //! The orders of a market's [`DepthProfile`](crate::market::depth::DepthProfile)
-//! belong to one system account per market, which is never liquidated. When
-//! `refresh_ticks` is positive, every `refresh_ticks` ticks the provider
-//! cancels what is left of its orders and lays the profile again around the
-//! current index: depth consumed between refreshes stays consumed, so a burst
-//! of forced selling walks down a thinning book and liquidity recovers only at
-//! the next refresh.
+//! belong to one system account per market, which is never liquidated. The
+//! profile is laid around the market's **anchor**
+//! ([`DepthAnchor`]): its index (for a spot venue, the latent fundamental),
+//! or a price that traders see, the venue's own mid or last trade. An
+//! observed anchor may be averaged: with half-life `h` ticks the centre is
+//! the exponential moving average
+//!
+//! ```text
+//! A_t = A_{t−1} + α (x_t − A_{t−1}),   α = 1 − 2^(−1/h)
+//! ```
+//!
+//! of the observation `x_t` (mid or last trade, as the previous tick left
+//! the book), rounded to a tick; without a half-life `A_t = x_t`. A tick
+//! with nothing to observe (a side of the book empty, no trade yet) leaves
+//! `A` where it was. A provider anchored to what it sees knows no more than
+//! the traders: the price it is centred on moves with the trades that hit
+//! it, so the impact of forced selling stays in the price until traders who
+//! know better (value traders, arbitrageurs) trade it back. Anchored to the
+//! index of a spot venue, it knows the latent value, and every fall is
+//! pulled back to it: that anchor is kept for comparisons.
+//!
+//! When `refresh_ticks` is positive, every `refresh_ticks` ticks the
+//! provider cancels what is left of its orders and lays the profile again
+//! around the current anchor: depth consumed between refreshes stays
+//! consumed, so a burst of forced selling walks down a thinning book and
+//! liquidity recovers only at the next refresh.
 //!
 //! With `resilience: ρ` the book also refills between refreshes, as in
 //! Obizhaeva and Wang (2013). Every tick, on each side, the provider's
-//! shortfall from the profile around the current fundamental is
+//! shortfall from the profile around the current anchor is
 //! `S = Σ_k max(0, lots_k − resting_k)` lots over the profile's levels; it
 //! puts back `R = ⌈ρ S⌉` lots, from the far end of the gap inwards: the
-//! consumed level farthest from the fundamental is topped up to its
+//! consumed level farthest from the anchor is topped up to its
 //! profile first, then the next one in, until `R` is placed. The consumed
 //! volume thus decays geometrically, `S ← (1 − ρ) S` a tick (half-life
 //! `ln 2 / −ln(1 − ρ)` ticks), and the displaced best quote walks back
-//! towards the fundamental as the gap closes behind it, as the
-//! displacement of Obizhaeva and Wang's book decays: a profile anchored to
-//! the fundamental, not to the last trade, whose best quote still moves
-//! only as fast as the depth comes back.
+//! towards the anchor as the gap closes behind it, as the
+//! displacement of Obizhaeva and Wang's book decays, and only as fast as
+//! the depth comes back.
 //!
-//! The consumed shape moves with the index. When the index has moved since
+//! The consumed shape moves with the anchor. When the anchor has moved since
 //! the ladder was laid, the lots resting at level `k` of each side (counted
 //! at the old prices, at most the profile's `lots_k`) are laid again at
-//! level `k` around the new index, with the refill on top. Without this,
-//! levels laid around an old index would stay in the book as the index
+//! level `k` around the new anchor, with the refill on top. Without this,
+//! levels laid around an old anchor would stay in the book as the anchor
 //! moved, and a book never re-laid would pin the price near where it
 //! started.
 
@@ -39,6 +58,8 @@ use crate::exchange::execute::{TakerFee, execute};
 use crate::exchange::sequencer::OrderQueue;
 use crate::market::Markets;
 use crate::market::book::{Fill, Order, OrderKind};
+use crate::market::depth::DepthAnchor;
+use crate::market::perp::Market;
 use bevy_ecs::prelude::*;
 
 /// The provider account of each market.
@@ -46,22 +67,54 @@ use bevy_ecs::prelude::*;
 pub struct Liquidity {
     /// Provider account per market.
     pub providers: Vec<AccountId>,
-    /// Per market, the index price the provider's ladder was last laid or
-    /// moved around.
+    /// Per market, the price the provider's ladder was last laid or moved
+    /// around.
     pub anchors: Vec<Price>,
+    /// Per market, the unrounded anchor `A` of the module docs: the moving
+    /// average of the observed price (the index price for `anchor: index`).
+    pub references: Vec<f64>,
 }
 
-/// Lays market `market`'s profile around its index, replacing the
-/// provider's previous orders, and returns the index it was laid around.
+impl Liquidity {
+    /// The providers of `providers.len()` markets whose ladders were laid
+    /// around `anchors`, which also start the anchors' averages.
+    pub fn new(providers: Vec<AccountId>, anchors: Vec<Price>) -> Liquidity {
+        let references = anchors.iter().map(|p| p.0 as f64).collect();
+        Liquidity { providers, anchors, references }
+    }
+}
+
+/// Market `m`'s anchor this tick: takes the observation of its
+/// [`DepthAnchor`] into the average `reference` and returns the centre to
+/// lay the profile around.
+pub fn observe_anchor(m: &Market, reference: &mut f64) -> Price {
+    let depth = &m.params.depth;
+    let seen = match depth.anchor {
+        DepthAnchor::Index => {
+            *reference = m.index.price.0 as f64;
+            return m.index.price;
+        }
+        DepthAnchor::Mid => m.view_mid(),
+        DepthAnchor::LastTrade => m.last_trade,
+    };
+    if let Some(x) = seen {
+        // With weight 1 this is `x` exactly: prices are far below 2^53.
+        *reference += depth.anchor_weight() * (x.0 as f64 - *reference);
+    }
+    Price(round_to_i64(*reference).max(1))
+}
+
+/// Lays market `market`'s profile around `centre`, replacing the
+/// provider's previous orders, and returns the centre.
 pub fn lay_depth(
     market: MarketId,
     provider: AccountId,
+    centre: Price,
     markets: &mut Markets,
     ledger: &mut Ledger,
     triggers: &mut Triggers,
     queue: &mut OrderQueue,
 ) -> Price {
-    let centre = markets.get(market).index.price;
     if markets.get(market).amm.is_some() {
         return centre; // a pool has no book to lay
     }
@@ -118,11 +171,13 @@ fn place_funded(
 
 /// Tops up the provider's levels in `market` by the resilience rule of the
 /// module docs, moving them first from the ladder laid around `anchor` to
-/// the same ladder around the current index. Returns the new anchor.
+/// the same ladder around `centre`. Returns the new anchor.
+#[allow(clippy::too_many_arguments, reason = "the provider's resources, borrowed apart")]
 pub fn replenish_depth(
     market: MarketId,
     provider: AccountId,
     anchor: Price,
+    centre: Price,
     markets: &mut Markets,
     ledger: &mut Ledger,
     triggers: &mut Triggers,
@@ -130,10 +185,17 @@ pub fn replenish_depth(
 ) -> Price {
     let m = markets.get(market);
     let rho = m.params.depth.resilience;
-    if rho <= 0.0 || m.amm.is_some() {
+    if m.amm.is_some() {
         return anchor;
     }
-    let centre = m.index.price;
+    if rho <= 0.0 {
+        // Without refill, an observed anchor still carries the consumed
+        // ladder with it; the index anchor moves only at the refresh, as
+        // it always has.
+        if m.params.depth.anchor == DepthAnchor::Index || centre == anchor {
+            return anchor;
+        }
+    }
     let depth = &m.params.depth;
     // What rests at each level of the ladder around the anchor, and the
     // profile around the current index: level `k` of a side is the `k`-th
@@ -195,17 +257,27 @@ pub fn refresh_depth(
     mut triggers: ResMut<Triggers>,
     mut queue: ResMut<OrderQueue>,
 ) {
-    let Liquidity { providers, anchors } = &mut *liquidity;
-    for (i, (provider, anchor)) in providers.iter().zip(anchors.iter_mut()).enumerate() {
+    let Liquidity { providers, anchors, references } = &mut *liquidity;
+    for (i, ((provider, anchor), reference)) in providers.iter().zip(anchors.iter_mut()).zip(references).enumerate() {
         let market = MarketId(u16::try_from(i).expect("fewer than 65,536 markets"));
         let every = markets.get(market).params.depth.refresh_ticks;
         if markets.get(market).is_halted(clock.tick) || clock.tick == 0 {
             continue;
         }
+        let centre = observe_anchor(markets.get(market), reference);
         if every > 0 && clock.tick.is_multiple_of(every) {
-            *anchor = lay_depth(market, *provider, &mut markets, &mut ledger, &mut triggers, &mut queue);
+            *anchor = lay_depth(market, *provider, centre, &mut markets, &mut ledger, &mut triggers, &mut queue);
         } else {
-            *anchor = replenish_depth(market, *provider, *anchor, &mut markets, &mut ledger, &mut triggers, &mut queue);
+            *anchor = replenish_depth(
+                market,
+                *provider,
+                *anchor,
+                centre,
+                &mut markets,
+                &mut ledger,
+                &mut triggers,
+                &mut queue,
+            );
         }
     }
 }

@@ -13,11 +13,31 @@
 //! linear "latent" book of Tóth et al. (2011), whose impact is the square
 //! root of the size. Who lays it, and when, and how fast it refills
 //! (`resilience`), is the background liquidity provider's business
-//! ([`crate::exchange::liquidity`]).
+//! ([`crate::exchange::liquidity`]). Where the profile is centred is its
+//! [`DepthAnchor`]: the market's index (for a spot venue, the latent
+//! fundamental), or a price that traders see, the venue's own mid or last
+//! trade, optionally averaged with a half-life.
 
 use crate::core::error::ParamError;
 use crate::core::units::{Lots, MAX_MONEY, Micros, Price, Side, round_to_i64};
 use serde::{Deserialize, Serialize};
+
+/// The price that background depth is centred on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DepthAnchor {
+    /// The market's index: the oracle index of a perpetual that has one,
+    /// otherwise the latent fundamental (with any propagator). A provider
+    /// anchored here knows the value that no trader sees, and is a floor
+    /// under every fall: kept for comparisons and for older files.
+    #[default]
+    Index,
+    /// The venue's own mid, `(best bid + best ask) / 2`, every order
+    /// included; unchanged while a side is empty.
+    Mid,
+    /// The venue's last trade; the index until the first trade.
+    LastTrade,
+}
 
 /// The shape of resting depth around a centre price.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -39,14 +59,25 @@ pub struct DepthProfile {
     #[serde(default, skip_serializing_if = "is_zero_lots")]
     pub growth_lots: i64,
     /// Obizhaeva–Wang resilience: the fraction `ρ` (0 to 1) of each side's
-    /// shortfall from the profile, around the current fundamental, that the
+    /// shortfall from the profile, around the current anchor, that the
     /// provider puts back every tick, far levels first (see
     /// [`crate::exchange::liquidity`]). 0 (the default) refills only at the
     /// periodic refresh.
     #[serde(default, skip_serializing_if = "is_zero_rate")]
     pub resilience: f64,
-    /// Ticks between refreshes around the index; 0 never refreshes.
+    /// Ticks between refreshes around the anchor; 0 never refreshes.
     pub refresh_ticks: u64,
+    /// What the profile is centred on: `index` (the default: for a spot
+    /// venue, the latent fundamental), `mid` or `last_trade` (prices that
+    /// traders see).
+    #[serde(default, skip_serializing_if = "is_index")]
+    pub anchor: DepthAnchor,
+    /// Half-life, in ticks (> 0), of the exponential moving average of the
+    /// observed `mid` or `last_trade` that the profile is centred on;
+    /// absent, the profile follows the observation itself. Not allowed with
+    /// `anchor: index`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor_half_life: Option<f64>,
     /// Collateral of the provider account, micros.
     pub provider_collateral: Micros,
 }
@@ -62,6 +93,8 @@ impl Default for DepthProfile {
             growth_lots: 0,
             resilience: 0.0,
             refresh_ticks: 10,
+            anchor: DepthAnchor::Index,
+            anchor_half_life: None,
             provider_collateral: Micros(1_000_000_000_000_000),
         }
     }
@@ -91,10 +124,27 @@ impl DepthProfile {
         if !(0..=MAX_MONEY).contains(&self.provider_collateral.0) {
             return Err(ParamError::invalid("provider_collateral", "must be between 0 and 2^60 micros"));
         }
+        if let Some(h) = self.anchor_half_life {
+            if !(h.is_finite() && h > 0.0) {
+                return Err(ParamError::invalid("anchor_half_life", "must be a positive number of ticks"));
+            }
+            if self.anchor == DepthAnchor::Index {
+                return Err(ParamError::invalid(
+                    "anchor_half_life",
+                    "averages an observed price: set anchor to mid or last_trade, or leave it out",
+                ));
+            }
+        }
         if self.levels > 100_000 {
             return Err(ParamError::invalid("levels", "at most 100,000 levels a side"));
         }
         Ok(())
+    }
+
+    /// The weight `α = 1 − 2^(−1/h)` of a new observation in the anchor's
+    /// moving average of half-life `h` ticks; 1 without averaging.
+    pub fn anchor_weight(&self) -> f64 {
+        self.anchor_half_life.map_or(1.0, |h| 1.0 - 0.5_f64.powf(1.0 / h))
     }
 
     /// The lots of level `k` (0 is the best), as a float for bounds; 0
@@ -128,6 +178,11 @@ impl DepthProfile {
         }
         out
     }
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if passes a reference")]
+fn is_index(a: &DepthAnchor) -> bool {
+    *a == DepthAnchor::Index
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if passes a reference")]

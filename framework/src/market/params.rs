@@ -332,6 +332,8 @@ pub fn btc_market(name: &str, shocks: Vec<Shock>) -> MarketParams {
             growth_lots: 0,
             resilience: 0.0,
             refresh_ticks: 15,
+            anchor: crate::market::depth::DepthAnchor::Index,
+            anchor_half_life: None,
             provider_collateral: Micros(1_000_000_000_000_000),
         },
         depth_band_ticks: 1_000,
