@@ -16,9 +16,11 @@
 //! ```
 //!
 //! **On a perpetual** the ladder rests in the book, laid again only when
-//! `Ê` has moved by a tenth of a step or the position has changed; each
+//! the position has changed or `Ê` has moved by a tenth of a step (half a
+//! step with `ladder: schedule`). With `ladder: refill` (the default) each
 //! side holds what is left of the position limit `L` either way, from the
-//! best step out. When the last trade `P` is back within `threshold / 2`
+//! best step out; with `ladder: schedule` it holds the demand schedule of
+//! a spot venue below, as resting orders. When the last trade `P` is back within `threshold / 2`
 //! of `Ê`, it sells (or buys) half its position at market.
 //!
 //! **On a spot venue** a trader's orders are immediate-or-cancel, so the
@@ -101,6 +103,29 @@ pub struct FundamentalParams {
     /// The most lots of limit that arrive in all.
     #[serde(default, skip_serializing_if = "is_zero_i64")]
     pub max_arrived: i64,
+    /// How a perpetual trader's resting ladder is sized: `refill` (the
+    /// default) rests what is left of the limit from the best step out, so
+    /// the whole limit is offered one step from value; `schedule` rests
+    /// only what each step of the demand schedule adds, so the size held
+    /// grows with the mispricing, as on a spot venue.
+    #[serde(default, skip_serializing_if = "is_refill")]
+    pub ladder: Ladder,
+}
+
+/// How a value trader's resting ladder on a perpetual is sized.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Ladder {
+    /// What is left of the limit, from the best step out.
+    #[default]
+    Refill,
+    /// `min(L, size_per_level × (j + 1) + A)` lots held at step `j`.
+    Schedule,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if passes a reference")]
+fn is_refill(l: &Ladder) -> bool {
+    *l == Ladder::Refill
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if passes a reference")]
@@ -141,6 +166,7 @@ impl FundamentalParams {
             base_inventory: Lots(0),
             capital_arrival: 0.0,
             max_arrived: 0,
+            ladder: Ladder::Refill,
         }
     }
 
@@ -169,9 +195,15 @@ impl FundamentalParams {
     }
 
     /// The orders of a perpetual trader with belief `value`, position
-    /// `position` and limit `limit` when the last trade is `price`: the
-    /// unwind, if due, else the ladder.
-    pub fn orders(&self, value: f64, price: Price, position: Lots, limit: i64) -> Vec<(Side, Lots, OrderKind)> {
+    /// `position`, limit `limit` and arrived capital `arrived` (lots) when
+    /// the last trade is `price`: the unwind, if due, else the ladder.
+    pub fn orders(
+        &self,
+        value: f64,
+        price: Price,
+        position: Lots,
+        (limit, arrived): (i64, i64),
+    ) -> Vec<(Side, Lots, OrderKind)> {
         let m = (value - price.0 as f64) / value;
         if m.abs() <= self.threshold / 2.0 && position.0 != 0 {
             let lots = (position.0.abs() + 1) / 2;
@@ -179,18 +211,33 @@ impl FundamentalParams {
             return vec![(side, Lots(lots), OrderKind::Market)];
         }
         let mut out = Vec::new();
-        for (side, sign, room) in
-            [(Side::Buy, -1.0, limit - position.0.max(0)), (Side::Sell, 1.0, limit + position.0.min(0))]
-        {
-            let mut room = room;
-            for j in 0..self.levels {
-                let lots = self.size_per_level.min(room);
-                if lots <= 0 {
-                    break;
+        let step = |j: u32, sign: f64| OrderKind::Limit {
+            price: Price(round_to_i64(value * (1.0 + sign * self.threshold * f64::from(j + 1))).max(1)),
+        };
+        for (side, sign, have) in [(Side::Buy, -1.0, position.0), (Side::Sell, 1.0, -position.0)] {
+            match self.ladder {
+                Ladder::Refill => {
+                    let mut room = limit - have.max(0);
+                    for j in 0..self.levels {
+                        let lots = self.size_per_level.min(room);
+                        if lots <= 0 {
+                            break;
+                        }
+                        room -= lots;
+                        out.push((side, Lots(lots), step(j, sign)));
+                    }
                 }
-                room -= lots;
-                let p = value * (1.0 + sign * self.threshold * f64::from(j + 1));
-                out.push((side, Lots(lots), OrderKind::Limit { price: Price(round_to_i64(p).max(1)) }));
+                Ladder::Schedule => {
+                    let mut covered = have;
+                    for j in 0..self.levels {
+                        let target =
+                            limit.min(self.size_per_level.saturating_mul(i64::from(j) + 1).saturating_add(arrived));
+                        if target > covered {
+                            out.push((side, Lots(target - covered), step(j, sign)));
+                            covered = target;
+                        }
+                    }
+                }
             }
         }
         out
@@ -343,14 +390,30 @@ fn decide(
             continue;
         }
         let position = ledger.account(agent.account).qty(agent.market);
-        let orders = p.orders(value, price, position, limit);
+        let orders = p.orders(value, price, position, (limit, arrived));
         let unwinding = orders.first().is_some_and(|(_, _, kind)| *kind == OrderKind::Market);
-        // A resting ladder stays while its value is within a tenth of a
-        // step and the position and limit are unchanged.
-        let fresh = t
-            .quoted
-            .is_some_and(|(v, q, l)| q == position && l == limit && (v - value).abs() <= 0.1 * p.threshold * value);
-        if fresh && !unwinding {
+        // A resting ladder stays while the position and limit are unchanged
+        // and its value is within a tenth of a step (a refill ladder) or
+        // half a step (a schedule, whose steps are finer).
+        let tolerance = match p.ladder {
+            Ladder::Refill => 0.1,
+            Ladder::Schedule => 0.5,
+        } * p.threshold;
+        let near = t.quoted.filter(|(v, _, _)| (v - value).abs() <= tolerance * value);
+        if near.is_some_and(|(_, q, l)| q == position && l == limit) && !unwinding {
+            continue;
+        }
+        if let Some((v, _, _)) = near
+            && p.ladder == Ladder::Schedule
+            && !unwinding
+            && let Some(adds) = top_ups(&p.orders(v, price, position, (limit, arrived)), &m.book, agent.account)
+        {
+            // A fill leaves the schedule's other steps as they were: what
+            // the new position calls for is only more at some steps.
+            for (side, lots, kind) in adds {
+                queue.place(Priority::NORMAL, agent.account, agent.market, side, lots, kind);
+            }
+            t.quoted = Some((v, position, limit));
             continue;
         }
         queue.cancel_all(Priority::NORMAL, agent.account, agent.market);
@@ -359,6 +422,34 @@ fn decide(
         }
         t.quoted = (!unwinding).then_some((value, position, limit));
     }
+}
+
+/// The orders that turn what `account` rests in `book` into the ladder
+/// `want` (limit orders at distinct prices) by adding only; `None` when
+/// some of what rests is not wanted, and the ladder must be laid again.
+fn top_ups(
+    want: &[(Side, Lots, OrderKind)],
+    book: &cascade_framework::market::book::Book,
+    account: cascade_framework::AccountId,
+) -> Option<Vec<(Side, Lots, OrderKind)>> {
+    let mut adds = Vec::new();
+    let mut matched = 0;
+    for &(side, lots, kind) in want {
+        let OrderKind::Limit { price } = kind else { return None };
+        let resting = book.resting_at(account, side, price);
+        if resting > lots {
+            return None;
+        }
+        if resting.0 > 0 {
+            matched += 1;
+        }
+        if resting < lots {
+            adds.push((side, Lots(lots.0 - resting.0), kind));
+        }
+    }
+    // Every resting order sits at a wanted price, one order a step: the
+    // ladder was laid one order a step and a fill only shrinks an order.
+    (book.n_orders_of(account) == matched).then_some(adds)
 }
 
 #[cfg(test)]
@@ -376,7 +467,7 @@ mod tests {
         };
         let limit = |x| OrderKind::Limit { price: Price(x) };
         assert_eq!(
-            p.orders(10_000.0, Price(10_000), Lots(0), 250),
+            p.orders(10_000.0, Price(10_000), Lots(0), (250, 0)),
             vec![
                 (Side::Buy, Lots(100), limit(9_900)),
                 (Side::Buy, Lots(100), limit(9_800)),
@@ -387,10 +478,38 @@ mod tests {
             ]
         );
         // Long 200 after buying a crash: little room left to buy.
-        let o = p.orders(10_000.0, Price(9_800), Lots(200), 250);
+        let o = p.orders(10_000.0, Price(9_800), Lots(200), (250, 0));
         assert_eq!(o[0], (Side::Buy, Lots(50), limit(9_900)));
         // Back within half a threshold of value: sell half at market.
-        assert_eq!(p.orders(10_000.0, Price(9_960), Lots(200), 250), vec![(Side::Sell, Lots(100), OrderKind::Market)]);
+        assert_eq!(
+            p.orders(10_000.0, Price(9_960), Lots(200), (250, 0)),
+            vec![(Side::Sell, Lots(100), OrderKind::Market)]
+        );
+    }
+
+    #[test]
+    fn a_schedule_ladder_rests_what_each_step_adds() {
+        let p = FundamentalParams {
+            levels: 3,
+            size_per_level: 100,
+            threshold: 0.01,
+            ladder: Ladder::Schedule,
+            ..FundamentalParams::preset("f", 1)
+        };
+        let limit = |x| OrderKind::Limit { price: Price(x) };
+        // Long 150 after a fall: steps 0 and half of 1 are held; 50 more
+        // at step 1 and 100 at step 2 (limit 300); the asks rest from the
+        // position down to −100, −200 and −300.
+        assert_eq!(
+            p.orders(10_000.0, Price(9_850), Lots(150), (300, 0)),
+            vec![
+                (Side::Buy, Lots(50), limit(9_800)),
+                (Side::Buy, Lots(100), limit(9_700)),
+                (Side::Sell, Lots(250), limit(10_100)),
+                (Side::Sell, Lots(100), limit(10_200)),
+                (Side::Sell, Lots(100), limit(10_300)),
+            ]
+        );
     }
 
     #[test]

@@ -480,7 +480,10 @@ impl Experiment {
             {
                 errors.push(ParamError::invalid(
                     format!("{prefix}.base_inventory"),
-                    format!("market {} is a perpetual: only a value trader on a spot market holds base units", f.market.0),
+                    format!(
+                        "market {} is a perpetual: only a value trader on a spot market holds base units",
+                        f.market.0
+                    ),
                 ));
             }
             if usize::from(p.market()) >= self.markets.len() {

@@ -2,7 +2,7 @@
 //! binary so that `cascade` runs anywhere.
 
 /// (name, file text) of every shipped experiment, the default first.
-pub const SHIPPED: [(&str, &str); 18] = [
+pub const SHIPPED: [(&str, &str); 19] = [
     ("flash_crash", include_str!("../configs/flash_crash.yaml")),
     ("baseline", include_str!("../configs/baseline.yaml")),
     ("thin_book", include_str!("../configs/thin_book.yaml")),
@@ -21,6 +21,7 @@ pub const SHIPPED: [(&str, &str); 18] = [
     ("exogenous_crash", include_str!("../configs/exogenous_crash.yaml")),
     ("amm_oracle", include_str!("../configs/amm_oracle.yaml")),
     ("predator_game", include_str!("../configs/predator_game.yaml")),
+    ("runaway", include_str!("../configs/runaway.yaml")),
 ];
 
 /// The experiment `cascade` runs with no arguments.

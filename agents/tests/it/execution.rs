@@ -122,12 +122,12 @@ fn a_book_anchored_to_its_last_trade_keeps_the_walked_fall_and_refills_at_its_ha
     // knows no fundamental, with no value capital. The sale walks the bids
     // down to 599,997: the price falls by exactly the walked depth, 3
     // ticks, and stays there, since no one trades it back. At tick 2 the
-    // ladder moves to 599,997 with its consumed shape, (0, 0, 5), and the
-    // refill of ⌈0.5 × 25⌉ = 13 far levels first on top: (0, 8, 10) at
-    // 599,996 .. 599,994. The shortfall then halves every tick (the
-    // half-life of ρ = 0.5 is one tick): 12, 6, 3, as the bids become
-    // (4, 10, 10) and (7, 10, 10), and the best bid walks back to one tick
-    // below the new price, not to the old one.
+    // ladder moves to 599,997 with its consumed shape, (0, 0, 5) at
+    // 599,996 .. 599,994, and the refill of ⌈0.5 × 25⌉ = 13, near levels
+    // first, comes on top: (10, 3, 5). The shortfall then halves every
+    // tick (the half-life of ρ = 0.5 is one tick): 12, 6, 3, as the bids
+    // become (10, 9, 5) and (10, 10, 7), and the best bid is one tick below
+    // the new price from the first refill on, not below the old one.
     let seller = ExecutionParams { quantity: 25, start_tick: 1, ticks: 1, ..ExecutionParams::default() };
     let depth = DepthProfile { anchor: DepthAnchor::LastTrade, ..three_levels(0.5) };
     let mut sim = Simulation::new(still_market(depth)).unwrap();
@@ -147,8 +147,8 @@ fn a_book_anchored_to_its_last_trade_keeps_the_walked_fall_and_refills_at_its_ha
     }
     assert_eq!(anchors, [599_997; 3]);
     assert_eq!(shortfalls, [12, 6, 3]);
-    assert_eq!(ladders, [([0, 8, 10], [10, 10, 10]), ([4, 10, 10], [10, 10, 10]), ([7, 10, 10], [10, 10, 10])]);
-    // Nothing rests around the old price any more but the moved asks.
+    assert_eq!(ladders, [([10, 3, 5], [10, 10, 10]), ([10, 9, 5], [10, 10, 10]), ([10, 10, 7], [10, 10, 10])]);
+    // Nothing rests around the old price any more.
     assert_eq!(provider_ladder(&sim, 600_000), ([0, 0, 0], [0, 0, 0]));
 }
 

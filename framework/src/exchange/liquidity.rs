@@ -16,7 +16,10 @@
 //! of the observation `x_t` (mid or last trade, as the previous tick left
 //! the book), rounded to a tick; without a half-life `A_t = x_t`. A tick
 //! with nothing to observe (a side of the book empty, no trade yet) leaves
-//! `A` where it was. A provider anchored to what it sees knows no more than
+//! `A` where it was. The ladder moves to `A` once `A` is at least
+//! `half_spread_ticks` from where it was laid: a trade at the best bid or
+//! ask, the bid-ask bounce, does not move it, as a liquidity provider does
+//! not re-quote inside its own spread. A provider anchored to what it sees knows no more than
 //! the traders: the price it is centred on moves with the trades that hit
 //! it, so the impact of forced selling stays in the price until traders who
 //! know better (value traders, arbitrageurs) trade it back. Anchored to the
@@ -33,14 +36,21 @@
 //! Obizhaeva and Wang (2013). Every tick, on each side, the provider's
 //! shortfall from the profile around the current anchor is
 //! `S = Σ_k max(0, lots_k − resting_k)` lots over the profile's levels; it
-//! puts back `R = ⌈ρ S⌉` lots, from the far end of the gap inwards: the
-//! consumed level farthest from the anchor is topped up to its
-//! profile first, then the next one in, until `R` is placed. The consumed
-//! volume thus decays geometrically, `S ← (1 − ρ) S` a tick (half-life
-//! `ln 2 / −ln(1 − ρ)` ticks), and the displaced best quote walks back
-//! towards the anchor as the gap closes behind it, as the
-//! displacement of Obizhaeva and Wang's book decays, and only as fast as
-//! the depth comes back.
+//! puts back `R = ⌈ρ S⌉` lots. The consumed volume thus decays
+//! geometrically, `S ← (1 − ρ) S` a tick (half-life `ln 2 / −ln(1 − ρ)`
+//! ticks). Where the refill goes depends on what the provider knows:
+//! - Anchored to the **index**, from the far end of the gap inwards: the
+//!   consumed level farthest from the anchor is topped up to its profile
+//!   first, then the next one in, until `R` is placed. The displaced best
+//!   quote walks back towards the anchor as the gap closes behind it, as
+//!   the displacement of Obizhaeva and Wang's book decays, and only as
+//!   fast as the depth comes back.
+//! - Anchored to an **observed** price, from the inside out: new orders
+//!   arrive at the best levels first, as limit orders arrive near the
+//!   quotes in the zero-intelligence models (Farmer, Patelli and Zovko
+//!   2005). A provider that re-centres on its own trades and refilled its
+//!   far levels first would put its depth where only a forced seller
+//!   takes it, and each such fill would pull its centre further down.
 //!
 //! The consumed shape moves with the anchor. When the anchor has moved since
 //! the ladder was laid, the lots resting at level `k` of each side (counted
@@ -225,8 +235,13 @@ pub fn replenish_depth(
         // side: the sum fits i64.
         let short: i64 = orders.iter().filter(|o| o.0 == side).map(|o| o.2.0).sum();
         let mut refill = round_to_i64((rho * short as f64).ceil()).clamp(0, short);
-        // Far levels first.
-        for (_, _, lots) in orders.iter_mut().rev().filter(|o| o.0 == side) {
+        // Far levels first around the index, near levels first around an
+        // observed anchor (module docs).
+        let mut levels: Vec<&mut (Side, Price, Lots)> = orders.iter_mut().filter(|o| o.0 == side).collect();
+        if depth.anchor == DepthAnchor::Index {
+            levels.reverse();
+        }
+        for (_, _, lots) in levels {
             let put = lots.0.min(refill);
             refill -= put;
             *lots = Lots(put);
@@ -264,7 +279,13 @@ pub fn refresh_depth(
         if markets.get(market).is_halted(clock.tick) || clock.tick == 0 {
             continue;
         }
-        let centre = observe_anchor(markets.get(market), reference);
+        let mut centre = observe_anchor(markets.get(market), reference);
+        let depth = &markets.get(market).params.depth;
+        if depth.anchor != DepthAnchor::Index && (centre.0 - anchor.0).abs() < depth.half_spread_ticks {
+            // The bid-ask bounce of an observed price does not move the
+            // ladder: it moves once the anchor has gone a half-spread.
+            centre = *anchor;
+        }
         if every > 0 && clock.tick.is_multiple_of(every) {
             *anchor = lay_depth(market, *provider, centre, &mut markets, &mut ledger, &mut triggers, &mut queue);
         } else {

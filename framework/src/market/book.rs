@@ -177,6 +177,11 @@ impl Book {
         Lots(level.map_or(0, |l| l.queue.iter().filter(|r| r.account == account).map(|r| r.qty.0).sum()))
     }
 
+    /// The number of orders `account` has resting, on both sides.
+    pub fn n_orders_of(&self, account: AccountId) -> usize {
+        self.by_account.range((account, OrderId(0))..=(account, OrderId(u64::MAX))).count()
+    }
+
     /// Resting levels on `side`, best first, as (price, lots).
     pub fn levels(&self, side: Side) -> Box<dyn Iterator<Item = (Price, Lots)> + '_> {
         match side {
