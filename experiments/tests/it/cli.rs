@@ -184,6 +184,7 @@ fn every_shipped_experiment_validates_and_runs_briefly() {
         ("amm_oracle", 340),
         ("predator_game", 140),
         ("runaway", 340),
+        ("fragility", 340),
     ];
     let mut seen = 0;
     for entry in std::fs::read_dir(configs()).unwrap() {

@@ -1,5 +1,8 @@
 //! The heatmap of a sweep over two numeric axes: a metric's mean in each
 //! cell of the grid, coloured on a linear scale and written in the cell.
+//! A metric with a contour level (amplification: 2) has the boundary
+//! between the cells at or above it and the cells below drawn along the
+//! cell edges.
 
 use super::axes::{Keyed, extent, padded};
 use super::colour_bar::{ColourBar, ColourScale};
@@ -7,7 +10,7 @@ use super::data::Frame;
 use super::draw::{Chart, DrawFailure, titled};
 use super::error::ChartError;
 use super::style::{LABEL_PX, TICK_PX, centred, colour, font, sig_digits, viridis};
-use super::sweep::{Metric, MetricColumns, SweepAxis};
+use super::sweep::{Metric, MetricColumns, SweepAxis, contour_level};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -21,6 +24,8 @@ pub(super) struct MetricGrid {
     y_levels: Vec<String>,
     /// `(x level, y level, mean)`.
     cells: Vec<(usize, usize, f64)>,
+    /// The level whose boundary is drawn, if any.
+    contour: Option<f64>,
 }
 
 impl MetricGrid {
@@ -33,7 +38,7 @@ impl MetricGrid {
         cells: Vec<(usize, usize, f64)>,
     ) -> Self {
         let [x_label, y_label, value_label] = labels;
-        Self { title, x_label, y_label, value_label, x_levels, y_levels, cells }
+        Self { title, x_label, y_label, value_label, x_levels, y_levels, cells, contour: None }
     }
 
     pub(super) fn read(
@@ -50,14 +55,17 @@ impl MetricGrid {
                 Some((level(x_axis, x_axis.positions[row])?, level(y_axis, y_axis.positions[row])?, columns.mean[row]?))
             })
             .collect();
+        let contour = contour_level(metric.column);
+        let outlined = contour.map_or(String::new(), |c| format!(", the {c}\u{d7} contour in red"));
         Ok(Some(Self {
-            title: format!("{prefix}: mean {}", metric.label),
+            title: format!("{prefix}: mean {}{outlined}", metric.label),
             x_label: x_axis.name.clone(),
             y_label: y_axis.name.clone(),
             value_label: format!("mean {}", metric.label),
             x_levels: x_axis.levels.iter().map(|l| l.1.clone()).collect(),
             y_levels: y_axis.levels.iter().map(|l| l.1.clone()).collect(),
             cells,
+            contour,
         }))
     }
 }
@@ -118,6 +126,22 @@ impl Chart for MetricGrid {
                 (x, y),
                 centred(LABEL_PX).color(&ink),
             )))?;
+        }
+        if let Some(level) = self.contour {
+            let above = |i: usize, j: usize| self.cells.iter().find(|c| c.0 == i && c.1 == j).map(|c| c.2 >= level);
+            let mut edges = Vec::new();
+            for &(i, j, v) in &self.cells {
+                let (x, y) = (i as f64, j as f64);
+                // Each edge once: to the right and above of a cell, where
+                // the neighbour exists and lies on the other side.
+                if above(i + 1, j).is_some_and(|a| a != (v >= level)) {
+                    edges.push([(x + 0.5, y - 0.5), (x + 0.5, y + 0.5)]);
+                }
+                if above(i, j + 1).is_some_and(|a| a != (v >= level)) {
+                    edges.push([(x - 0.5, y + 0.5), (x + 0.5, y + 0.5)]);
+                }
+            }
+            chart.draw_series(edges.into_iter().map(|e| PathElement::new(e.to_vec(), colour::RED.stroke_width(5))))?;
         }
         ColourBar { lo, hi, scale: ColourScale::Linear, label: &self.value_label, top: 20, bottom: 110 }.draw(&side)
     }

@@ -41,7 +41,14 @@ pub(super) const METRICS: [Metric; 12] = [
 ];
 
 /// The metrics given a two-axis heatmap.
-pub(super) const GRID_METRICS: [&str; 3] = ["liquidated_notional", "max_drawdown", "bad_debt"];
+pub(super) const GRID_METRICS: [&str; 4] = ["amplification", "liquidated_notional", "max_drawdown", "bad_debt"];
+
+/// The level a metric's heatmap outlines: amplification 2, where the fall
+/// of the mark is twice the news (the fragility issue's boundary between a
+/// market that absorbs a shock and one that cascades).
+pub(super) fn contour_level(column: &str) -> Option<f64> {
+    (column == "amplification").then_some(2.0)
+}
 
 /// One swept parameter's value at each point, as a position on a chart
 /// axis: the value itself if numeric, else the order of first appearance.
