@@ -58,6 +58,7 @@ use cascade_framework::exchange::execute::fee;
 use cascade_framework::exchange::sequencer::{OrderQueue, Priority};
 use cascade_framework::market::Markets;
 use cascade_framework::market::book::OrderKind;
+use cascade_framework::record::FloorCapital;
 use cascade_framework::{Lots, MarketId, Micros, ParamError, Phase, Price, Side, Simulation};
 use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
@@ -361,6 +362,7 @@ fn decide(
     markets: Res<Markets>,
     ledger: Res<Ledger>,
     mut queue: ResMut<OrderQueue>,
+    mut floor: ResMut<FloorCapital>,
     mut traders: Query<(&Agent, &mut FundamentalTrader)>,
 ) {
     for (agent, mut t) in &mut traders {
@@ -384,12 +386,14 @@ fn decide(
             };
             let quotes = (m.best_bid(), m.best_ask());
             let position = held - p.base_inventory.0;
+            floor.value.add(position, limit);
             for (side, lots, kind) in p.spot_orders(value, quotes, position, (limit, arrived), (held, cash), lot_cost) {
                 queue.place(Priority::NORMAL, agent.account, agent.market, side, lots, kind);
             }
             continue;
         }
         let position = ledger.account(agent.account).qty(agent.market);
+        floor.value.add(position.0, limit);
         let orders = p.orders(value, price, position, (limit, arrived));
         let unwinding = orders.first().is_some_and(|(_, _, kind)| *kind == OrderKind::Market);
         // A resting ladder stays while the position and limit are unchanged

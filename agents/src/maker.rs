@@ -51,6 +51,7 @@ use cascade_framework::core::units::round_to_i64;
 use cascade_framework::exchange::sequencer::{OrderQueue, Priority};
 use cascade_framework::market::Markets;
 use cascade_framework::market::book::OrderKind;
+use cascade_framework::record::FloorCapital;
 use cascade_framework::{Lots, MarketId, Micros, ParamError, Phase, Price, Side, Simulation};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -317,12 +318,14 @@ fn decide(
     markets: Res<Markets>,
     ledger: Res<Ledger>,
     mut queue: ResMut<OrderQueue>,
+    mut floor: ResMut<FloorCapital>,
     makers: Query<(&Agent, &MarketMaker)>,
 ) {
     for (agent, maker) in &makers {
         let p = &maker.params;
         let m = markets.get(agent.market);
         let inventory = ledger.account(agent.account).qty(agent.market);
+        floor.makers.add(inventory.0, p.inventory_limit);
         if clock.tick.is_multiple_of(p.requote_ticks) {
             queue.cancel_all(Priority::NORMAL, agent.account, agent.market);
             for (side, price, lots) in p.quotes(m.view.mark, m.view.realised_vol, inventory) {

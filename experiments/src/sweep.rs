@@ -281,6 +281,8 @@ fn metrics(m: &Manifest) -> Vec<(&'static str, Option<f64>)> {
         ("insurance_fund", Some(s.insurance_fund)),
         ("unrealised_bad_debt", Some(s.unrealised_bad_debt)),
         ("insolvent_accounts", Some(s.insolvent_accounts as f64)),
+        ("value_capital_used", s.value_capital_used),
+        ("maker_inventory_used", s.maker_inventory_used),
     ]
 }
 

@@ -78,6 +78,14 @@ pub fn run(common: &Common) -> Result<ExitCode> {
         ),
         ("insurance fund", format!("{:.0} quote", s.insurance_fund)),
     ];
+    let mut rows = rows.to_vec();
+    let share = |x: Option<f64>| x.map(|f| format!("{:.0}%", 100.0 * f));
+    if let Some(v) = share(s.value_capital_used) {
+        rows.push(("value capital used", format!("{v} of the value traders' limits at most")));
+    }
+    if let Some(m) = share(s.maker_inventory_used) {
+        rows.push(("maker inventory used", format!("{m} of the makers' limits at most")));
+    }
     let mut text = String::new();
     for (k, v) in rows {
         text.push_str(&format!("  {k:<22} {v}\n"));

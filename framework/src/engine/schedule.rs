@@ -15,6 +15,7 @@ use crate::exchange::sequencer::match_orders;
 use crate::market::Markets;
 use crate::market::correlation::advance_index;
 use crate::protocol::{self, ProtocolSystems};
+use crate::record::capital::close_floor_capital;
 use crate::record::record;
 use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::{LogLevel, ScheduleBuildSettings, ScheduleLabel, SingleThreadedExecutor};
@@ -74,7 +75,7 @@ pub(crate) fn tick_schedule() -> Schedule {
     schedule.add_systems(match_orders.in_set(FrameworkSystems(Phase::Match)));
     schedule.add_systems(settle.in_set(FrameworkSystems(Phase::Settle)));
     protocol::add_systems(&mut schedule, FrameworkSystems(Phase::Observe), FrameworkSystems(Phase::Liquidate));
-    schedule.add_systems(record.in_set(FrameworkSystems(Phase::Record)));
+    schedule.add_systems((record, close_floor_capital).chain().in_set(FrameworkSystems(Phase::Record)));
     schedule
 }
 

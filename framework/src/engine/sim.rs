@@ -130,6 +130,7 @@ impl Simulation {
         world.insert_resource(IndexCorrelation(factor));
         let recorder = Recorder::new(&params.recording, world.resource::<Markets>());
         world.insert_resource(recorder);
+        world.insert_resource(crate::record::FloorCapital::default());
         Ok(Simulation { world, schedule: tick_schedule(), seed_counterparty, slots: Vec::new() })
     }
 
@@ -361,7 +362,8 @@ impl Simulation {
         // built, so that a large run does not hold both at once.
         drop(self.world.remove_resource::<Triggers>());
         let rejected = self.world.resource::<OrderQueue>().rejected;
-        let mut output = recorder.into_output(self.ledger(), self.markets(), rejected)?;
+        let capital = self.world.resource::<crate::record::FloorCapital>().clone();
+        let mut output = recorder.into_output(self.ledger(), self.markets(), rejected, &capital)?;
         if let Some(log) = self.world.get_resource::<crate::record::ExecutionLog>() {
             output.executions = log.frame()?;
         }

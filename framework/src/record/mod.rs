@@ -3,11 +3,13 @@
 //! It imports everything below it and nothing above: it reads what the
 //! protocol logged, never the engine.
 
+pub mod capital;
 pub mod orders;
 pub mod recorder;
 pub mod stats;
 pub mod summary;
 
+pub use capital::FloorCapital;
 pub use orders::{ChildOrder, ExecutionLog};
 pub use recorder::{Recorder, RecordingParams, RunOutput, record};
 pub use summary::RunSummary;

@@ -13,6 +13,7 @@ use crate::core::event::EventKind;
 use crate::core::units::{MarketId, Side, narrow};
 use crate::market::Markets;
 use crate::protocol::log::TickLiquidations;
+use crate::record::capital::FloorCapital;
 use crate::record::summary::{RunSummary, summarise};
 use bevy_ecs::prelude::*;
 use polars::prelude::*;
@@ -325,9 +326,12 @@ impl Recorder {
         ledger: &Ledger,
         markets: &Markets,
         rejected_orders: u64,
+        capital: &FloorCapital,
     ) -> Result<RunOutput, ExportError> {
         let (t, e, h) = (self.t, self.e, self.h);
         let mut summary = summarise(&t, &self.start, ledger, rejected_orders);
+        summary.value_capital_used = capital.value.peak();
+        summary.maker_inventory_used = capital.makers.peak();
         let ticks = ticks_frame(t)?;
         let events = events_frame(e, ledger, markets)?;
         let (agents, insolvency) = agents_frame(ledger, markets)?;
@@ -353,6 +357,7 @@ impl Recorder {
                 "uncovered_bad_debt" => [s.uncovered_bad_debt], "insurance_fund" => [s.insurance_fund],
                 "rejected_orders" => [s.rejected_orders],
                 "unrealised_bad_debt" => [s.unrealised_bad_debt], "insolvent_accounts" => [s.insolvent_accounts],
+                "value_capital_used" => [s.value_capital_used], "maker_inventory_used" => [s.maker_inventory_used],
             ],
         )?;
         Ok(RunOutput { ticks, events, agents, heatmap, summary_frame, summary, executions: None })

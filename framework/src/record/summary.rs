@@ -82,6 +82,15 @@ pub struct RunSummary {
     pub insolvent_accounts: u64,
     /// Orders rejected by the margin check.
     pub rejected_orders: u64,
+    /// The largest share of the value traders' position limits in use at
+    /// the start of a tick (0 to 1; `None` without value traders): how
+    /// much of the floor's value capital the run used.
+    #[serde(default)]
+    pub value_capital_used: Option<f64>,
+    /// The largest share of the market makers' inventory limits in use at
+    /// the start of a tick (`None` without makers).
+    #[serde(default)]
+    pub maker_inventory_used: Option<f64>,
 }
 
 /// The largest peak-to-trough fall of `series`, as a fraction of the peak,
@@ -180,6 +189,8 @@ pub(super) fn summarise(t: &TickCols, start: &[Start], ledger: &Ledger, rejected
         // Filled in by the recorder, which has the final marks.
         unrealised_bad_debt: 0.0,
         insolvent_accounts: 0,
+        value_capital_used: None,
+        maker_inventory_used: None,
     }
 }
 
