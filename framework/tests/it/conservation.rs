@@ -55,6 +55,7 @@ proptest! {
         vault in any::<bool>(),
         auction in proptest::option::of((any::<bool>(), 1..6_u64, 0..700_000_i64)),
         dynamic in proptest::option::of((0.000_01..0.01_f64, 0.0..3.0_f64, 0.001..0.5_f64)),
+        anchor in 0..4_u8,
     ) {
         // Prices near 1,000 ticks, 1,000 micros per tick-lot: funding of
         // 0.01% is 100 micros per lot, so it moves liquidation prices.
@@ -135,6 +136,19 @@ proptest! {
         market.depth.lots_at_best = 10;
         market.depth.refresh_ticks = 3;
         market.depth.provider_collateral = cascade_framework::Micros(1_000_000_000 * scale);
+        // Depth centred on the index, or on what traders see (mid, last
+        // trade, an average of it), refilling between refreshes.
+        {
+            use cascade_framework::market::depth::DepthAnchor;
+            market.depth.anchor = match anchor { 0 => DepthAnchor::Index, 1 => DepthAnchor::Mid, _ => DepthAnchor::LastTrade };
+            if anchor == 3 {
+                market.depth.anchor_half_life = Some(2.0);
+            }
+            if anchor > 0 {
+                market.depth.resilience = 0.3;
+                market.depth.refresh_ticks = 0;
+            }
+        }
         params.tick_seconds = 3_600.0;
         let mut sim = Simulation::new(params).unwrap();
         let m = MarketId(0);
