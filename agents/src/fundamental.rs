@@ -94,22 +94,22 @@ pub struct FundamentalParams {
     pub max_position: i64,
     /// Base units of the spot asset each holds at the start (a spot
     /// market only): what it can sell.
-    #[serde(default, skip_serializing_if = "is_zero_lots")]
+    #[serde(default, skip_serializing_if = "crate::is_default")]
     pub base_inventory: Lots,
     /// Slow-moving capital: lots of position limit that arrive per tick
     /// while the market is dislocated (more than one `threshold` from the
     /// belief); 0 (the default) keeps the limit at `max_position`.
-    #[serde(default, skip_serializing_if = "is_zero_rate")]
+    #[serde(default, skip_serializing_if = "crate::is_default")]
     pub capital_arrival: f64,
     /// The most lots of limit that arrive in all.
-    #[serde(default, skip_serializing_if = "is_zero_i64")]
+    #[serde(default, skip_serializing_if = "crate::is_default")]
     pub max_arrived: i64,
     /// How a perpetual trader's resting ladder is sized: `refill` (the
     /// default) rests what is left of the limit from the best step out, so
     /// the whole limit is offered one step from value; `schedule` rests
     /// only what each step of the demand schedule adds, so the size held
     /// grows with the mispricing, as on a spot venue.
-    #[serde(default, skip_serializing_if = "is_refill")]
+    #[serde(default, skip_serializing_if = "crate::is_default")]
     pub ladder: Ladder,
 }
 
@@ -122,26 +122,6 @@ pub enum Ladder {
     Refill,
     /// `min(L, size_per_level × (j + 1) + A)` lots held at step `j`.
     Schedule,
-}
-
-#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if passes a reference")]
-fn is_refill(l: &Ladder) -> bool {
-    *l == Ladder::Refill
-}
-
-#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if passes a reference")]
-fn is_zero_lots(n: &Lots) -> bool {
-    n.0 == 0
-}
-
-#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if passes a reference")]
-fn is_zero_i64(n: &i64) -> bool {
-    *n == 0
-}
-
-#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if passes a reference")]
-fn is_zero_rate(x: &f64) -> bool {
-    *x == 0.0
 }
 
 impl Default for FundamentalParams {
@@ -195,6 +175,18 @@ impl FundamentalParams {
         Ok(())
     }
 
+    /// The price of step `j` of the bids (`sign` −1) or asks (+1) around
+    /// belief `value`.
+    fn step_price(&self, value: f64, j: u32, sign: f64) -> Price {
+        Price(round_to_i64(value * (1.0 + sign * self.threshold * f64::from(j + 1))).max(1))
+    }
+
+    /// The position, on one side, that steps `0..=j` of the schedule call
+    /// for: `min(L, size_per_level × (j + 1) + A)`.
+    fn schedule_target(&self, j: u32, (limit, arrived): (i64, i64)) -> i64 {
+        limit.min(self.size_per_level.saturating_mul(i64::from(j) + 1).saturating_add(arrived))
+    }
+
     /// The orders of a perpetual trader with belief `value`, position
     /// `position`, limit `limit` and arrived capital `arrived` (lots) when
     /// the last trade is `price`: the unwind, if due, else the ladder.
@@ -212,9 +204,7 @@ impl FundamentalParams {
             return vec![(side, Lots(lots), OrderKind::Market)];
         }
         let mut out = Vec::new();
-        let step = |j: u32, sign: f64| OrderKind::Limit {
-            price: Price(round_to_i64(value * (1.0 + sign * self.threshold * f64::from(j + 1))).max(1)),
-        };
+        let step = |j: u32, sign: f64| OrderKind::Limit { price: self.step_price(value, j, sign) };
         for (side, sign, have) in [(Side::Buy, -1.0, position.0), (Side::Sell, 1.0, -position.0)] {
             match self.ladder {
                 Ladder::Refill => {
@@ -231,8 +221,7 @@ impl FundamentalParams {
                 Ladder::Schedule => {
                     let mut covered = have;
                     for j in 0..self.levels {
-                        let target =
-                            limit.min(self.size_per_level.saturating_mul(i64::from(j) + 1).saturating_add(arrived));
+                        let target = self.schedule_target(j, (limit, arrived));
                         if target > covered {
                             out.push((side, Lots(target - covered), step(j, sign)));
                             covered = target;
@@ -276,14 +265,11 @@ impl FundamentalParams {
             }
         }
         let mut out = Vec::new();
-        let step =
-            |j: u32, sign: f64| Price(round_to_i64(value * (1.0 + sign * self.threshold * f64::from(j + 1))).max(1));
-        // The position that steps 0..=j call for, on one side.
-        let wanted = |j: u32| limit.min(self.size_per_level.saturating_mul(i64::from(j) + 1).saturating_add(arrived));
+        let wanted = |j: u32| self.schedule_target(j, (limit, arrived));
         if let Some(a) = ask {
             let (mut have, mut cash) = (position, cash);
             for j in 0..self.levels {
-                let price = step(j, -1.0);
+                let price = self.step_price(value, j, -1.0);
                 if price < a {
                     break;
                 }
@@ -298,7 +284,7 @@ impl FundamentalParams {
         if let Some(b) = bid {
             let (mut have, mut held) = (-position, held);
             for j in 0..self.levels {
-                let price = step(j, 1.0);
+                let price = self.step_price(value, j, 1.0);
                 if price > b {
                     break;
                 }
@@ -366,15 +352,15 @@ fn decide(
     mut traders: Query<(&Agent, &mut FundamentalTrader)>,
 ) {
     for (agent, mut t) in &mut traders {
+        let FundamentalTrader { error, params: p, quoted, arrived: came } = &mut *t;
         let m = markets.get(agent.market);
-        let value = m.view.fundamental.0 as f64 * (1.0 + t.error);
+        let value = m.view.fundamental.0 as f64 * (1.0 + *error);
         let price = m.last_trade.unwrap_or(m.view.mark);
-        let p = t.params.clone();
         if ((value - price.0 as f64) / value).abs() > p.threshold {
-            t.arrived = (t.arrived + p.capital_arrival).min(p.max_arrived as f64);
+            *came = (*came + p.capital_arrival).min(p.max_arrived as f64);
         }
         // At most max_arrived ≤ 10^12 lots (validated).
-        let arrived = round_to_i64(t.arrived.floor());
+        let arrived = round_to_i64(came.floor());
         let limit = p.max_position + arrived;
         if let Some(asset) = m.asset {
             let held = ledger.held(agent.account, asset).0;
@@ -403,7 +389,7 @@ fn decide(
             Ladder::Refill => 0.1,
             Ladder::Schedule => 0.5,
         } * p.threshold;
-        let near = t.quoted.filter(|(v, _, _)| (v - value).abs() <= tolerance * value);
+        let near = quoted.filter(|(v, _, _)| (v - value).abs() <= tolerance * value);
         if near.is_some_and(|(_, q, l)| q == position && l == limit) && !unwinding {
             continue;
         }
@@ -417,14 +403,14 @@ fn decide(
             for (side, lots, kind) in adds {
                 queue.place(Priority::NORMAL, agent.account, agent.market, side, lots, kind);
             }
-            t.quoted = Some((v, position, limit));
+            *quoted = Some((v, position, limit));
             continue;
         }
         queue.cancel_all(Priority::NORMAL, agent.account, agent.market);
         for (side, lots, kind) in orders {
             queue.place(Priority::NORMAL, agent.account, agent.market, side, lots, kind);
         }
-        t.quoted = (!unwinding).then_some((value, position, limit));
+        *quoted = (!unwinding).then_some((value, position, limit));
     }
 }
 

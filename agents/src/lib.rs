@@ -101,6 +101,12 @@ pub fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
+/// Whether a value is its type's default (for fields left out of files
+/// when they have it).
+pub fn is_default<T: Default + PartialEq>(x: &T) -> bool {
+    *x == T::default()
+}
+
 /// Opens an account for agent `index` of `population` and returns its
 /// [`Agent`] component (not yet spawned).
 #[allow(clippy::too_many_arguments, reason = "each argument is a distinct part of the account")]

@@ -44,7 +44,7 @@ pub fn run(common: &Common) -> Result<ExitCode> {
         Outcome::Redone(_, _, why) => format!("ran again in {:.1} s: the finished run was {why}", m.wall_seconds),
         Outcome::Skipped(..) => "already finished; frames reused (missing reports written)".to_owned(),
     };
-    let rows = [
+    let mut rows = vec![
         ("experiment", format!("{} (seed {})", m.experiment, m.seed)),
         ("ticks", s.ticks.to_string()),
         ("max drawdown", format!("{:.2}% (trough at tick {})", 100.0 * s.max_drawdown, s.trough_tick)),
@@ -78,7 +78,6 @@ pub fn run(common: &Common) -> Result<ExitCode> {
         ),
         ("insurance fund", format!("{:.0} quote", s.insurance_fund)),
     ];
-    let mut rows = rows.to_vec();
     let share = |x: Option<f64>| x.map(|f| format!("{:.0}%", 100.0 * f));
     if let Some(v) = share(s.value_capital_used) {
         rows.push(("value capital used", format!("{v} of the value traders' limits at most")));

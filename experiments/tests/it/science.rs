@@ -34,6 +34,17 @@ fn cell(frame: &DataFrame, key: &str, value: &str, column: &str) -> f64 {
     frame.column(column).unwrap().f64().unwrap().get(row).unwrap()
 }
 
+/// The 95% CI of amplification at `variant` in a sweep's `points`.
+fn amplification_ci(points: &DataFrame, variant: &str) -> (f64, f64) {
+    let of = |column: &str| cell(points, "variant", variant, column);
+    (of("amplification_ci95_low"), of("amplification_ci95_high"))
+}
+
+/// The 95% CI of the paired difference of `metric` in a sweep's `paired`.
+fn paired_ci(paired: &DataFrame, metric: &str) -> (f64, f64) {
+    (cell(paired, "metric", metric, "diff_ci95_low"), cell(paired, "metric", metric, "diff_ci95_high"))
+}
+
 /// With the loop closed through price impact, liquidations deepen the
 /// crash: over the ten seeds of `amplification`, the mark falls further
 /// than the fundamental by a margin whose 95% CI is above 1.15, and by
@@ -46,14 +57,11 @@ fn leverage_amplifies_the_crash_through_price_impact() {
     let of = |variant: &str, column: &str| cell(&points, "variant", variant, column);
     assert!(of("leveraged", "n_liquidations_mean") > 1_000.0, "the leveraged crash liquidates");
     assert_eq!(of("unlevered", "n_liquidations_mean"), 0.0, "no one at 1x is liquidated");
-    let lev = (of("leveraged", "amplification_ci95_low"), of("leveraged", "amplification_ci95_high"));
-    let unlev = (of("unlevered", "amplification_ci95_low"), of("unlevered", "amplification_ci95_high"));
+    let (lev, unlev) = (amplification_ci(&points, "leveraged"), amplification_ci(&points, "unlevered"));
     assert!(lev.0 > 1.15, "amplification with leverage: 95% CI {lev:?}");
     assert!(unlev.0 > 0.95 && unlev.1 < 1.1, "amplification at 1x: 95% CI {unlev:?}");
     // Paired on the seed: the unlevered crash is shallower, every time.
-    let diff = |metric: &str| {
-        (cell(&paired, "metric", metric, "diff_ci95_low"), cell(&paired, "metric", metric, "diff_ci95_high"))
-    };
+    let diff = |metric: &str| paired_ci(&paired, metric);
     assert!(diff("amplification").1 < -0.1, "paired difference of amplification: {:?}", diff("amplification"));
     assert!(diff("max_drawdown").1 < 0.0, "paired difference of drawdown: {:?}", diff("max_drawdown"));
 }
@@ -71,14 +79,10 @@ fn leverage_amplifies_the_endogenous_flash_crash() {
     let (points, paired) = sweep("flash_crash", tmp.path());
     let of = |variant: &str, column: &str| cell(&points, "variant", variant, column);
     assert_eq!(of("unlevered", "n_liquidations_mean"), 0.0, "no one at 1x is liquidated");
-    let lev = (of("leveraged", "amplification_ci95_low"), of("leveraged", "amplification_ci95_high"));
-    let unlev = (of("unlevered", "amplification_ci95_low"), of("unlevered", "amplification_ci95_high"));
+    let (lev, unlev) = (amplification_ci(&points, "leveraged"), amplification_ci(&points, "unlevered"));
     assert!(lev.0 > 1.2, "amplification with leverage: 95% CI {lev:?}");
     assert!(unlev.0 <= 1.0 && unlev.1 >= 1.0, "amplification at 1x: 95% CI {unlev:?} should contain 1");
-    let diff = (
-        cell(&paired, "metric", "amplification", "diff_ci95_low"),
-        cell(&paired, "metric", "amplification", "diff_ci95_high"),
-    );
+    let diff = paired_ci(&paired, "amplification");
     assert!(diff.1 < -0.2, "paired difference of amplification: {diff:?}");
 }
 
@@ -152,14 +156,10 @@ fn a_three_percent_shock_runs_away_with_leverage_and_not_without() {
     let (points, paired) = (read("points.parquet"), read("paired.parquet"));
     let of = |variant: &str, column: &str| cell(&points, "variant", variant, column);
     assert_eq!(of("unlevered", "n_liquidations_mean"), 0.0, "no one at 1x is liquidated");
-    let lev = (of("leveraged", "amplification_ci95_low"), of("leveraged", "amplification_ci95_high"));
-    let unlev = (of("unlevered", "amplification_ci95_low"), of("unlevered", "amplification_ci95_high"));
+    let (lev, unlev) = (amplification_ci(&points, "leveraged"), amplification_ci(&points, "unlevered"));
     assert!(lev.0 >= 3.0, "amplification with leverage: 95% CI {lev:?}");
     assert!(unlev.0 >= 0.9 && unlev.1 <= 1.15, "amplification at 1x: 95% CI {unlev:?}");
-    let diff = (
-        cell(&paired, "metric", "amplification", "diff_ci95_low"),
-        cell(&paired, "metric", "amplification", "diff_ci95_high"),
-    );
+    let diff = paired_ci(&paired, "amplification");
     assert!(diff.1 < -2.0, "paired difference of amplification: {diff:?}");
 }
 

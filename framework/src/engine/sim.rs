@@ -362,8 +362,8 @@ impl Simulation {
         // built, so that a large run does not hold both at once.
         drop(self.world.remove_resource::<Triggers>());
         let rejected = self.world.resource::<OrderQueue>().rejected;
-        let capital = self.world.resource::<crate::record::FloorCapital>().clone();
-        let mut output = recorder.into_output(self.ledger(), self.markets(), rejected, &capital)?;
+        let capital = self.world.resource::<crate::record::FloorCapital>();
+        let mut output = recorder.into_output(self.ledger(), self.markets(), rejected, capital)?;
         if let Some(log) = self.world.get_resource::<crate::record::ExecutionLog>() {
             output.executions = log.frame()?;
         }

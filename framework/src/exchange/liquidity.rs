@@ -94,10 +94,11 @@ impl Liquidity {
     }
 }
 
-/// Market `m`'s anchor this tick: takes the observation of its
-/// [`DepthAnchor`] into the average `reference` and returns the centre to
-/// lay the profile around.
-pub fn observe_anchor(m: &Market, reference: &mut f64) -> Price {
+/// Market `m`'s anchor this tick, for a ladder laid around `laid`: takes
+/// the observation of its [`DepthAnchor`] into the average `reference`
+/// and returns the centre to lay the profile around, which stays `laid`
+/// while an observed anchor is within a half-spread of it.
+pub fn observe_anchor(m: &Market, reference: &mut f64, laid: Price) -> Price {
     let depth = &m.params.depth;
     let seen = match depth.anchor {
         DepthAnchor::Index => {
@@ -111,7 +112,9 @@ pub fn observe_anchor(m: &Market, reference: &mut f64) -> Price {
         // With weight 1 this is `x` exactly: prices are far below 2^53.
         *reference += depth.anchor_weight() * (x.0 as f64 - *reference);
     }
-    Price(round_to_i64(*reference).max(1))
+    let centre = Price(round_to_i64(*reference).max(1));
+    // The bid-ask bounce of an observed price does not move the ladder.
+    if (centre.0 - laid.0).abs() < depth.half_spread_ticks { laid } else { centre }
 }
 
 /// Lays market `market`'s profile around `centre`, replacing the
@@ -237,14 +240,16 @@ pub fn replenish_depth(
         let mut refill = round_to_i64((rho * short as f64).ceil()).clamp(0, short);
         // Far levels first around the index, near levels first around an
         // observed anchor (module docs).
-        let mut levels: Vec<&mut (Side, Price, Lots)> = orders.iter_mut().filter(|o| o.0 == side).collect();
-        if depth.anchor == DepthAnchor::Index {
-            levels.reverse();
-        }
-        for (_, _, lots) in levels {
+        let mut put_back = |lots: &mut Lots| {
             let put = lots.0.min(refill);
             refill -= put;
             *lots = Lots(put);
+        };
+        let levels = orders.iter_mut().filter(|o| o.0 == side).map(|o| &mut o.2);
+        if depth.anchor == DepthAnchor::Index {
+            levels.rev().for_each(&mut put_back);
+        } else {
+            levels.for_each(&mut put_back);
         }
     }
     if moved {
@@ -279,13 +284,7 @@ pub fn refresh_depth(
         if markets.get(market).is_halted(clock.tick) || clock.tick == 0 {
             continue;
         }
-        let mut centre = observe_anchor(markets.get(market), reference);
-        let depth = &markets.get(market).params.depth;
-        if depth.anchor != DepthAnchor::Index && (centre.0 - anchor.0).abs() < depth.half_spread_ticks {
-            // The bid-ask bounce of an observed price does not move the
-            // ladder: it moves once the anchor has gone a half-spread.
-            centre = *anchor;
-        }
+        let centre = observe_anchor(markets.get(market), reference, *anchor);
         if every > 0 && clock.tick.is_multiple_of(every) {
             *anchor = lay_depth(market, *provider, centre, &mut markets, &mut ledger, &mut triggers, &mut queue);
         } else {

@@ -60,7 +60,8 @@ pub struct DepthProfile {
     pub growth_lots: i64,
     /// Obizhaeva–Wang resilience: the fraction `ρ` (0 to 1) of each side's
     /// shortfall from the profile, around the current anchor, that the
-    /// provider puts back every tick, far levels first (see
+    /// provider puts back every tick, far levels first around the index and
+    /// near levels first around an observed anchor (see
     /// [`crate::exchange::liquidity`]). 0 (the default) refills only at the
     /// periodic refresh.
     #[serde(default, skip_serializing_if = "is_zero_rate")]
