@@ -162,8 +162,9 @@ fn plan(p: &ArbitrageurParams, q: Quotes, fees: f64, held_perp: i64, held_base: 
     let ((bp, ap), (bs, as_)) = q;
     let f = |x: Price| x.0 as f64;
     let edge = fees + p.threshold;
-    let room_short = (p.inventory_lots.0 + held_perp).max(0);
-    let room_long = (p.inventory_lots.0 - held_perp).max(0);
+    // Saturating: a limit written near i64::MAX means "no limit".
+    let room_short = p.inventory_lots.0.saturating_add(held_perp).max(0);
+    let room_long = p.inventory_lots.0.saturating_sub(held_perp).max(0);
     let lots = |room: i64| Lots(p.max_lots.0.min(room));
     if f(bp) > f(as_) * (1.0 + edge) && room_short > 0 {
         return Some(Trade { perp_side: Side::Sell, lots: lots(room_short), perp_at: bp, spot_at: as_ });
@@ -173,7 +174,7 @@ fn plan(p: &ArbitrageurParams, q: Quotes, fees: f64, held_perp: i64, held_base: 
     }
     let (mid_p, mid_s) = ((f(bp) + f(ap)) / 2.0, (f(bs) + f(as_)) / 2.0);
     if held_perp != 0 && (mid_p - mid_s).abs() <= p.unwind * mid_s {
-        let n = Lots(p.max_lots.0.min(held_perp.abs()));
+        let n = Lots(p.max_lots.0.min(held_perp.saturating_abs()));
         return Some(if held_perp < 0 {
             Trade { perp_side: Side::Buy, lots: n, perp_at: ap, spot_at: bs }
         } else {

@@ -148,9 +148,10 @@ pub struct Common {
     /// Output folder.
     #[arg(long, default_value = "results")]
     pub out: PathBuf,
-    /// Reuse finished runs made by another version of `cascade` (by
-    /// default they are run again).
-    #[arg(long)]
+    /// Reuse finished runs made by another build of the model (by default
+    /// a run whose manifest records another model fingerprint is run
+    /// again).
+    #[arg(long, alias = "reuse-any-build")]
     pub reuse_any_version: bool,
     /// Resource limits.
     #[command(flatten)]
@@ -186,7 +187,7 @@ impl Common {
         if self.reuse_any_version {
             cascade_experiments::run::Reuse::AnyVersion
         } else {
-            cascade_experiments::run::Reuse::SameVersion
+            cascade_experiments::run::Reuse::SameModel
         }
     }
 }

@@ -279,8 +279,29 @@ impl PopulationSpec {
     }
 }
 
-/// The longest experiment name, in characters.
+/// The longest experiment name, in characters, and the longest name of a
+/// market, population, variant or strategy, in bytes.
 pub const MAX_NAME: usize = 100;
+
+/// What is wrong with `name` as the name of a market, population, variant
+/// or strategy: these go into frames, chart and file names, so a name may
+/// not be empty, longer than [`MAX_NAME`] bytes, contain a path separator
+/// or a control character, or be `.` or `..`.
+pub fn name_problem(name: &str) -> Option<String> {
+    if name.trim().is_empty() {
+        return Some("must not be empty".into());
+    }
+    if name.len() > MAX_NAME {
+        return Some(format!("{} bytes; at most {MAX_NAME} (names go into file names)", name.len()));
+    }
+    if name.contains(['/', '\\']) || name == "." || name == ".." {
+        return Some("must not contain '/' or '\\' or be '.' or '..' (names go into file names)".into());
+    }
+    if name.chars().any(char::is_control) {
+        return Some("must not contain control characters (tabs, newlines)".into());
+    }
+    None
+}
 
 /// The most ticks a run may have.
 pub const MAX_TICKS: u64 = 10_000_000;
@@ -416,6 +437,9 @@ impl Experiment {
         }
         for (i, m) in self.markets.iter().enumerate() {
             let prefix = format!("markets[{i}]");
+            if let Some(why) = name_problem(&m.name) {
+                errors.push(ParamError::invalid(format!("{prefix}.name"), why));
+            }
             if let Err(e) = m.validate() {
                 errors.push(with_path(e, &prefix));
             }
@@ -499,6 +523,9 @@ impl Experiment {
             // One name may cover several entries of the same kind with
             // disjoint agent numbers: a game's role split by strategy.
             let name = p.population().name();
+            if let Some(why) = name_problem(name) {
+                errors.push(ParamError::invalid(format!("{prefix}.name"), why));
+            }
             let clash = self.populations[..i].iter().find(|q| {
                 q.population().name() == name
                     && (std::mem::discriminant(*q) != std::mem::discriminant(p)
@@ -518,7 +545,7 @@ impl Experiment {
         if let Some(c) = &self.check {
             let variants: Vec<&str> =
                 self.sweep.iter().flat_map(|s| s.variants.iter().map(|v| v.name.as_str())).collect();
-            errors.extend(c.validate(&variants));
+            errors.extend(c.validate(&variants, self.ticks));
         }
         if let Some(g) = &self.game {
             errors.extend(g.validate(&names));
@@ -573,8 +600,8 @@ impl Experiment {
                 }
             }
             for (i, v) in s.variants.iter().enumerate() {
-                if v.name.trim().is_empty() {
-                    errors.push(ParamError::invalid(format!("sweep.variants[{i}].name"), "must not be empty"));
+                if let Some(why) = name_problem(&v.name) {
+                    errors.push(ParamError::invalid(format!("sweep.variants[{i}].name"), why));
                 }
                 if s.variants[..i].iter().any(|w| w.name == v.name) {
                     errors.push(ParamError::invalid(

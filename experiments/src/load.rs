@@ -77,10 +77,94 @@ const TOP_LEVEL: [&str; 14] = [
     "index_correlation",
 ];
 
+/// The most nodes a file may hold once its aliases are expanded.
+pub const MAX_NODES: u64 = 1_000_000;
+
+/// The deepest nesting of mappings and sequences a file may have.
+pub const MAX_DEPTH: usize = 64;
+
+/// Refuses YAML that would expand past [`MAX_NODES`] nodes (aliases are
+/// counted at the size of what they name, so a small file of nested
+/// aliases cannot take gigabytes) or nest deeper than [`MAX_DEPTH`]. One
+/// pass over the events, in time and memory linear in the text. Syntax
+/// errors are left to the deserialiser, which words them better.
+pub fn bounded(text: &str) -> Result<(), Diagnostic> {
+    use yaml_rust2::parser::{Event, Parser};
+    let mut parser = Parser::new_from_str(text);
+    // Per open node: its anchor and the node count at its start.
+    let mut open: Vec<(usize, u64)> = Vec::new();
+    // By anchor id: the parser numbers anchors 1, 2, ... in file order.
+    let mut sizes: Vec<u64> = Vec::new();
+    let size_of = |sizes: &mut Vec<u64>, anchor: usize, size: u64| {
+        if sizes.len() <= anchor {
+            sizes.resize(anchor + 1, 1);
+        }
+        sizes[anchor] = size;
+    };
+    let mut nodes = 0_u64;
+    loop {
+        let (event, mark) = match parser.next_token() {
+            Ok(next) => next,
+            // Too deep for the scanner (255 flow levels): refused here, as
+            // the deserialiser takes seconds to say the same.
+            Err(e) if e.info().contains("recursion limit") => {
+                let m = e.marker();
+                return Err(Diagnostic {
+                    path: String::new(),
+                    position: Some(Position { line: m.line(), col: m.col() + 1 }),
+                    message: format!("nested more than {MAX_DEPTH} levels deep; an experiment needs far fewer"),
+                });
+            }
+            Err(_) => return Ok(()),
+        };
+        let at = Some(Position { line: mark.line(), col: mark.col() + 1 });
+        match event {
+            Event::StreamEnd => return Ok(()),
+            Event::Scalar(_, _, anchor, _) => {
+                nodes += 1;
+                if anchor > 0 {
+                    size_of(&mut sizes, anchor, 1);
+                }
+            }
+            Event::Alias(anchor) => nodes = nodes.saturating_add(sizes.get(anchor).copied().unwrap_or(1)),
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                nodes += 1;
+                open.push((anchor, nodes));
+                if open.len() > MAX_DEPTH {
+                    return Err(Diagnostic {
+                        path: String::new(),
+                        position: at,
+                        message: format!("nested more than {MAX_DEPTH} levels deep; an experiment needs far fewer"),
+                    });
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some((anchor, start)) = open.pop()
+                    && anchor > 0
+                {
+                    size_of(&mut sizes, anchor, nodes - start + 1);
+                }
+            }
+            _ => {}
+        }
+        if nodes > MAX_NODES {
+            return Err(Diagnostic {
+                path: String::new(),
+                position: at,
+                message: format!(
+                    "the file expands to more than {MAX_NODES} values (aliases count as what they repeat); \
+                     an experiment needs far fewer"
+                ),
+            });
+        }
+    }
+}
+
 /// Loads `text` (named `file` in messages), applies `overrides`
 /// (`path=value`, the value read as YAML), and checks everything.
 pub fn load_str(text: &str, file: &str, overrides: &[String]) -> Result<Loaded, LoadError> {
     let fail = |diagnostics| LoadError { file: file.to_owned(), diagnostics };
+    bounded(text).map_err(|d| fail(vec![d]))?;
     let mut tree: Value = serde_yaml::from_str(text).map_err(|e| {
         let position = e.location().map(|l| Position { line: l.line(), col: l.column() });
         fail(vec![Diagnostic { path: String::new(), position, message: format!("not valid YAML: {e}") }])
@@ -95,6 +179,14 @@ pub fn load_str(text: &str, file: &str, overrides: &[String]) -> Result<Loaded, 
             });
             continue;
         };
+        if let Err(d) = bounded(raw) {
+            diags.push(Diagnostic {
+                path: path.trim().to_owned(),
+                position: None,
+                message: format!("--set: {}", d.message),
+            });
+            continue;
+        }
         let value: Value = serde_yaml::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_owned()));
         if let Err(e) = paths::set(&mut tree, path.trim(), value) {
             diags.push(Diagnostic { path: path.trim().to_owned(), position: None, message: format!("--set: {e}") });
@@ -300,6 +392,18 @@ pub fn plain(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_alias_bomb_in_a_set_value_is_refused() {
+        let mut bomb = String::from("{x0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]");
+        for i in 1..9 {
+            bomb.push_str(&format!(", x{i}: &a{i} [{}]", vec![format!("*a{}", i - 1); 10].join(", ")));
+        }
+        bomb.push('}');
+        let text = "name: t\nticks: 10\n";
+        let err = load_str(text, "f.yaml", &[format!("description={bomb}")]).unwrap_err();
+        assert!(err.to_string().contains("description: --set: the file expands to more than"), "{err}");
+    }
 
     #[test]
     fn type_errors_are_in_plain_words_and_all_reported() {

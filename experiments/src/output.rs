@@ -48,8 +48,9 @@ impl StagedDir {
         std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
         let name = target.file_name().and_then(|n| n.to_str()).unwrap_or("run");
         // Folders that earlier, interrupted attempts at this same target left
-        // (one per process id) are cleared first: shards and threads never
-        // stage the same target at once, so none of them is in use.
+        // (one per process id) are cleared first: the caller holds the
+        // target's lock (`run::RunLock`), so no other process or thread is
+        // staging it now.
         let (prefix, suffix) = (format!(".{name}."), ".partial");
         for entry in std::fs::read_dir(parent).with_context(|| format!("reading {}", parent.display()))? {
             let entry = entry?;
@@ -104,36 +105,6 @@ pub fn write_frames(frames: Vec<(PathBuf, polars::prelude::DataFrame)>) -> Resul
         written.push(path);
     }
     Ok(written)
-}
-
-/// The git commit of the working directory's repository, asked for now
-/// and read with [`PendingCommit::read`], so that `git` runs beside the
-/// simulation instead of after it.
-pub fn git_commit() -> PendingCommit {
-    use std::process::{Command, Stdio};
-    let child = Command::new("git")
-        .args(["rev-parse", "HEAD"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn();
-    PendingCommit(child.ok())
-}
-
-/// A `git rev-parse HEAD` under way (see [`git_commit`]).
-#[derive(Debug)]
-pub struct PendingCommit(Option<std::process::Child>);
-
-impl PendingCommit {
-    /// The commit, if the working directory is in a repository.
-    pub fn read(self) -> Option<String> {
-        let out = self.0?.wait_with_output().ok()?;
-        if !out.status.success() {
-            return None;
-        }
-        let s = String::from_utf8(out.stdout).ok()?.trim().to_owned();
-        (s.len() == 40).then_some(s)
-    }
 }
 
 #[cfg(test)]

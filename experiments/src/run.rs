@@ -7,7 +7,7 @@
 //! manifest exists is a finished run.
 
 use crate::config::Experiment;
-use crate::output::{StagedDir, git_commit, sha256_file, sha256_hex, write_atomic};
+use crate::output::{StagedDir, sha256_file, sha256_hex, write_atomic};
 use anyhow::{Context, Result, anyhow};
 use cascade_agents::framework::record::RunSummary;
 use indicatif::ProgressBar;
@@ -26,7 +26,13 @@ pub struct Manifest {
     pub seed: u64,
     /// `cascade` version.
     pub version: String,
-    /// Git commit of the working directory, if known.
+    /// Fingerprint of the model that made the run: a hash of the sources
+    /// of the crates that make frames, taken when `cascade` was built
+    /// ([`MODEL`]). Empty in manifests written before it was recorded.
+    #[serde(default)]
+    pub model: String,
+    /// Git commit that `cascade` was built from, if it was built in a
+    /// repository.
     pub git_commit: Option<String>,
     /// The command that reproduces the run, if it came from the command
     /// line.
@@ -89,26 +95,42 @@ pub fn write_reports(dir: &Path, outputs: &crate::config::Outputs) -> Result<Vec
 /// Which finished runs may be reused instead of run again.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Reuse {
-    /// Only runs made by this version of `cascade`.
+    /// Only runs made by a build of the same model ([`MODEL`]).
     #[default]
-    SameVersion,
-    /// Runs made by any version (`--reuse-any-version`).
+    SameModel,
+    /// Runs made by any build (`--reuse-any-version`).
     AnyVersion,
 }
 
 /// This build's version, as manifests record it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// This build's model fingerprint: the first 16 hex digits of the SHA-256
+/// of the sources of the framework, agents and experiments crates and of
+/// `Cargo.lock`, taken by `build.rs`. Any change to the code that makes
+/// frames changes it, so runs made before the change are made again.
+pub const MODEL: &str = env!("CASCADE_MODEL");
+
+/// The git commit this build was made from, if it was made in a repository.
+pub fn build_commit() -> Option<String> {
+    let c = env!("CASCADE_COMMIT");
+    (!c.is_empty()).then(|| c.to_owned())
+}
+
 /// What an overflow at run time means, for its error.
 const BEYOND: &str = "the experiment drives an amount beyond the range of exact i64 arithmetic; \
                       lower its prices, sizes, tick value or collateral";
 
 /// Why the finished run in `dir`, with manifest `m`, may not be reused:
-/// another version made it (unless `reuse` allows it), or a frame is
-/// missing or does not match the SHA-256 its manifest records.
+/// another build of the model made it (unless `reuse` allows it), or a
+/// frame is missing or does not match the SHA-256 its manifest records.
 pub fn not_reusable(dir: &Path, m: &Manifest, reuse: Reuse) -> Option<String> {
-    if reuse == Reuse::SameVersion && m.version != VERSION {
-        return Some(format!("made by cascade {} (this is {VERSION}); --reuse-any-version keeps it", m.version));
+    if reuse == Reuse::SameModel && m.model != MODEL {
+        let made = if m.model.is_empty() { "no recorded model".to_owned() } else { format!("model {}", m.model) };
+        return Some(format!(
+            "made by cascade {} with {made}, and this build's model is {MODEL}; --reuse-any-version keeps it",
+            m.version
+        ));
     }
     for (name, sha) in m.files.iter().filter(|(n, _)| n.ends_with(".parquet")) {
         match sha256_file(&dir.join(name)) {
@@ -154,6 +176,43 @@ impl Outcome {
     }
 }
 
+/// The exclusive lock on making one run: `<out>/<name>/.<run-id>.lock`,
+/// held through an advisory file lock, so that two processes on one
+/// `--out` never make the same run at once. The operating system releases
+/// it when its holder dies, so a killed process leaves nothing to clear.
+#[derive(Debug)]
+struct RunLock {
+    file: std::fs::File,
+    path: PathBuf,
+}
+
+impl RunLock {
+    /// Waits for the lock of the run that goes in `dir`.
+    fn take(dir: &Path) -> Result<RunLock> {
+        let parent = dir.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("run");
+        let path = parent.join(format!(".{name}.lock"));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        file.lock().with_context(|| format!("locking {}", path.display()))?;
+        Ok(RunLock { file, path })
+    }
+
+    /// Removes the lock file once the run is finished, then lets go. A
+    /// process that opened the file before it was removed gets the lock
+    /// next and finds the run finished, as does one that creates it anew.
+    /// A failed run keeps its lock file, for the next attempt.
+    fn release(self) {
+        let _ = std::fs::remove_file(&self.path);
+        drop(self.file);
+    }
+}
+
 /// Whether a run writes its reports (charts, notebook, tables) or only
 /// its frames.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -176,6 +235,9 @@ pub fn execute(
     reuse: Reuse,
 ) -> Result<Outcome> {
     let dir = run_dir(out, exp, seed);
+    // Another process on the same `--out` may be making this run: wait for
+    // it, then find the run finished.
+    let lock = RunLock::take(&dir)?;
     let previous = finished(&dir);
     let redo = previous.as_ref().and_then(|m| not_reusable(&dir, m, reuse));
     if let Some(mut m) = previous.filter(|_| redo.is_none()) {
@@ -195,11 +257,11 @@ pub fn execute(
             }
             write_atomic(&dir.join("manifest.json"), &serde_json::to_vec_pretty(&m).expect("serialises"))?;
         }
+        lock.release();
         return Ok(Outcome::Skipped(m, dir));
     }
     #[allow(clippy::disallowed_methods, reason = "wall time for the manifest; the simulation never sees it")]
     let started = std::time::Instant::now();
-    let commit = git_commit();
     let mut sim = exp.build(seed).map_err(|e| anyhow!("{}: {e}", exp.name))?;
     let chunk = (exp.ticks / 200).max(1);
     let mut done = 0;
@@ -228,7 +290,8 @@ pub fn execute(
         run_id: run_id(exp, seed),
         seed,
         version: VERSION.to_owned(),
-        git_commit: commit.read(),
+        model: MODEL.to_owned(),
+        git_commit: build_commit(),
         command: command.map(str::to_owned),
         config: resolved_config(exp),
         files,
@@ -247,6 +310,7 @@ pub fn execute(
         write_atomic(&staged.path().join("manifest.json"), &serde_json::to_vec_pretty(&manifest).expect("serialises"))?;
     }
     let dir = staged.commit()?;
+    lock.release();
     Ok(match redo {
         Some(reason) => Outcome::Redone(manifest, dir, reason),
         None => Outcome::Ran(manifest, dir),

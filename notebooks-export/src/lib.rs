@@ -7,3 +7,11 @@ pub mod frames;
 pub mod inspect;
 pub mod notebook;
 pub mod tables;
+
+/// `name` (a market, variant, role or strategy) as a piece of a file name:
+/// ASCII letters, digits and `-` are kept, anything else becomes `_`, and
+/// at most 100 characters are kept. No name read from a results folder
+/// can then step outside it or exceed a file system's name limit.
+pub fn file_safe(name: &str) -> String {
+    name.chars().take(100).map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect()
+}

@@ -314,8 +314,7 @@ fn game_notebook(dir: &Path) -> Result<Value, ReadError> {
     b.markdown("## Payoff table\n\nThe analysed (reduced) game: each strategy's mean payoff in each profile, with the full-game profile that backs it.");
     b.code("payoffs.select(\"variant\", \"profile_label\", \"role\", \"strategy\", \"count\", \"full_profile\", \"n\", \"mean\", \"std\")", None)?;
     for v in &variants {
-        let graph =
-            charts.join(format!("deviations_{}.png", v.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_")));
+        let graph = charts.join(format!("deviations_{}.png", crate::file_safe(v)));
         if graph.exists() {
             b.markdown(&format!("### Deviation graph, {v}\n\nArrows are profitable switches by one player; filled nodes are pure equilibria."));
             b.code(

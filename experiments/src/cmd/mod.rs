@@ -87,7 +87,19 @@ pub fn out(text: &str) -> Result<()> {
 /// byte-order mark is dropped; text in another encoding is an error that
 /// says so.
 pub fn read(file: &str) -> Result<(String, String)> {
-    match std::fs::read(file) {
+    /// No experiment file comes near this size; a larger one (or a device
+    /// such as `/dev/zero`) is refused before it is read whole.
+    const MAX_BYTES: u64 = 16 << 20;
+    let read = std::fs::File::open(file).and_then(|f| {
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        f.take(MAX_BYTES + 1).read_to_end(&mut bytes)?;
+        Ok(bytes)
+    });
+    if read.as_ref().is_ok_and(|b| b.len() as u64 > MAX_BYTES) {
+        anyhow::bail!("{file}: larger than {} MiB; an experiment file is a few kB", MAX_BYTES >> 20);
+    }
+    match read {
         Ok(bytes) => {
             let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
             match String::from_utf8(bytes.to_vec()) {

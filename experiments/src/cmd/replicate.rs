@@ -51,7 +51,7 @@ pub fn replicate(args: &ReplicateArgs) -> Result<ExitCode> {
         let what = format!("replication {}", loaded.experiment.name);
         super::within_budget(&args.budget.limits(), &what, &Estimate::sweep(&plan, threads))?;
         eprintln!("{}: {} runs", loaded.experiment.name, plan.runs.len());
-        execute(&plan, &args.out, None, threads, interactive(), Reuse::SameVersion)?;
+        execute(&plan, &args.out, None, threads, interactive(), Reuse::SameModel)?;
         aggregate(&plan, &args.out)?;
         let claims = judge(&plan, &check, &args.out)?;
         for (i, m) in claims.iter().enumerate() {

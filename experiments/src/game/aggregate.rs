@@ -507,7 +507,11 @@ pub fn write(plan: &GamePlan, out: &Path, analysis: &Analysis) -> Result<Vec<Pat
     }
     let mut written = crate::output::write_frames(frames)?;
     for res in results {
-        let name = if results.len() == 1 { "game.nfg".to_owned() } else { format!("game-{}.nfg", res.name) };
+        let name = if results.len() == 1 {
+            "game.nfg".to_owned()
+        } else {
+            format!("game-{}.nfg", cascade_notebooks::file_safe(&res.name))
+        };
         let title = format!("{} ({}), reduced game", plan.runs.experiment, res.name);
         if !res.game.is_complete() {
             eprintln!("note: no {name}: adaptive sampling left profiles of the reduced game unsampled");

@@ -135,16 +135,15 @@ impl Structure {
         out
     }
 
-    /// The number of profiles: `Π_r C(n_r + |S_r| − 1, |S_r| − 1)`.
+    /// The number of profiles: `Π_r C(n_r + |S_r| − 1, |S_r| − 1)`,
+    /// `u128::MAX` when it is larger (and 0 when a role has no strategy).
     pub fn n_profiles(&self) -> u128 {
         (0..self.roles.len())
-            .map(|r| {
-                binomial(
-                    u64::from(self.players[r]) + self.strategies[r].len() as u64 - 1,
-                    self.strategies[r].len() as u64 - 1,
-                )
+            .map(|r| match self.strategies[r].len() as u64 {
+                0 => 0,
+                k => binomial(u64::from(self.players[r]) + k - 1, k - 1),
             })
-            .product()
+            .fold(1_u128, u128::saturating_mul)
     }
 
     /// The uniform mixture.
@@ -177,8 +176,16 @@ fn compositions(n: u32, k: usize) -> Vec<Vec<u32>> {
         .collect()
 }
 
+/// `C(n, k)`, or `u128::MAX` when it does not fit. Each step is exact:
+/// `C(n, i) · (n − i)` is divisible by `i + 1`.
 fn binomial(n: u64, k: u64) -> u128 {
-    (0..k).fold(1_u128, |acc, i| acc * u128::from(n - i) / u128::from(i + 1))
+    if k > n {
+        return 0;
+    }
+    let k = k.min(n - k);
+    (0..k)
+        .try_fold(1_u128, |acc, i| acc.checked_mul(u128::from(n - i)).map(|x| x / u128::from(i + 1)))
+        .unwrap_or(u128::MAX)
 }
 
 /// Euclidean projection onto the probability simplex (Held, Wolfe and
@@ -701,4 +708,20 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
         x[row] = (b[row] - s) / a[row][row];
     }
     Some(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binomials_are_exact_and_saturate_instead_of_overflowing() {
+        assert_eq!(binomial(5, 2), 10);
+        assert_eq!(binomial(5, 0), 1);
+        assert_eq!(binomial(2, 3), 0);
+        assert_eq!(binomial(60, 30), 118_264_581_564_861_424);
+        assert_eq!(binomial(u64::from(u32::MAX) + 1000, 1000), u128::MAX);
+        let roles = (0..8).map(|r| (format!("r{r}"), u32::MAX, (0..50).map(|s| format!("s{s}")).collect())).collect();
+        assert_eq!(Structure::new(roles).n_profiles(), u128::MAX);
+    }
 }

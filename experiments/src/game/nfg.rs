@@ -21,12 +21,18 @@ fn quoted(s: &str) -> String {
 /// The game as `.nfg` text, or why not (too many outcomes).
 pub fn to_nfg(game: &Game, title: &str) -> Result<String, String> {
     let s = &game.structure;
+    // Counted before a player is listed: a role may have millions.
+    let mut outcomes = 1_u128;
+    for (r, strategies) in s.strategies.iter().enumerate().filter(|(_, s)| s.len() > 1) {
+        for _ in 0..s.players[r] {
+            outcomes = outcomes.saturating_mul(strategies.len() as u128);
+            if outcomes > MAX_OUTCOMES {
+                return Err(format!("more than {MAX_OUTCOMES} pure strategy profiles"));
+            }
+        }
+    }
     // Each player's role.
     let roles: Vec<usize> = (0..s.roles.len()).flat_map(|r| std::iter::repeat_n(r, s.players[r] as usize)).collect();
-    let outcomes: u128 = roles.iter().map(|&r| s.strategies[r].len() as u128).product();
-    if outcomes > MAX_OUTCOMES {
-        return Err(format!("{outcomes} pure strategy profiles, more than {MAX_OUTCOMES}"));
-    }
     let mut out = String::new();
     let players: Vec<String> = roles
         .iter()

@@ -168,9 +168,12 @@ pub fn plan(loaded: &Loaded) -> Result<GamePlan> {
     let profiles = expander.reduction.full_profiles();
     let spec = &expander.spec;
     let variants = expander.variants.len();
-    let runs = profiles.len() as u128 * variants as u128 * u128::from(spec.replicates);
+    // Adaptive sampling may take each profile up to its max_replicates.
+    let most = spec.adaptive.as_ref().map_or(spec.replicates, |a| a.max_replicates.max(spec.replicates));
+    let runs = profiles.len() as u128 * variants as u128 * u128::from(most);
     if runs > MAX_SWEEP_RUNS {
-        bail!("the game needs {runs} runs (profiles × variants × replicates); at most {MAX_SWEEP_RUNS}");
+        let what = if most == spec.replicates { "replicates" } else { "game.adaptive.max_replicates" };
+        bail!("the game may need {runs} runs (profiles × variants × {what}); at most {MAX_SWEEP_RUNS}");
     }
     let cells = (0..variants).flat_map(|v| (0..profiles.len()).map(move |f| ((v, f), spec.replicates))).collect();
     expander.plan_of(profiles, cells)

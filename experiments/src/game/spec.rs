@@ -104,6 +104,13 @@ fn default_tolerance() -> f64 {
 /// The most profiles a game may need, over all variants.
 pub const MAX_PROFILES: u128 = 100_000;
 
+/// The most bootstrap resamples of a game's analysis.
+pub const MAX_BOOTSTRAP: u32 = 100_000;
+
+/// The most replicates of one profile (`replicates` and
+/// `adaptive.max_replicates`); the game's runs in all are bounded too.
+pub const MAX_REPLICATES: u32 = 100_000;
+
 impl GameSpec {
     /// The full game's roles.
     pub fn structure(&self) -> Structure {
@@ -150,6 +157,11 @@ impl GameSpec {
                     !s.name.is_empty() && s.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
                 if !name_ok {
                     errors.push(ParamError::invalid(at("name"), "use letters, digits, '-' and '_' only"));
+                } else if s.name.len() > crate::config::MAX_NAME {
+                    errors.push(ParamError::invalid(
+                        at("name"),
+                        format!("{} bytes; at most {}", s.name.len(), crate::config::MAX_NAME),
+                    ));
                 }
                 if role.strategies[..j].iter().any(|t| t.name == s.name) {
                     errors.push(ParamError::invalid(at("name"), format!("strategy {:?} is named twice", s.name)));
@@ -168,12 +180,21 @@ impl GameSpec {
         if self.replicates == 0 {
             errors.push(ParamError::invalid("game.replicates", "must be at least 1"));
         }
+        if self.replicates > MAX_REPLICATES {
+            errors.push(ParamError::invalid("game.replicates", format!("at most {MAX_REPLICATES}")));
+        }
+        if self.bootstrap > MAX_BOOTSTRAP {
+            errors.push(ParamError::invalid("game.bootstrap", format!("at most {MAX_BOOTSTRAP} resamples")));
+        }
         if !(self.tolerance.is_finite() && self.tolerance >= 0.0) {
             errors.push(ParamError::invalid("game.tolerance", "must be a non-negative number"));
         }
         if let Some(a) = &self.adaptive {
             if !(a.epsilon.is_finite() && a.epsilon >= 0.0) {
                 errors.push(ParamError::invalid("game.adaptive.epsilon", "must be a non-negative number"));
+            }
+            if a.max_replicates > MAX_REPLICATES {
+                errors.push(ParamError::invalid("game.adaptive.max_replicates", format!("at most {MAX_REPLICATES}")));
             }
             if a.max_replicates < self.replicates {
                 errors.push(ParamError::invalid(

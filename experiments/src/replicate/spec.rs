@@ -240,9 +240,14 @@ impl Statistic {
     }
 }
 
+/// The largest lag of an autocorrelation claim, and the longest return
+/// horizon: each lag costs a pass over a run's returns.
+pub const MAX_LAG: usize = 1_000;
+
 impl Check {
-    /// Checks the section; `variants` are the sweep's variant names.
-    pub fn validate(&self, variants: &[&str]) -> Vec<ParamError> {
+    /// Checks the section; `variants` are the sweep's variant names and
+    /// `ticks` the runs' length.
+    pub fn validate(&self, variants: &[&str], ticks: u64) -> Vec<ParamError> {
         let mut errors = Vec::new();
         if self.claims.is_empty() {
             errors.push(ParamError::invalid("check.claims", "a replication needs at least one claim"));
@@ -317,10 +322,30 @@ impl Check {
                 }
                 _ => None,
             };
-            if let Some((from, to)) = lags
-                && (from == 0 || from > to)
+            if let Some((from, to)) = lags {
+                if from == 0 || from > to {
+                    errors.push(ParamError::invalid(at("statistic.from"), "lags need 1 <= from <= to"));
+                } else if to > MAX_LAG {
+                    errors.push(ParamError::invalid(at("statistic.to"), format!("at most lag {MAX_LAG}")));
+                }
+            }
+            let horizon = match &c.statistic {
+                Statistic::Kurtosis { horizon, .. }
+                | Statistic::Hill { horizon, .. }
+                | Statistic::MaxAbsAcf { horizon, .. }
+                | Statistic::MeanAbsReturnAcf { horizon, .. } => Some(*horizon),
+                _ => None,
+            };
+            if let Some(h) = horizon
+                && (h == 0 || h > MAX_LAG || h as u64 >= ticks)
             {
-                errors.push(ParamError::invalid(at("statistic"), "lags need 1 <= from <= to"));
+                errors.push(ParamError::invalid(
+                    at("statistic.horizon"),
+                    format!(
+                        "a horizon of 1 to {} ticks (below the run's {ticks} ticks)",
+                        (MAX_LAG as u64).min(ticks.saturating_sub(1))
+                    ),
+                ));
             }
         }
         errors

@@ -129,6 +129,37 @@ fn sweeps_are_identical_across_threads_shards_and_interruptions() {
     cascade(tmp.path()).args(["merge", sweep_dir.to_str().unwrap()]).assert().success();
     assert_eq!(one, sweep_files(&tmp.path().join("sharded")), "merged shards must equal the whole sweep");
 
+    // Three processes on one folder: each run is made once, every process
+    // exits 0, and the frames are those of one process.
+    let spawn = || {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("cascade"))
+            .current_dir(tmp.path())
+            .args(["sweep", f, "--threads", "1", "--out", "shared"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let children: Vec<_> = (0..3).map(|_| spawn()).collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert_eq!(one, sweep_files(&tmp.path().join("shared")), "processes sharing a folder must give the same rows");
+    let shared = tmp.path().join("shared/small_sweep");
+    let entries: Vec<PathBuf> = std::fs::read_dir(&shared).unwrap().map(|e| e.unwrap().path()).collect();
+    let runs: Vec<&PathBuf> = entries.iter().filter(|p| p.join("manifest.json").exists()).collect();
+    assert_eq!(runs.len(), 6);
+    for run in runs {
+        assert!(run.join("ticks.parquet").exists(), "{} has a manifest and no frames", run.display());
+    }
+    let left: Vec<String> = entries
+        .iter()
+        .filter_map(|p| p.file_name()?.to_str().map(str::to_owned))
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "staging folders or locks left behind: {left:?}");
+
     // Killed part-way: start it, stop it once some runs have finished, then
     // run it again.
     let killed = tmp.path().join("killed");
@@ -285,7 +316,7 @@ fn a_damaged_frame_is_not_reused_and_not_plotted() {
 }
 
 #[test]
-fn a_run_made_by_another_version_is_redone_unless_asked() {
+fn a_run_made_by_another_build_of_the_model_is_redone_unless_asked() {
     let tmp = tempfile::tempdir().unwrap();
     let args =
         ["run", "baseline", "--ticks", "20", "--set", "populations.0.count=50", "--set", "outputs.notebook=false"];
@@ -293,14 +324,24 @@ fn a_run_made_by_another_version_is_redone_unless_asked() {
     let dir = run_dirs(&tmp.path().join("results"), "baseline").pop().unwrap();
     let path = dir.join("manifest.json");
     let mut m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(m["model"].as_str().unwrap().len(), 16, "the manifest records the model's fingerprint");
     m["version"] = "0.0.1".into();
+    m["model"] = "0123456789abcdef".into();
     std::fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
     let kept = cascade(tmp.path()).args(args).arg("--reuse-any-version").assert().success();
     assert!(String::from_utf8_lossy(&kept.get_output().stdout).contains("already finished"));
     let redone = cascade(tmp.path()).args(args).assert().success();
     let stdout = String::from_utf8_lossy(&redone.get_output().stdout).into_owned();
-    assert!(stdout.contains("made by cascade 0.0.1"), "{stdout}");
+    assert!(stdout.contains("made by cascade 0.0.1 with model 0123456789abcdef"), "{stdout}");
     assert_eq!(manifest(&dir).version, env!("CARGO_PKG_VERSION"));
+    assert_eq!(manifest(&dir).model, cascade_experiments::run::MODEL);
+    // A manifest from before the fingerprint was recorded is redone too.
+    let mut m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    m.as_object_mut().unwrap().remove("model");
+    std::fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
+    let redone = cascade(tmp.path()).args(args).assert().success();
+    let stdout = String::from_utf8_lossy(&redone.get_output().stdout).into_owned();
+    assert!(stdout.contains("with no recorded model"), "{stdout}");
 }
 
 #[test]

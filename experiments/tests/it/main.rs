@@ -6,6 +6,7 @@ mod cli;
 mod fuzz;
 mod game_runs;
 mod games;
+mod hostile;
 mod loader;
 mod readme;
 mod replications;

@@ -147,7 +147,7 @@ impl Oracle {
             OracleMethod::Median => {
                 v.sort_by_key(|x| x.0);
                 let n = v.len();
-                if n % 2 == 1 { v[n / 2].0 } else { (v[n / 2 - 1].0 + v[n / 2].0).div_euclid(2) }
+                if n % 2 == 1 { v[n / 2].0 } else { mean_of([v[n / 2 - 1].0, v[n / 2].0].into_iter()) }
             }
             OracleMethod::Mean => {
                 let w: f64 = v.iter().map(|x| x.1).sum();
@@ -164,8 +164,7 @@ impl Oracle {
         while self.window.len() > self.params.twap_ticks as usize {
             self.window.pop_front();
         }
-        let n = i64::try_from(self.window.len()).expect("a short window");
-        let candidate = Price(self.window.iter().sum::<i64>().div_euclid(n).max(1));
+        let candidate = Price(mean_of(self.window.iter().copied()).max(1));
         let p = &self.params;
         let every_tick = p.heartbeat_ticks == 0 && p.deviation == 0.0;
         let beat = p.heartbeat_ticks > 0 && tick.saturating_sub(self.published_at) >= p.heartbeat_ticks;
@@ -182,6 +181,15 @@ impl Oracle {
     pub fn source(&self) -> OracleSource {
         self.params.source
     }
+}
+
+/// The mean of prices, rounded down, summed in `i128`: a window of
+/// prices near `i64::MAX` does not overflow.
+fn mean_of(prices: impl ExactSizeIterator<Item = i64>) -> i64 {
+    let n = i128::try_from(prices.len()).unwrap_or(i128::MAX).max(1);
+    let sum: i128 = prices.map(i128::from).sum();
+    // The mean of i64 values is an i64.
+    i64::try_from(sum.div_euclid(n)).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]
@@ -223,6 +231,11 @@ mod tests {
     fn a_twap_averages_the_window() {
         // Windows: [990], [990, 960], [990, 960, 930], [960, 930, 900].
         assert_eq!(run(&mut oracle(0, 0.0, 3), &[990, 960, 930, 900]), [990, 975, 960, 930]);
+        // Prices near the top of i64 average without overflow.
+        let top = i64::MAX - 1;
+        assert_eq!(run(&mut oracle(0, 0.0, 3), &[top, top, top]), [top, top, top]);
+        let o = oracle(0, 0.0, 1);
+        assert_eq!(o.combine(&[Some(Price(top)), Some(Price(top))]), Some(Price(top)));
     }
 
     #[test]

@@ -18,6 +18,7 @@ use super::pnl::PnlByPopulation;
 use super::style::{ensure_font, sig};
 use super::sweep::{GRID_METRICS, METRICS, SweepAxis};
 use super::trajectories::Trajectories;
+use crate::file_safe;
 use std::path::{Path, PathBuf};
 
 /// Draws every chart of a finished run folder (holding `ticks.parquet`,
@@ -216,9 +217,4 @@ pub fn plot_game(game_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
 
 fn time_label(tick_seconds: f64) -> String {
     format!("time (ticks; 1 tick = {} s)", sig(tick_seconds))
-}
-
-/// A market name made safe for a file name.
-fn file_safe(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect()
 }

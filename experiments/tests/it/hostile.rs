@@ -1,0 +1,169 @@
+//! Hostile files: inputs written to crash, exhaust or escape the tool. Each
+//! is refused with exit code 2 and a message naming the field (or the
+//! place in the file), or runs; none panics, allocates without bound or
+//! writes outside `--out`.
+
+use assert_cmd::Command;
+use std::path::Path;
+
+const BASE: &str = "\
+name: hostile
+ticks: 100
+markets:
+  - name: BTC-PERP
+    index:
+      initial_price: 600000
+      shocks: [{ start_tick: 10, drop: 0.05, over_ticks: 5 }]
+populations:
+  - kind: leveraged
+    name: leveraged
+    count: 10
+  - kind: noise
+    name: noise
+    count: 5
+";
+
+fn cascade(dir: &Path) -> Command {
+    let mut c = Command::cargo_bin("cascade").unwrap();
+    c.current_dir(dir);
+    c
+}
+
+/// Writes `text` as `file` in `dir` and runs `cascade <command> file`;
+/// asserts exit code 2 and no panic, and returns stderr.
+fn refused(dir: &Path, command: &str, file: &str, text: &str) -> String {
+    std::fs::write(dir.join(file), text).unwrap();
+    let mut args = vec![command, file];
+    if command != "validate" {
+        args.extend(["--out", "out"]);
+    }
+    let out = cascade(dir).args(args).assert().code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{file} panicked:\n{stderr}");
+    stderr
+}
+
+#[test]
+fn yaml_that_expands_or_nests_without_bound_is_refused_at_its_place() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Nine levels of ten aliases each: 20 lines that expand to 10^9 values.
+    let mut bomb = String::from("name: bomb\nticks: 10\nx0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n");
+    for i in 1..9 {
+        let items = vec![format!("*a{}", i - 1); 10].join(", ");
+        bomb.push_str(&format!("x{i}: &a{i} [{items}]\n"));
+    }
+    let err = refused(tmp.path(), "validate", "bomb.yaml", &bomb);
+    assert!(err.contains("bomb.yaml:8:") && err.contains("expands to more than 1000000 values"), "{err}");
+    // 100,000 nested flow sequences, and 3,000 nested block sequences.
+    let flow = format!("name: deep\nticks: 10\nmarkets: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    let err = refused(tmp.path(), "validate", "flow.yaml", &flow);
+    assert!(err.contains("flow.yaml:3:") && err.contains("nested more than 64 levels"), "{err}");
+    let block: String = (1..3000).map(|i| format!("{}- \n", "  ".repeat(i))).collect();
+    let err = refused(tmp.path(), "validate", "block.yaml", &format!("name: deep\nticks: 10\nmarkets:\n{block}"));
+    assert!(err.contains("block.yaml:67:") && err.contains("nested more than 64 levels"), "{err}");
+}
+
+#[test]
+fn names_never_become_paths_outside_the_output_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    let cases = [
+        ("market.yaml", "  - name: BTC-PERP\n", "  - name: \"../../escape\"\n", "markets[0].name", 4),
+        ("population.yaml", "    name: noise\n", "    name: \"a/b\"\n", "populations[1].name", 13),
+        ("control.yaml", "    name: noise\n", "    name: \"no\\tise\"\n", "populations[1].name", 13),
+        ("long.yaml", "  - name: BTC-PERP\n", &format!("  - name: {}\n", "M".repeat(300)), "markets[0].name", 4),
+        (
+            "variant.yaml",
+            "    count: 5\n",
+            "    count: 5\nsweep:\n  variants:\n    - name: base\n    - name: \"../../../escape\"\n",
+            "sweep.variants[1].name",
+            18,
+        ),
+    ];
+    for (file, from, to, field, line) in cases {
+        assert!(BASE.contains(from));
+        let text = BASE.replacen(from, to, 1);
+        for command in ["validate", "run", "sweep"] {
+            let err = refused(&work, command, file, &text);
+            assert!(err.contains(&format!("{file}:{line}:")) && err.contains(field), "{command} {file}:\n{err}");
+        }
+    }
+    // A game variant named to climb out of the folder (the Gambit file
+    // takes the variant's name) is refused the same way.
+    let game = BASE.replacen("    count: 5\n", "    count: 5\ngame:\n  roles:\n    - population: noise\n      players: 2\n      strategies:\n        - { name: a }\n        - { name: b, set: { rate: 2 } }\nsweep:\n  variants:\n    - name: one\n    - name: \"../two\"\n", 1);
+    let err = refused(&work, "game", "game.yaml", &game);
+    assert!(err.contains("sweep.variants[1].name"), "{err}");
+    let mut left: Vec<String> =
+        std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    left.sort();
+    assert_eq!(left, ["work"], "nothing is written beside the working folder");
+    assert!(!work.join("out").exists(), "a refused file writes nothing");
+}
+
+#[test]
+fn work_without_bound_is_refused_before_it_starts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let game = |roles: &str, extra: &str| {
+        BASE.replacen("    count: 5\n", &format!("    count: 5\ngame:\n  roles:\n{roles}{extra}"), 1)
+    };
+    let role = |population: &str, players: u64, strategies: usize| {
+        let s: String =
+            (0..strategies).map(|k| format!("        - {{ name: s{k}, set: {{ rate: {} }} }}\n", k + 1)).collect();
+        format!("    - population: {population}\n      players: {players}\n      strategies:\n{s}")
+    };
+    // Profiles of 4 billion players over 40 strategies: a count beyond u128.
+    let err = refused(tmp.path(), "validate", "profiles.yaml", &game(&role("noise", 4_000_000_000, 40), ""));
+    assert!(err.contains("game.roles") && err.contains("reduced profiles"), "{err}");
+    // Two roles whose counts multiply past u128.
+    let both = format!("{}{}", role("noise", 4_000_000_000, 40), role("leveraged", 4_000_000_000, 40));
+    let err = refused(tmp.path(), "validate", "product.yaml", &game(&both, ""));
+    assert!(err.contains("game.roles"), "{err}");
+    // Bootstrap and replicates without bound.
+    let small = role("noise", 2, 2);
+    let err = refused(tmp.path(), "validate", "bootstrap.yaml", &game(&small, "  bootstrap: 4294967295\n"));
+    assert!(err.contains("game.bootstrap") && err.contains("at most 100000"), "{err}");
+    let err = refused(
+        tmp.path(),
+        "validate",
+        "adaptive.yaml",
+        &game(&small, "  adaptive: { epsilon: 0.1, max_replicates: 4294967295 }\n"),
+    );
+    assert!(err.contains("game.adaptive.max_replicates"), "{err}");
+    // Autocorrelation lags near usize::MAX, and a horizon of 0.
+    let check = |statistic: &str| {
+        format!(
+            "{BASE}check:\n  source: s\n  figure: f\n  claims:\n    - says: x\n      statistic: {statistic}\n      band: [null, 1]\n"
+        )
+    };
+    let err = refused(
+        tmp.path(),
+        "validate",
+        "lags.yaml",
+        &check("{ kind: max_abs_acf, from: 1, to: 18446744073709551615 }"),
+    );
+    assert!(err.contains("check.claims[0].statistic.to") && err.contains("at most lag 1000"), "{err}");
+    let err = refused(tmp.path(), "validate", "horizon.yaml", &check("{ kind: kurtosis, horizon: 0 }"));
+    assert!(err.contains("check.claims[0].statistic.horizon"), "{err}");
+}
+
+/// Amounts at the edge of i64 in the agents and the oracle run (or stop
+/// with an overflow error), never panic.
+#[test]
+fn limits_near_the_top_of_i64_do_not_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = cascade(tmp.path())
+        .args([
+            "run",
+            "amm_oracle",
+            "--ticks",
+            "400",
+            "--set",
+            "populations.basis.inventory_lots=9223372036854775807",
+            "--set",
+            "outputs={charts: false, notebook: false, tables: false}",
+        ])
+        .assert()
+        .success();
+    assert!(String::from_utf8_lossy(&out.get_output().stdout).contains("ran in"));
+}
