@@ -313,6 +313,29 @@ pub fn from_tree(tree: Value, locator: &Locator) -> Result<Loaded, Vec<Diagnosti
     Ok(Loaded { experiment, tree })
 }
 
+/// Builds the world of `exp` and steps it once, as a run starts: what
+/// only the built world finds (a reference between markets and
+/// populations that does not resolve, an amount that overflows in the
+/// first tick) is refused here, at the field's place in `text` (the file
+/// named `file`). `note` is added to the message (e.g. which sweep point).
+pub fn starts(exp: &Experiment, text: &str, file: &str, note: &str) -> Result<(), LoadError> {
+    use cascade_agents::framework::ParamError;
+    let stepped = exp.build(exp.seed).and_then(|mut sim| {
+        sim.try_run(1)
+            .map_err(|o| ParamError::invalid("", format!("{o}: the amounts leave the range of exact i64 arithmetic")))
+    });
+    let Err(e) = stepped else { return Ok(()) };
+    let (path, message) = match e {
+        ParamError::Invalid { field, reason } => (field, reason),
+        other => (String::new(), other.to_string()),
+    };
+    let position = Locator::new(text).find(&path);
+    Err(LoadError {
+        file: file.to_owned(),
+        diagnostics: vec![Diagnostic { path, position, message: format!("{message}{note}") }],
+    })
+}
+
 type Checker = fn(&Value, &str) -> Result<(), (String, String)>;
 
 /// The population kinds and their parameter types.

@@ -136,7 +136,13 @@ pub fn load(common: &Common) -> Result<Loaded, anyhow::Error> {
     if let Some(ticks) = o.ticks {
         overrides.push(format!("ticks={ticks}"));
     }
-    load_str(&text, &label, &overrides).map_err(|e| anyhow::Error::new(Invalid(e)))
+    let loaded = load_str(&text, &label, &overrides).map_err(|e| anyhow::Error::new(Invalid(e)))?;
+    // The file's own world is built once before anything runs, so that a
+    // reference that does not resolve is refused at its line, exit code 2,
+    // as `validate` refuses it.
+    cascade_experiments::load::starts(&loaded.experiment, &text, &label, "")
+        .map_err(|e| anyhow::Error::new(Invalid(e)))?;
+    Ok(loaded)
 }
 
 /// An experiment that failed to load; printed as is.

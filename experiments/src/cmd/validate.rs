@@ -1,7 +1,15 @@
-//! `cascade validate`.
+//! `cascade validate`: says "ok" only for a file that `run`, `sweep`,
+//! `game` and `replicate` would start. Beyond loading and checking each
+//! value, it expands the sweep or game, builds the world of every
+//! configuration and steps it once (cross-references between markets and
+//! populations, amounts that overflow at the start), and applies the
+//! default resource limits.
 
 use super::{Invalid, out, read};
-use anyhow::Result;
+use anyhow::{Result, anyhow};
+use cascade_experiments::budget::{Estimate, Limits};
+use cascade_experiments::config::Experiment;
+use cascade_experiments::load::{LoadError, Loaded, starts};
 use cascade_experiments::load_str;
 use std::process::ExitCode;
 
@@ -18,38 +26,79 @@ pub fn validate(files: &[String]) -> Result<ExitCode> {
                 continue;
             }
         };
-        // A sweep is checked point by point, as `cascade sweep` would, and
-        // a game profile by profile, as `cascade game` would.
-        let loaded = load_str(&text, &label, &[]).map(|l| {
-            let plan = l.experiment.sweep.as_ref().map(|_| cascade_experiments::sweep::plan(&l).map(|_| ()));
-            let game = l.experiment.game.as_ref().map(|_| cascade_experiments::game::plan(&l).map(|_| ()));
-            let plan = match (plan, game) {
-                (Some(Err(e)), _) | (_, Some(Err(e))) => Some(Err(e)),
-                (p, g) => p.or(g),
-            };
-            (l, plan)
-        });
-        match loaded {
-            Ok((_, Some(Err(e)))) => {
-                bad += 1;
-                eprintln!("error: {label}: {e:#}");
-            }
-            Ok((l, _)) => out(&format!(
-                "{label}: ok ({}, {} ticks, {} populations{})\n",
-                l.experiment.name,
-                l.experiment.ticks,
-                l.experiment.populations.len(),
-                match (&l.experiment.sweep, &l.experiment.game) {
-                    (_, Some(_)) => ", game checked",
-                    (Some(_), None) => ", sweep checked",
-                    (None, None) => "",
-                }
-            ))?,
+        let loaded = match load_str(&text, &label, &[]) {
+            Ok(l) => l,
             Err(e) => {
                 bad += 1;
                 eprint!("{}", Invalid(e));
+                continue;
+            }
+        };
+        match will_start(&loaded, &text, &label) {
+            Err(Refusal::File(e)) => {
+                bad += 1;
+                eprint!("{}", Invalid(e));
+            }
+            Err(Refusal::Plan(e)) => {
+                bad += 1;
+                eprintln!("error: {label}: {e:#}");
+            }
+            Ok(configs) => {
+                let l = &loaded.experiment;
+                let worlds = if configs == 1 { "1 world built".to_owned() } else { format!("{configs} worlds built") };
+                let what = match (&l.sweep, &l.game) {
+                    (_, Some(_)) => format!(", game checked: {worlds}"),
+                    (Some(_), None) => format!(", sweep checked: {worlds}"),
+                    (None, None) => String::new(),
+                };
+                out(&format!(
+                    "{label}: ok ({}, {} ticks, {} populations{what})\n",
+                    l.name,
+                    l.ticks,
+                    l.populations.len()
+                ))?;
             }
         }
     }
     Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}
+
+/// Why a loaded file would not start.
+enum Refusal {
+    /// A field of the file, with its place.
+    File(LoadError),
+    /// The plan as a whole (a sweep point, the budget).
+    Plan(anyhow::Error),
+}
+
+/// Expands the file as `sweep` or `game` would, applies the default
+/// limits, and builds and steps once every distinct configuration; returns
+/// how many were built.
+fn will_start(loaded: &Loaded, text: &str, label: &str) -> Result<usize, Refusal> {
+    let exp = &loaded.experiment;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let limits = Limits::new(None, None);
+    let over = |what: &str, e: &Estimate| limits.check(what, e).map_err(|m| Refusal::Plan(anyhow!(m)));
+    let configs: Vec<Experiment> = if exp.game.is_some() {
+        let plan = cascade_experiments::game::plan(loaded).map_err(Refusal::Plan)?;
+        over("this game", &Estimate::sweep(&plan.runs, threads))?;
+        plan.runs.configs
+    } else if exp.sweep.is_some() {
+        let plan = cascade_experiments::sweep::plan(loaded).map_err(Refusal::Plan)?;
+        over("this sweep", &Estimate::sweep(&plan, threads))?;
+        plan.configs
+    } else {
+        over("this run", &Estimate::run(exp))?;
+        vec![exp.clone()]
+    };
+    let mut seen: Vec<&Experiment> = Vec::new();
+    for (point, config) in configs.iter().enumerate() {
+        if seen.contains(&config) {
+            continue;
+        }
+        seen.push(config);
+        let note = if configs.len() > 1 { format!(" (at point {point} of the plan)") } else { String::new() };
+        starts(config, text, label, &note).map_err(Refusal::File)?;
+    }
+    Ok(seen.len())
 }

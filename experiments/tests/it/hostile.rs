@@ -167,3 +167,42 @@ fn limits_near_the_top_of_i64_do_not_panic() {
         .success();
     assert!(String::from_utf8_lossy(&out.get_output().stdout).contains("ran in"));
 }
+
+/// What only the built world finds (references between markets and
+/// populations) is refused by `validate` at its line, and by `run` the same
+/// way with exit code 2, before anything runs.
+#[test]
+fn validate_refuses_what_run_would_refuse() {
+    let tmp = tempfile::tempdir().unwrap();
+    let markets = "markets:\n  - name: BTC-PERP\n    index:\n      initial_price: 600000\n      shocks: [{ start_tick: 10, drop: 0.05, over_ticks: 5 }]\n";
+    let cases = [
+        (
+            "twice.yaml",
+            format!("{markets}  - name: BTC-PERP\n    index: {{ initial_price: 600000 }}\n"),
+            "markets[1].name",
+            8,
+        ),
+        (
+            "cycle.yaml",
+            "markets:\n  - name: A\n    index: { initial_price: 600000, process: { kind: follow, market: B } }\n  - name: B\n    index: { initial_price: 600000, process: { kind: follow, market: A } }\n".to_owned(),
+            "markets[0].index.process.market",
+            5,
+        ),
+    ];
+    for (file, markets_text, field, line) in cases {
+        let text = BASE.replacen(markets, &markets_text, 1);
+        assert_ne!(text, BASE);
+        for command in ["validate", "run", "sweep"] {
+            let err = refused(tmp.path(), command, file, &text);
+            assert!(err.contains(&format!("{file}:{line}:")) && err.contains(field), "{command} {file}:\n{err}");
+        }
+    }
+    let arb = BASE.replacen(
+        "  - kind: noise\n",
+        "  - kind: arbitrageur\n    name: arb\n    count: 2\n    spot: 0\n  - kind: noise\n",
+        1,
+    );
+    let err = refused(tmp.path(), "validate", "legs.yaml", &arb);
+    assert!(err.contains("legs.yaml:12:") && err.contains("populations[1]"), "{err}");
+    assert!(!tmp.path().join("out").exists());
+}
