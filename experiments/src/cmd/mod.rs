@@ -137,12 +137,28 @@ pub fn load(common: &Common) -> Result<Loaded, anyhow::Error> {
         overrides.push(format!("ticks={ticks}"));
     }
     let loaded = load_str(&text, &label, &overrides).map_err(|e| anyhow::Error::new(Invalid(e)))?;
+    strategies(&loaded, &text, &label).map_err(|e| anyhow::Error::new(Invalid(e)))?;
     // The file's own world is built once before anything runs, so that a
     // reference that does not resolve is refused at its line, exit code 2,
     // as `validate` refuses it.
     cascade_experiments::load::starts(&loaded.experiment, &text, &label, "")
         .map_err(|e| anyhow::Error::new(Invalid(e)))?;
     Ok(loaded)
+}
+
+/// Refuses a game whose strategies set bad values, at their lines.
+pub fn strategies(loaded: &Loaded, text: &str, label: &str) -> Result<(), cascade_experiments::LoadError> {
+    if loaded.experiment.game.is_none() {
+        return Ok(());
+    }
+    let locator = cascade_experiments::locate::Locator::new(text);
+    let mut diagnostics = cascade_experiments::game::plan::check_strategies(loaded, &locator);
+    diagnostics.sort_by_key(|d| d.position);
+    if diagnostics.is_empty() {
+        Ok(())
+    } else {
+        Err(cascade_experiments::LoadError { file: label.to_owned(), diagnostics })
+    }
 }
 
 /// An experiment that failed to load; printed as is.

@@ -34,6 +34,11 @@ pub fn validate(files: &[String]) -> Result<ExitCode> {
                 continue;
             }
         };
+        if let Err(e) = super::strategies(&loaded, &text, &label) {
+            bad += 1;
+            eprint!("{}", Invalid(e));
+            continue;
+        }
         match will_start(&loaded, &text, &label) {
             Err(Refusal::File(e)) => {
                 bad += 1;

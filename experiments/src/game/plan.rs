@@ -14,7 +14,7 @@ use super::analysis::Structure;
 use super::reduction::Reduction;
 use super::spec::GameSpec;
 use crate::config::{Experiment, MAX_SWEEP_RUNS, VARIANT_AXIS};
-use crate::load::{Loaded, from_tree};
+use crate::load::{Diagnostic, Loaded, from_tree};
 use crate::locate::Locator;
 use crate::output::sha256_hex;
 use crate::run;
@@ -229,6 +229,52 @@ fn profile_tree(tree: &Value, spec: &GameSpec, reduction: &Reduction, profile: &
         }
     }
     Ok(tree)
+}
+
+/// Checks each strategy on its own, so that a bad value in a strategy's
+/// `set` is refused at `game.roles[r].strategies[s].set.<path>`, at its
+/// line in the file (`locator`), rather than at the population it is
+/// copied into. A strategy is tried with every player of its role playing
+/// it and the other roles on their first strategy, in every variant until
+/// one fails. Problems of the section as a whole are left to [`plan`].
+pub fn check_strategies(loaded: &Loaded, locator: &Locator) -> Vec<Diagnostic> {
+    let Ok(expander) = Expander::new(loaded) else { return Vec::new() };
+    let (spec, full) = (&expander.spec, &expander.reduction.full);
+    let mut out = Vec::new();
+    for (r, role) in spec.roles.iter().enumerate() {
+        // With one entry per role, the role's population keeps its place.
+        let Some(at) = loaded.experiment.populations.iter().position(|p| p.population().name() == role.population)
+        else {
+            continue;
+        };
+        let prefix = format!("populations[{at}].");
+        for (j, strategy) in role.strategies.iter().enumerate() {
+            let mut profile = vec![0; full.n_strategies()];
+            for q in 0..spec.roles.len() {
+                profile[full.range(q).start + if q == r { j } else { 0 }] = full.players[q];
+            }
+            for (_, tree) in &expander.variants {
+                let Ok(tree) = profile_tree(tree, spec, &expander.reduction, &profile) else { break };
+                let Err(diags) = from_tree(tree, &Locator::default()) else { continue };
+                let before = out.len();
+                for d in diags {
+                    let Some(rest) = d.path.strip_prefix(&prefix) else { continue };
+                    let set = strategy.set.keys().find(|k| {
+                        rest == k.as_str() || rest.strip_prefix(k.as_str()).is_some_and(|t| t.starts_with(['.', '[']))
+                    });
+                    if let Some(key) = set {
+                        let path = format!("game.roles[{r}].strategies[{j}].set.{key}");
+                        let position = locator.find(&path);
+                        out.push(Diagnostic { path, position, message: d.message });
+                    }
+                }
+                if out.len() > before {
+                    break;
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The folder of a game's own files: `<out>/<name>/games/<game-id>/`.

@@ -206,3 +206,20 @@ fn validate_refuses_what_run_would_refuse() {
     assert!(err.contains("legs.yaml:12:") && err.contains("populations[1]"), "{err}");
     assert!(!tmp.path().join("out").exists());
 }
+
+/// A bad value in a game strategy's `set` is refused at the strategy, at
+/// its line, not at the population it is copied into.
+#[test]
+fn a_bad_strategy_is_refused_at_its_own_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let game = BASE.replacen(
+        "    count: 5\n",
+        "    count: 5\ngame:\n  roles:\n    - population: noise\n      players: 2\n      strategies:\n        - { name: a }\n        - { name: b, set: { rate: -2 } }\n        - { name: c, set: { rat: 2 } }\n",
+        1,
+    );
+    for command in ["validate", "game"] {
+        let err = refused(tmp.path(), command, "strategies.yaml", &game);
+        assert!(err.contains("strategies.yaml:21:") && err.contains("game.roles[0].strategies[1].set.rate"), "{err}");
+        assert!(err.contains("strategies.yaml:22:") && err.contains("game.roles[0].strategies[2].set.rat"), "{err}");
+    }
+}
