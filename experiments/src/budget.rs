@@ -30,7 +30,10 @@
 //! the aggregate frames (`SWEEP_RUN`). Orders per tick are expected values:
 //! a noise trader sends `rate`, a market maker re-quotes `2 × levels`, every
 //! other non-leveraged agent at most one; leveraged traders act only when
-//! liquidated, which the protocol's rounds bound.
+//! liquidated, which the protocol's rounds bound. Keepers look at every
+//! open auction each tick: their scans count as work too, at most
+//! `keepers × positions that can be auctioned` a tick, against the same
+//! limit.
 
 use crate::config::{Experiment, PopulationSpec};
 use crate::sweep::Plan;
@@ -66,6 +69,9 @@ pub struct Estimate {
     pub concurrent: u64,
     /// Expected orders per tick of the busiest run.
     pub orders_per_tick: f64,
+    /// Keepers' looks at open auctions per tick, at most, of the busiest
+    /// run.
+    pub scans_per_tick: f64,
 }
 
 impl Estimate {
@@ -96,6 +102,7 @@ impl Estimate {
             sweep: 0,
             concurrent: 1,
             orders_per_tick: exp.populations.iter().map(orders_per_tick).sum(),
+            scans_per_tick: scans_per_tick(exp),
         }
     }
 
@@ -105,11 +112,13 @@ impl Estimate {
         let each: Vec<Estimate> = plan.configs.iter().map(Estimate::run).collect();
         let largest = each.iter().copied().max_by_key(Estimate::per_run).unwrap_or_default();
         let busiest = each.iter().map(|e| e.orders_per_tick).fold(0.0, f64::max);
+        let scans = each.iter().map(|e| e.scans_per_tick).fold(0.0, f64::max);
         let concurrent = (threads.max(1) as u64).min(plan.runs.len().max(1) as u64);
         Estimate {
             sweep: (plan.runs.len() as u64).saturating_mul(SWEEP_RUN),
             concurrent,
             orders_per_tick: busiest,
+            scans_per_tick: scans,
             ..largest
         }
     }
@@ -134,6 +143,17 @@ fn orders_per_tick(p: &PopulationSpec) -> f64 {
         PopulationSpec::MarketMaker(q) => n * 2.0 * f64::from(q.levels),
         _ => n,
     }
+}
+
+/// Keepers' scans of open auctions per tick, at most: every keeper looks
+/// at every auction, and every leveraged position may be in one.
+fn scans_per_tick(exp: &Experiment) -> f64 {
+    let count = |keep: fn(&PopulationSpec) -> bool| -> f64 {
+        exp.populations.iter().filter(|p| keep(p)).map(|p| f64::from(p.count())).sum()
+    };
+    let keepers = count(|p| matches!(p, PopulationSpec::Keeper(_)));
+    let positions = count(|p| matches!(p, PopulationSpec::Leveraged(_) | PopulationSpec::Portfolio(_)));
+    keepers * positions
 }
 
 /// The limits a plan must fit.
@@ -185,6 +205,18 @@ impl Limits {
                 bytes(self.memory),
                 self.memory_source,
                 round_up_gib(e.memory()),
+            ));
+        }
+        if e.orders_per_tick + e.scans_per_tick > self.orders_per_tick as f64 && e.scans_per_tick > 0.0 {
+            let work = e.orders_per_tick + e.scans_per_tick;
+            return Err(format!(
+                "{what} may do about {work:.0} orders and keeper scans per tick ({:.0} keepers' looks at open \
+                 auctions, {:.0} orders), above the limit of {}; use fewer keepers or positions, \
+                 or raise the limit with --max-orders-per-tick {:.0}",
+                e.scans_per_tick,
+                e.orders_per_tick,
+                self.orders_per_tick,
+                work.ceil(),
             ));
         }
         if e.orders_per_tick > self.orders_per_tick as f64 {

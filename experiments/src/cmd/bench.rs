@@ -39,7 +39,7 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
         budget: args.budget.clone(),
     };
     if let Some(n) = args.n {
-        let loaded = load(&common)?;
+        let loaded = load(&common, "this run")?;
         let name = loaded
             .experiment
             .populations
@@ -56,7 +56,7 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
             })?;
         common.overrides.set.push(format!("populations.{name}.count={n}"));
     }
-    let exp = load(&common)?.experiment;
+    let exp = load(&common, "this benchmark")?.experiment;
     super::within_budget(&args.budget.limits(), "this benchmark", &Estimate::run(&exp))?;
     let scratch = std::env::temp_dir().join(format!("cascade-bench-{}", std::process::id()));
     let (mut setup, mut ticks, mut frames, mut parquet) = (vec![], vec![], vec![], vec![]);

@@ -125,8 +125,10 @@ pub fn read(file: &str) -> Result<(String, String)> {
     }
 }
 
-/// Loads an experiment with the command line's overrides.
-pub fn load(common: &Common) -> Result<Loaded, anyhow::Error> {
+/// Loads an experiment with the command line's overrides, checks one run
+/// of it (`what`, for messages) against the resource limits, and builds
+/// its world once.
+pub fn load(common: &Common, what: &str) -> Result<Loaded, anyhow::Error> {
     let (label, text) = read(&common.file)?;
     let o = &common.overrides;
     let mut overrides = o.set.clone();
@@ -138,6 +140,8 @@ pub fn load(common: &Common) -> Result<Loaded, anyhow::Error> {
     }
     let loaded = load_str(&text, &label, &overrides).map_err(|e| anyhow::Error::new(Invalid(e)))?;
     strategies(&loaded, &text, &label).map_err(|e| anyhow::Error::new(Invalid(e)))?;
+    // Before the world is built: a world over the limits is not built.
+    within_budget(&common.budget.limits(), what, &Estimate::run(&loaded.experiment))?;
     // The file's own world is built once before anything runs, so that a
     // reference that does not resolve is refused at its line, exit code 2,
     // as `validate` refuses it.

@@ -24,7 +24,7 @@ pub fn default() -> Result<ExitCode> {
 
 /// Runs one experiment and prints its summary.
 pub fn run(common: &Common) -> Result<ExitCode> {
-    let loaded = load(common)?;
+    let loaded = load(common, "this run")?;
     let exp = &loaded.experiment;
     super::within_budget(&common.budget.limits(), "this run", &Estimate::run(exp))?;
     super::ensure_writable(&common.out)?;

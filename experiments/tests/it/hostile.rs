@@ -147,6 +147,21 @@ fn work_without_bound_is_refused_before_it_starts() {
     assert!(err.contains("check.claims[0].statistic.horizon"), "{err}");
 }
 
+/// 100,000 keepers each looking at up to 2,000 auctions a tick: the
+/// budget counts the scans, and refuses the plan before it runs.
+#[test]
+fn keeper_scans_enter_the_budget() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/replications/black_thursday.yaml");
+    let out = cascade(tmp.path())
+        .args(["run", file, "--set", "populations.keepers.count=100000", "--out", "out"])
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(err.contains("200000000 keepers' looks at open auctions"), "{err}");
+    assert!(!tmp.path().join("out").exists());
+}
+
 /// Amounts at the edge of i64 in the agents and the oracle run (or stop
 /// with an overflow error), never panic.
 #[test]
