@@ -203,8 +203,15 @@ impl GameSpec {
                 ));
             }
         }
-        if self.payoff.is_empty() {
-            errors.push(ParamError::invalid("game.payoff", "name pnl, pnl_per_capital or an agents.parquet column"));
+        let numbers = cascade_agents::framework::record::recorder::AGENT_NUMBERS;
+        if self.payoff != "pnl_per_capital" && !numbers.contains(&self.payoff.as_str()) {
+            errors.push(ParamError::invalid(
+                "game.payoff",
+                format!(
+                    "{:?} is not a payoff: name pnl_per_capital or a numeric agents.parquet column, one of {numbers:?}",
+                    self.payoff
+                ),
+            ));
         }
         if errors.is_empty() {
             match self.reduction() {

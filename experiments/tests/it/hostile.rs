@@ -147,6 +147,49 @@ fn work_without_bound_is_refused_before_it_starts() {
     assert!(err.contains("check.claims[0].statistic.horizon"), "{err}");
 }
 
+/// A game's payoff is checked against the agents frame's numeric
+/// columns; each column that validate accepts is in the frame, numeric.
+#[test]
+fn a_payoff_that_is_not_a_numeric_agent_column_is_refused() {
+    use polars::prelude::SerReader;
+    let tmp = tempfile::tempdir().unwrap();
+    let game = |payoff: &str| {
+        BASE.replacen(
+            "    count: 5\n",
+            &format!("    count: 5\ngame:\n  roles:\n    - population: noise\n      players: 2\n      strategies:\n        - {{ name: a }}\n        - {{ name: b, set: {{ rate: 2 }} }}\n  payoff: {payoff}\n"),
+            1,
+        )
+    };
+    for payoff in ["population", "liquidated", "pnl_usd"] {
+        let err = refused(tmp.path(), "validate", "payoff.yaml", &game(payoff));
+        assert!(err.contains("payoff.yaml:22:") && err.contains("game.payoff"), "{payoff}: {err}");
+    }
+    cascade(tmp.path())
+        .args([
+            "run",
+            "baseline",
+            "--ticks",
+            "20",
+            "--out",
+            "out",
+            "--set",
+            "outputs={charts: false, notebook: false, tables: false}",
+        ])
+        .assert()
+        .success();
+    let run = std::fs::read_dir(tmp.path().join("out/baseline"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .unwrap();
+    let file = std::fs::File::open(run.join("agents.parquet")).unwrap();
+    let df = polars::prelude::ParquetReader::new(file).finish().unwrap();
+    for column in cascade_experiments::framework::record::recorder::AGENT_NUMBERS {
+        let dtype = df.column(column).unwrap().dtype().clone();
+        assert!(dtype.is_primitive_numeric(), "{column} is {dtype:?}");
+    }
+}
+
 /// 100,000 keepers each looking at up to 2,000 auctions a tick: the
 /// budget counts the scans, and refuses the plan before it runs.
 #[test]

@@ -408,6 +408,10 @@ fn events_frame(e: EventCols, ledger: &Ledger, markets: &Markets) -> Result<Data
 
 /// The agents frame, and the negative equity of trader accounts at the
 /// final marks (quote units) with how many accounts have it.
+/// The numeric columns of `agents.parquet`, one value per agent: what a
+/// game may take as its payoff besides `pnl_per_capital`.
+pub const AGENT_NUMBERS: [&str; 6] = ["pnl", "deposited", "final_equity", "fees_paid", "open_qty", "liquidation_tick"];
+
 fn agents_frame(ledger: &Ledger, markets: &Markets) -> Result<(DataFrame, (f64, u64)), ExportError> {
     let terms = |m: MarketId| terms_of(markets, m);
     let price_of = |m: MarketId| markets.get(m).mark;
