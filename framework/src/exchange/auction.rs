@@ -501,7 +501,7 @@ impl Auctions {
             qty: lots,
             kind: crate::market::book::OrderKind::Limit { price },
         };
-        if !crate::exchange::sequencer::passes_margin_check(ledger, markets, a.market, &order) {
+        if !crate::exchange::admission::passes_margin_check(ledger, markets, a.market, &order) {
             return;
         }
         let terms = terms_of(markets, a.market);
@@ -620,7 +620,7 @@ impl Auctions {
         markets: &mut Markets,
         ledger: &mut Ledger,
         triggers: &mut Triggers,
-        queue: &mut crate::exchange::sequencer::OrderQueue,
+        next_order_id: &mut dyn FnMut() -> crate::market::book::OrderId,
     ) -> Vec<LiquidationEvent> {
         let Some(deadline) = self.params.as_ref().and_then(|p| p.deadline_ticks) else { return Vec::new() };
         let due: Vec<AuctionId> =
@@ -633,7 +633,7 @@ impl Auctions {
             let held = ledger.account(a.account).qty(a.market);
             if held.0 != 0 && !markets.get(a.market).is_halted(tick) {
                 let order = crate::market::book::Order {
-                    id: queue.next_order_id(),
+                    id: next_order_id(),
                     account: a.account,
                     side: a.side.opposite(),
                     qty: Lots(held.0.abs()),

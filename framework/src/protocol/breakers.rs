@@ -15,7 +15,6 @@ use crate::core::units::{AccountId, Lots, MarketId, Side};
 use crate::market::Markets;
 use crate::protocol::hooks::{Cx, Mechanism};
 use crate::protocol::log::TickLiquidations;
-use crate::protocol::params::Protocol;
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -48,15 +47,20 @@ impl Mechanism for Breakers {
     }
 }
 
+/// The circuit breakers' bands, as the protocol's settings give them: the
+/// resource [`check_breakers`] reads.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct BreakerBands(pub Vec<BreakerBand>);
+
 /// Liquidate-phase system, after the liquidations: trips circuit breakers
 /// on the tick's marks and lifts halts that have run their course.
 pub fn check_breakers(
     clock: Res<Clock>,
-    protocol: Res<Protocol>,
+    bands: Res<BreakerBands>,
     mut markets: ResMut<Markets>,
     mut log: ResMut<TickLiquidations>,
 ) {
-    let bands = &protocol.0.breakers;
+    let bands = &bands.0;
     if bands.is_empty() {
         return;
     }

@@ -80,7 +80,7 @@ impl Mechanism for CloseFactor {
     }
 
     fn close_lots(&self, cx: &Cx<'_>, closing: &Closing, line: &MarginLine<'_>, _lots: Lots) -> Lots {
-        self.lots(line, closing.mark, cx.protocol.penalty)
+        self.lots(line, closing.mark, cx.penalty)
     }
 }
 

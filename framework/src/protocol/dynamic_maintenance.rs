@@ -7,7 +7,6 @@
 use crate::core::error::ParamError;
 use crate::core::units::{PPM, Ppm, round_to_i64};
 use crate::market::Markets;
-use crate::protocol::params::Protocol;
 use bevy_ecs::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -82,10 +81,15 @@ impl DynamicMaintenance {
     }
 }
 
+/// The dynamic maintenance rule in force, if any: the resource
+/// [`update_maintenance`] reads.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct MaintenanceRule(pub Option<DynamicMaintenance>);
+
 /// Observe-phase system: moves each market's maintenance multiplier under
 /// [`DynamicMaintenance`], after the views are refreshed.
-pub fn update_maintenance(protocol: Res<Protocol>, mut markets: ResMut<Markets>) {
-    let Some(d) = &protocol.0.dynamic_maintenance else { return };
+pub fn update_maintenance(rule: Res<MaintenanceRule>, mut markets: ResMut<Markets>) {
+    let Some(d) = &rule.0 else { return };
     for m in &mut markets.0 {
         let next = d.next_scale(m.maintenance_scale, m.view.realised_vol);
         m.set_maintenance_scale(next);

@@ -31,25 +31,27 @@
 
 use crate::accounts::ledger::Ledger;
 use crate::accounts::triggers::Triggers;
-use crate::core::units::{AccountId, Lots, MarketId, Price, Side};
+use crate::core::units::{AccountId, Lots, MarketId, Ppm, Price, Side};
 use crate::exchange::sequencer::OrderQueue;
 use crate::market::Markets;
 use crate::market::margin::MarginLine;
 use crate::protocol::log::TickLiquidations;
-use crate::protocol::params::ProtocolParams;
 use bevy_ecs::prelude::*;
 
-/// What a hook may read and change: the tick, the protocol's parameters,
-/// the exchange's state and the tick's log, and the rest of the world for
-/// resources of its own.
+/// What a hook may read and change: the tick, the protocol's penalty and
+/// round limit, the exchange's state and the tick's log, and the rest of
+/// the world for resources of its own (a mechanism's settings are a
+/// resource of its own, as [`crate::protocol::breakers::BreakerBands`]).
 #[derive(Debug)]
 pub struct Cx<'a> {
     /// The tick being run.
     pub tick: u64,
     /// The current round, from 0 (the number of rounds run in `end_tick`).
     pub round: u32,
-    /// The protocol's parameters.
-    pub protocol: &'a ProtocolParams,
+    /// The liquidation penalty, of the notional closed.
+    pub penalty: Ppm,
+    /// The most liquidation rounds in a tick.
+    pub max_rounds: u32,
     /// The markets.
     pub markets: &'a mut Markets,
     /// The ledger.

@@ -30,9 +30,9 @@ pub mod round;
 pub mod socialized_loss;
 pub mod vault;
 
-pub use breakers::{BreakerBand, check_breakers};
+pub use breakers::{BreakerBand, BreakerBands, check_breakers};
 pub use close_factor::CloseFactor;
-pub use dynamic_maintenance::{DynamicMaintenance, update_maintenance};
+pub use dynamic_maintenance::{DynamicMaintenance, MaintenanceRule, update_maintenance};
 pub use hooks::{Closing, Cx, Mechanism, Mechanisms, Route, Took};
 pub use log::{LiquidationTotals, TickLiquidations};
 pub use params::{Backstop, Protocol, ProtocolParams};
@@ -82,6 +82,9 @@ pub fn install(params: &ProtocolParams, ledger: &mut Ledger, world: &mut World) 
         Backstop::SocializedLoss => m.push(socialized_loss::SocializedLoss),
     }
     world.insert_resource(Protocol(params.clone()));
+    // Each mechanism reads its own settings.
+    world.insert_resource(breakers::BreakerBands(params.breakers.clone()));
+    world.insert_resource(dynamic_maintenance::MaintenanceRule(params.dynamic_maintenance.clone()));
     world.insert_resource(TickLiquidations::default());
     world.insert_resource(LiquidationPreview::default());
     world.insert_resource(Auctions::new(params.auction.clone(), params.penalty));

@@ -59,7 +59,8 @@ pub fn liquidate(world: &mut World) {
     let mut cx = Cx {
         tick,
         round: 0,
-        protocol: &protocol.0,
+        penalty: protocol.0.penalty,
+        max_rounds: protocol.0.max_rounds,
         markets: &mut markets,
         ledger: &mut ledger,
         triggers: &mut triggers,
@@ -89,7 +90,7 @@ fn run_rounds(cx: &mut Cx<'_>, hooks: &mut Hooks) {
     // the book could close them when the round began.
     let mut runs: Vec<(MarketId, Side)> = Vec::new();
     let off_book = hooks.iter().any(|h| h.closes_off_book());
-    for round in 0..cx.protocol.max_rounds {
+    for round in 0..cx.max_rounds {
         cx.round = round;
         runs.clear();
         for m in 0..n_markets {
@@ -275,7 +276,7 @@ fn liquidate_account(
         } else {
             f64::NAN
         };
-        due += fee(notional, cx.protocol.penalty);
+        due += fee(notional, cx.penalty);
         let totals = &mut cx.log.totals[m.idx()];
         totals.count += 1;
         match closing.side {

@@ -8,6 +8,7 @@ pub mod orders;
 pub mod recorder;
 pub mod stats;
 pub mod summary;
+pub mod ticks;
 
 pub use capital::FloorCapital;
 pub use orders::{ChildOrder, ExecutionLog};

@@ -3,7 +3,7 @@
 //! from the recorded tick columns.
 
 use crate::accounts::ledger::Ledger;
-use crate::record::recorder::{Start, TickCols};
+use crate::record::ticks::{Start, TickCols};
 use serde::{Deserialize, Serialize};
 
 /// The scalar results of a run.

@@ -114,3 +114,79 @@ fn the_check_catches_an_import_that_points_up() {
     let hidden = [file("engine", "use crate::{core, market};\n")];
     assert_eq!(violations(&hidden).len(), 1);
 }
+
+/// The files of one folder that each file names (`crate::<folder>::<file>`
+/// or `super::<file>`), test modules and `mod.rs` excluded: `mod.rs` only
+/// re-exports.
+fn file_edges(files: &[(String, String, String)]) -> BTreeMap<String, Vec<String>> {
+    let mut edges: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (folder, file, source) in files.iter().filter(|f| f.1 != "mod.rs") {
+        let stem = file.trim_end_matches(".rs");
+        let siblings: Vec<&str> = files
+            .iter()
+            .filter(|(f, n, _)| f == folder && n != "mod.rs" && n != file)
+            .map(|(_, n, _)| n.trim_end_matches(".rs"))
+            .collect();
+        let mut named = Vec::new();
+        for line in source.lines() {
+            if line.trim() == "#[cfg(test)]" {
+                break;
+            }
+            let code = line.split("//").next().unwrap_or("");
+            for prefix in [format!("crate::{folder}::"), "super::".to_owned()] {
+                let mut rest = code;
+                while let Some(at) = rest.find(&prefix) {
+                    rest = &rest[at + prefix.len()..];
+                    let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                    if siblings.contains(&name.as_str()) && !named.contains(&name) {
+                        named.push(name);
+                    }
+                }
+            }
+        }
+        edges.insert(format!("{folder}/{stem}"), named.into_iter().map(|n| format!("{folder}/{n}")).collect());
+    }
+    edges
+}
+
+/// A cycle among files, if there is one, as `a -> b -> a`.
+fn file_cycle(edges: &BTreeMap<String, Vec<String>>) -> Option<String> {
+    fn visit(
+        node: &str,
+        edges: &BTreeMap<String, Vec<String>>,
+        path: &mut Vec<String>,
+        done: &mut Vec<String>,
+    ) -> Option<String> {
+        if let Some(at) = path.iter().position(|p| p == node) {
+            let mut cycle = path[at..].to_vec();
+            cycle.push(node.to_owned());
+            return Some(cycle.join(" -> "));
+        }
+        if done.iter().any(|d| d == node) {
+            return None;
+        }
+        path.push(node.to_owned());
+        for next in edges.get(node).into_iter().flatten() {
+            if let Some(c) = visit(next, edges, path, done) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        done.push(node.to_owned());
+        None
+    }
+    let mut done = Vec::new();
+    edges.keys().find_map(|n| visit(n, edges, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn no_two_files_of_a_folder_import_each_other() {
+    let edges = file_edges(&sources());
+    assert!(edges.values().map(Vec::len).sum::<usize>() > 10, "the scan found too few imports: {edges:?}");
+    assert_eq!(file_cycle(&edges), None, "a circle of files");
+    let circle = [
+        ("exchange".to_owned(), "a.rs".to_owned(), "use crate::exchange::b::X;\n".to_owned()),
+        ("exchange".to_owned(), "b.rs".to_owned(), "use super::a::Y;\n".to_owned()),
+    ];
+    assert_eq!(file_cycle(&file_edges(&circle)).as_deref(), Some("exchange/a -> exchange/b -> exchange/a"));
+}

@@ -39,3 +39,32 @@ fn an_amount_past_i64_stops_the_run_naming_the_quantity_and_the_tick() {
     hand_trader(&mut sim, "t", MarginMode::Cross, 1_000_000);
     assert_eq!(sim.try_run(10), Ok(()));
 }
+
+/// Overflow checks are on for the whole release profile, and only the
+/// dependencies ("*") are exempt: a new workspace member cannot lose them
+/// by lacking a line in the root manifest.
+#[test]
+fn every_workspace_member_is_built_with_overflow_checks() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+    let text = std::fs::read_to_string(root).unwrap();
+    let mut section = String::new();
+    let mut on = false;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            section = line.to_owned();
+            continue;
+        }
+        if let Some(value) = line.strip_prefix("overflow-checks") {
+            let value = value.trim_start_matches([' ', '=']).trim();
+            match section.as_str() {
+                "[profile.release]" => on = value == "true",
+                "[profile.release.package.\"*\"]" => {}
+                other => assert!(
+                    value == "true" || !other.starts_with("[profile"),
+                    "{other} turns overflow checks off for a member"
+                ),
+            }
+        }
+    }
+    assert!(on, "[profile.release] must set overflow-checks = true");
+}
