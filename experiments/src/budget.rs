@@ -35,7 +35,7 @@
 //! `keepers × positions that can be auctioned` a tick, against the same
 //! limit.
 
-use crate::config::{Experiment, PopulationSpec};
+use crate::spec::experiment::{Experiment, PopulationSpec};
 use crate::sweep::Plan;
 
 /// Bytes a process needs before any agent exists.

@@ -4,7 +4,6 @@
 //! command line, and the only one that writes under `results/`.
 
 pub mod budget;
-pub mod config;
 pub mod game;
 pub mod load;
 pub mod locate;
@@ -13,9 +12,11 @@ pub mod paths;
 pub mod replicate;
 pub mod run;
 pub mod shipped;
+pub mod spec;
 pub mod sweep;
+pub mod theory;
 
 pub use cascade_agents as agents;
 pub use cascade_agents::framework;
-pub use config::Experiment;
 pub use load::{LoadError, Loaded, load_str};
+pub use spec::Experiment;

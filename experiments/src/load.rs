@@ -2,9 +2,9 @@
 //! impossible values, each reported with the field's path and its line and
 //! column in the file, several at once.
 
-use crate::config::Experiment;
 use crate::locate::{Locator, Position};
 use crate::paths;
+use crate::spec::experiment::Experiment;
 use serde::de::DeserializeOwned;
 use serde_yaml::Value;
 use std::fmt;
@@ -275,10 +275,10 @@ pub fn from_tree(tree: Value, locator: &Locator) -> Result<Loaded, Vec<Diagnosti
     for (section, check) in [
         ("protocol", typed::<cascade_agents::framework::protocol::ProtocolParams> as Checker),
         ("recording", typed::<cascade_agents::framework::record::RecordingParams> as Checker),
-        ("sweep", typed::<crate::config::Sweep> as Checker),
-        ("game", typed::<crate::game::GameSpec> as Checker),
-        ("check", typed::<crate::replicate::Check> as Checker),
-        ("outputs", typed::<crate::config::Outputs> as Checker),
+        ("sweep", typed::<crate::spec::experiment::Sweep> as Checker),
+        ("game", typed::<crate::spec::game::GameSpec> as Checker),
+        ("check", typed::<crate::spec::check::Check> as Checker),
+        ("outputs", typed::<crate::spec::experiment::Outputs> as Checker),
     ] {
         if let Some(v) = map.get(section)
             && let Err((path, message)) = check(v, section)

@@ -6,8 +6,8 @@
 //! the same inputs always map to the same folder, and a folder whose
 //! manifest exists is a finished run.
 
-use crate::config::Experiment;
 use crate::output::{StagedDir, sha256_file, sha256_hex, write_atomic};
+use crate::spec::experiment::Experiment;
 use anyhow::{Context, Result, anyhow};
 use cascade_agents::framework::record::RunSummary;
 use indicatif::ProgressBar;
@@ -70,7 +70,7 @@ pub fn run_dir(out: &Path, exp: &Experiment, seed: u64) -> PathBuf {
 
 /// Writes the reports `outputs` asks for into a run or sweep folder and
 /// returns their paths: charts first, so the notebook can embed them.
-pub fn write_reports(dir: &Path, outputs: &crate::config::Outputs) -> Result<Vec<PathBuf>> {
+pub fn write_reports(dir: &Path, outputs: &crate::spec::experiment::Outputs) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     let sweep = dir.join("plan.json").exists();
     if outputs.charts {

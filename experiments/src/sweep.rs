@@ -16,11 +16,11 @@
 //! `sweep.parquet`, `points.parquet`, and `paired.parquet` when the sweep
 //! has variants (paired differences from the first variant).
 
-use crate::config::{Experiment, VARIANT_AXIS};
 use crate::load::{Loaded, from_tree};
 use crate::locate::Locator;
 use crate::output::{sha256_hex, write_atomic};
 use crate::run::{self, Manifest};
+use crate::spec::experiment::{Experiment, VARIANT_AXIS};
 use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use polars::prelude::{Column, DataFrame};

@@ -9,7 +9,7 @@ use super::{load, out};
 use crate::cli::{BenchArgs, Common};
 use anyhow::{Context, Result, anyhow};
 use cascade_experiments::budget::Estimate;
-use cascade_experiments::config::PopulationSpec;
+use cascade_experiments::spec::experiment::PopulationSpec;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};

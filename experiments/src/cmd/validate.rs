@@ -8,9 +8,9 @@
 use super::{Invalid, out, read};
 use anyhow::{Result, anyhow};
 use cascade_experiments::budget::{Estimate, Limits};
-use cascade_experiments::config::Experiment;
 use cascade_experiments::load::{LoadError, Loaded, starts};
 use cascade_experiments::load_str;
+use cascade_experiments::spec::Experiment;
 use std::process::ExitCode;
 
 /// Checks each file; exit code 2 if any is invalid.

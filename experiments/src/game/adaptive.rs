@@ -26,11 +26,11 @@
 //! reused). It cannot be sharded: what to run next depends on what ran.
 
 use super::aggregate::{Observation, read_run};
-use super::analysis::{Game, SearchOptions, Structure};
 use super::plan::{Expander, GamePlan};
 use crate::load::Loaded;
 use crate::run::{self, Reuse};
 use crate::sweep::{Executed, execute_runs};
+use crate::theory::analysis::{Game, SearchOptions, Structure};
 use anyhow::{Context, Result, bail};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;

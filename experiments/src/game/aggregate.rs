@@ -24,11 +24,11 @@
 //!   replicates jointly across profiles, which keeps the pairing of common
 //!   random numbers.
 
-use super::analysis::{Equilibrium, Game, SearchOptions, Structure};
-use super::nfg::to_nfg;
 use super::plan::{GamePlan, game_dir, profile_label};
 use crate::output::write_atomic;
 use crate::run;
+use crate::theory::analysis::{Equilibrium, Game, SearchOptions, Structure};
+use crate::theory::nfg::to_nfg;
 use anyhow::{Context, Result, bail};
 use cascade_notebooks::frames::{f64s, parquet, strings};
 use polars::prelude::{Column, DataFrame, NamedFrom, Series};

@@ -7,9 +7,9 @@
 //! replicates on the sweep engine (parallel, resumable, shardable);
 //! [`aggregate`] reads the runs into payoff tables and finds the
 //! equilibria, with bootstrap intervals on their regret and the cascade
-//! metrics at each; [`analysis`] holds the role-symmetric game algorithms,
-//! [`reduction`] deviation-preserving reduction and [`nfg`] the Gambit
-//! file. With `sweep.variants`, each variant (a protocol mechanism, say)
+//! metrics at each. The role-symmetric game algorithms, deviation-preserving
+//! reduction and the Gambit file are in [`crate::theory`], and the section's
+//! shape in [`crate::spec::game`]. With `sweep.variants`, each variant (a protocol mechanism, say)
 //! gets its own game, so mechanisms are compared at equilibrium. With
 //! `adaptive:`, [`adaptive`] runs only the profiles that decide the
 //! equilibria.
@@ -21,14 +21,10 @@
 
 pub mod adaptive;
 pub mod aggregate;
-pub mod analysis;
-pub mod nfg;
 pub mod plan;
-pub mod reduction;
-pub mod spec;
 
+pub use crate::spec::game::GameSpec;
 pub use plan::{GamePlan, game_dir, plan, read_plan};
-pub use spec::GameSpec;
 
 /// `x` (a whole number read as a float) as an integer.
 pub(crate) fn whole(x: f64) -> i64 {

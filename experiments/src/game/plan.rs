@@ -10,15 +10,15 @@
 //! numbers. Each profile's experiment is a plain experiment file (its
 //! `config` in the run's manifest) that `cascade run` reproduces alone.
 
-use super::analysis::Structure;
-use super::reduction::Reduction;
-use super::spec::GameSpec;
-use crate::config::{Experiment, MAX_SWEEP_RUNS, VARIANT_AXIS};
 use crate::load::{Diagnostic, Loaded, from_tree};
 use crate::locate::Locator;
 use crate::output::sha256_hex;
 use crate::run;
+use crate::spec::experiment::{Experiment, MAX_SWEEP_RUNS, VARIANT_AXIS};
+use crate::spec::game::GameSpec;
 use crate::sweep::{Plan, PlannedRun};
+use crate::theory::analysis::Structure;
+use crate::theory::reduction::Reduction;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 use serde_yaml::Value;

@@ -1,8 +1,8 @@
 //! Measuring a replication's claims on its runs, and judging them.
 
-use super::spec::{Check, Claim, ImpactPrice, ReturnPrice, Statistic};
-use crate::config::VARIANT_AXIS;
 use crate::run;
+use crate::spec::check::{Check, Claim, ImpactPrice, ReturnPrice, Statistic};
+use crate::spec::experiment::VARIANT_AXIS;
 use crate::sweep::Plan;
 use anyhow::{Context, Result};
 use cascade_agents::framework::record::stats;

@@ -3,7 +3,7 @@
 //!
 //! A replication is an experiment (usually with `sweep.variants` and
 //! replicates) whose `check:` names the source, the figure and the claims.
-//! Each claim is a statistic of every run ([`spec::Statistic`]: a summary
+//! Each claim is a statistic of every run ([`crate::spec::check::Statistic`]: a summary
 //! metric, the first liquidation tick, or a statistic of the first
 //! market's mark returns from `framework::record::stats`), taken at one
 //! variant or at every point, either as a level or, with `paired: true`,
@@ -16,9 +16,8 @@
 //! interval and the verdict.
 
 pub mod measure;
-pub mod spec;
 
-pub use spec::{Check, Claim, Statistic};
+pub use crate::spec::check::{Check, Claim, Statistic};
 
 /// (name, file text) of every shipped replication.
 pub const REPLICATIONS: [(&str, &str); 8] = [

@@ -2,9 +2,9 @@
 //! reduction on a game where it is exact, and a cross-check of equilibria
 //! and regrets with pygambit.
 
-use cascade_experiments::game::analysis::{Equilibrium, Game, SearchOptions, Structure};
-use cascade_experiments::game::nfg::to_nfg;
-use cascade_experiments::game::reduction::Reduction;
+use cascade_experiments::theory::analysis::{Equilibrium, Game, SearchOptions, Structure};
+use cascade_experiments::theory::nfg::to_nfg;
+use cascade_experiments::theory::reduction::Reduction;
 use std::collections::BTreeMap;
 
 fn names(xs: &[&str]) -> Vec<String> {

@@ -7,6 +7,7 @@ mod fuzz;
 mod game_runs;
 mod games;
 mod hostile;
+mod layers;
 mod loader;
 mod readme;
 mod replications;

@@ -63,7 +63,8 @@ impl Mechanism for AuctionLiquidation {
     fn end_tick(&mut self, cx: &mut Cx<'_>) {
         let n_markets = cx.markets.0.len();
         let mut auctions = cx.world.resource_mut::<Auctions>();
-        let expired = auctions.expire_due(cx.tick, cx.markets, cx.ledger, cx.triggers, &mut || cx.queue.next_order_id());
+        let expired =
+            auctions.expire_due(cx.tick, cx.markets, cx.ledger, cx.triggers, &mut || cx.queue.next_order_id());
         for (i, (long, short, bad)) in auctions.taken.drain(..).enumerate() {
             let t = &mut cx.log.totals[i];
             t.long_notional += long;

@@ -61,10 +61,10 @@ pub struct Experiment {
     pub sweep: Option<Sweep>,
     /// An empirical game between populations, for `cascade game`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub game: Option<crate::game::GameSpec>,
+    pub game: Option<super::game::GameSpec>,
     /// The published result a replication checks, for `cascade replicate`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub check: Option<crate::replicate::Check>,
+    pub check: Option<super::check::Check>,
     /// Which reports are written besides the frames.
     #[serde(default)]
     pub outputs: Outputs,

@@ -1,7 +1,7 @@
 //! The `game:` section of an experiment file.
 
-use super::analysis::Structure;
-use super::reduction::Reduction;
+use crate::theory::analysis::Structure;
+use crate::theory::reduction::Reduction;
 use cascade_agents::framework::ParamError;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -157,10 +157,10 @@ impl GameSpec {
                     !s.name.is_empty() && s.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
                 if !name_ok {
                     errors.push(ParamError::invalid(at("name"), "use letters, digits, '-' and '_' only"));
-                } else if s.name.len() > crate::config::MAX_NAME {
+                } else if s.name.len() > super::experiment::MAX_NAME {
                     errors.push(ParamError::invalid(
                         at("name"),
-                        format!("{} bytes; at most {}", s.name.len(), crate::config::MAX_NAME),
+                        format!("{} bytes; at most {}", s.name.len(), super::experiment::MAX_NAME),
                     ));
                 }
                 if role.strategies[..j].iter().any(|t| t.name == s.name) {

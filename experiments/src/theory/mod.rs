@@ -1,0 +1,9 @@
+//! Game theory with no simulation in it: role-symmetric games and their
+//! equilibria ([`analysis`]), deviation-preserving reduction
+//! ([`reduction`]) and the Gambit strategic-form file ([`nfg`]). The
+//! `game:` section's checks ([`crate::spec::game`]) and the games that
+//! runs are played into ([`crate::game`]) build on it.
+
+pub mod analysis;
+pub mod nfg;
+pub mod reduction;
