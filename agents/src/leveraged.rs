@@ -50,7 +50,7 @@ use crate::{
 };
 use bevy_ecs::prelude::*;
 use cascade_framework::accounts::ledger::{Label, Ledger, MarginMode};
-use cascade_framework::accounts::triggers::terms_of;
+use cascade_framework::accounts::health::terms_of;
 use cascade_framework::core::Clock;
 use cascade_framework::core::units::{div_ceil, narrow, round_to_i64};
 use cascade_framework::exchange::sequencer::{OrderQueue, Priority};

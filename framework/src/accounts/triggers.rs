@@ -53,54 +53,14 @@
 //! is one group.
 
 use crate::accounts::ledger::{AccountKind, Ledger, MarginMode, MarketTerms};
-use crate::core::units::{AccountId, Lots, MarketId, Micros, PPM, Price, Side, div_ceil};
+use crate::accounts::health::terms_of;
+use crate::core::units::{AccountId, MarketId, Micros, PPM, Price, Side};
 use crate::market::Markets;
+use crate::accounts::keys::{Adjusted, Entry, Fresh, Key, KeySets, Scale};
+use crate::accounts::walk::{FETCH, Run, Walk};
 use bevy_ecs::prelude::Resource;
 use smallvec::SmallVec;
 use std::collections::{BTreeMap, BTreeSet};
-
-/// One key of one position.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Key {
-    market: MarketId,
-    side: Side,
-    /// Liquidation price when keyed (for the heatmap).
-    price: Price,
-    /// Funding-adjusted key (see the module docs).
-    adjusted: Adjusted,
-    notional: Micros,
-    /// Its group (see the module docs).
-    group: u32,
-}
-
-impl Key {
-    fn group(&self) -> usize {
-        self.group as usize
-    }
-}
-
-/// A funding-adjusted key (module docs), an `i128` held as two 64-bit
-/// halves so that it packs at 8-byte alignment: an index entry is 24 bytes,
-/// not 32. The derived order, signed high half then unsigned low half, is
-/// the order of the `i128`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Adjusted {
-    hi: i64,
-    lo: u64,
-}
-
-impl From<i128> for Adjusted {
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "the two halves of the i128")]
-    fn from(v: i128) -> Adjusted {
-        Adjusted { hi: (v >> 64) as i64, lo: v as u64 }
-    }
-}
-
-/// An entry of the index: a key and its account.
-type Entry = (Adjusted, AccountId);
-
-/// New keys by (market, side, group), for [`Triggers::rekey_many`].
-type Fresh = BTreeMap<(usize, Side, usize), Vec<Entry>>;
 
 /// The trigger index of one market.
 #[derive(Clone, Debug, Default)]
@@ -187,77 +147,6 @@ pub struct Triggers {
     max_scale: f64,
     /// The liquidation round's walk over its candidates, while one runs.
     walk: Option<Walk>,
-}
-
-/// Keys by (market, side, group).
-type KeySets = BTreeMap<(usize, Side, usize), BTreeSet<Entry>>;
-
-/// A liquidation round's walk over its candidates: for each run (a market's
-/// longs or shorts) the candidates at the round's opening marks, most under
-/// water first, fetched a few at a time, so that a run the round stops
-/// early (its side of the book is empty) costs nothing for the positions it
-/// does not reach, however many wait.
-///
-/// A round looks at the candidates as they were when it began. Keys that
-/// change during the round where the walk has not yet reached are noted
-/// (`inserted`, `removed`, each the net change since the round began), and
-/// fetching sees the index as it was: the current keys, less those
-/// inserted, plus those removed.
-#[derive(Clone, Debug, Default)]
-struct Walk {
-    runs: Vec<Run>,
-    /// The run walked last.
-    current: Option<usize>,
-    inserted: KeySets,
-    removed: KeySets,
-}
-
-/// One run of a [`Walk`].
-#[derive(Clone, Debug)]
-struct Run {
-    market: MarketId,
-    side: Side,
-    /// Per group: (group, the bound of its query: the lowest candidate key
-    /// of longs, the highest of shorts).
-    bounds: Vec<(usize, Adjusted)>,
-    /// The last key fetched, and the last key handed out.
-    fetched: Option<Entry>,
-    yielded: Option<Entry>,
-    /// Fetched, not yet handed out, in walk order.
-    buffer: std::collections::VecDeque<Entry>,
-    exhausted: bool,
-}
-
-impl Walk {
-    /// Notes that `key` of `slot` (market, side, group) was inserted (or
-    /// removed) during the round, unless the walk has passed it.
-    fn note(&mut self, slot: (usize, Side, usize), key: Entry, inserted: bool) {
-        let current = self.current.map(|i| &self.runs[i]);
-        if current.is_some_and(|r| r.market.idx() == slot.0 && r.side == slot.1 && !r.not_reached(key)) {
-            return;
-        }
-        let (add, undo) =
-            if inserted { (&mut self.inserted, &mut self.removed) } else { (&mut self.removed, &mut self.inserted) };
-        // A key removed and put back (or put in and removed) is as it was.
-        if !undo.get_mut(&slot).is_some_and(|set| set.remove(&key)) {
-            add.entry(slot).or_default().insert(key);
-        }
-    }
-}
-
-/// Candidates fetched at a time by a [`Walk`].
-const FETCH: usize = 64;
-
-impl Run {
-    /// Whether `key` of this run's market and side comes after the walk's
-    /// position (so that a change to it must be noted).
-    fn not_reached(&self, key: Entry) -> bool {
-        match (self.yielded, self.side) {
-            (None, _) => true,
-            (Some(y), Side::Buy) => key < y,
-            (Some(y), Side::Sell) => key > y,
-        }
-    }
 }
 
 impl Triggers {
@@ -650,110 +539,6 @@ impl Triggers {
         for account in accounts {
             self.rekey(account, ledger, markets);
         }
-    }
-}
-
-/// The exact integer scale of a market's funding-adjusted keys.
-#[derive(Clone, Copy, Debug)]
-struct Scale {
-    /// `v × (1e6 − r_max)`: one tick of a long key.
-    long_per_tick: i128,
-    /// `v × (1e6 + r_max)`: one tick of a short key.
-    short_per_tick: i128,
-    r_min: i128,
-    r_max: i128,
-}
-
-impl Scale {
-    fn of(m: &crate::market::Market) -> Scale {
-        let v = i128::from(m.params.tick_value.0);
-        let (r_min, r_max) =
-            (i128::from(m.base_tiers.min_maintenance_rate().0), i128::from(m.base_tiers.max_maintenance_rate().0));
-        let ppm = i128::from(PPM);
-        Scale { long_per_tick: v * (ppm - r_max), short_per_tick: v * (ppm + r_max), r_min, r_max }
-    }
-
-    fn adjust(self, side: Side, price: Price, funding: Micros) -> i128 {
-        let per_tick = if side == Side::Buy { self.long_per_tick } else { self.short_per_tick };
-        i128::from(price.0) * per_tick - i128::from(PPM) * i128::from(funding.0)
-    }
-
-    /// The price to query a group of `side` from (longs) or up to (shorts)
-    /// at `mark` when the group's average rate at its keys is at least
-    /// `r_lo` and the rate in force at a liquidating price at most `r_hi`
-    /// (ppm). A long keyed at `L` has `−A ≤ q v L (1 − r_lo)` (`A` its
-    /// equity at price zero); below maintenance at `P` it has
-    /// `−A > q v P (1 − r_hi)`; so `L > P (1 − r_hi) / (1 − r_lo)`. For a
-    /// short, `S < P (1 + r_hi) / (1 + r_lo)`.
-    fn query_price(self, side: Side, mark: Price, r_lo: i128, r_hi: i128) -> Price {
-        let (p, ppm) = (i128::from(mark.0), i128::from(PPM));
-        let at = match side {
-            Side::Buy => crate::core::units::div_floor(p * (ppm - r_hi), ppm - r_lo).max(0),
-            Side::Sell => div_ceil(p * (ppm + r_hi), ppm + r_lo),
-        };
-        Price(crate::core::units::narrow(at))
-    }
-
-    /// Widening of the long and short queries, in key units.
-    fn slack(self, funding_hi: Micros, funding: Micros) -> (i128, i128) {
-        let fall = i128::from((funding_hi.0 - funding.0).max(0));
-        if fall == 0 || self.r_max == self.r_min {
-            return (0, 0);
-        }
-        let ppm = i128::from(PPM);
-        // 1e6 × (1 − (1e6 − r_max) / (1e6 − r_min)) × fall, and
-        // 1e6 × ((1e6 + r_max) / (1e6 + r_min) − 1) × fall, rounded up.
-        let long = div_ceil(ppm * (self.r_max - self.r_min) * fall, ppm - self.r_min);
-        let short = div_ceil(ppm * (self.r_max - self.r_min) * fall, ppm + self.r_min);
-        (long, short)
-    }
-}
-
-/// The ledger's view of market `m`.
-pub fn terms_of(markets: &Markets, m: MarketId) -> MarketTerms<'_> {
-    let market = markets.get(m);
-    MarketTerms { tick_value: market.params.tick_value, funding_index: market.funding_index, tiers: &market.tiers }
-}
-
-/// Whether `account` is below maintenance margin at current marks: per
-/// position under isolated margin (returns the first such market), on the
-/// whole account under cross margin (returns `MarketId` of its first
-/// position).
-pub fn below_maintenance(account: AccountId, ledger: &Ledger, markets: &Markets) -> Option<MarketId> {
-    let acct = ledger.account(account);
-    if acct.kind == AccountKind::System {
-        return None;
-    }
-    let terms = |m: MarketId| terms_of(markets, m);
-    let price_of = |m: MarketId| markets.get(m).mark;
-    match acct.mode {
-        MarginMode::Isolated => acct.positions.iter().find_map(|p| {
-            let line = acct.margin_line(p.market, &terms, &price_of)?;
-            line.is_liquidatable(markets.get(p.market).mark).then_some(p.market)
-        }),
-        MarginMode::Cross => {
-            let equity = acct.equity(&terms, &price_of);
-            let mm: i128 = acct
-                .positions
-                .iter()
-                .map(|p| {
-                    let m = markets.get(p.market);
-                    m.tiers.maintenance_scaled(i128::from(m.notional(p.qty, m.mark).0))
-                })
-                .sum();
-            // An account with no position has nothing to close, whatever its cash.
-            let first = acct.positions.first()?;
-            (equity * i128::from(PPM) < mm).then_some(first.market)
-        }
-    }
-}
-
-/// Signed size helper for callers that only need the side.
-pub fn side_of(qty: Lots) -> Option<Side> {
-    match qty.0.signum() {
-        1 => Some(Side::Buy),
-        -1 => Some(Side::Sell),
-        _ => None,
     }
 }
 

@@ -2,7 +2,8 @@
 //! [`SimParams`], stepped tick by tick, and finished into frames.
 
 use crate::accounts::ledger::{AccountKind, AccountSpec, Ledger, MarginMode, TradeLeg};
-use crate::accounts::triggers::{Triggers, terms_of};
+use crate::accounts::health::terms_of;
+use crate::accounts::triggers::Triggers;
 use crate::core::clock::Clock;
 use crate::core::error::{ExportError, ParamError, RunError};
 use crate::core::rng::{RunSeed, StreamKey};

@@ -4,7 +4,7 @@
 //! order here, and the auction house checks its sales into the book.
 
 use crate::accounts::ledger::{AccountKind, Ledger, MarginMode};
-use crate::accounts::triggers::terms_of;
+use crate::accounts::health::terms_of;
 use crate::core::units::{Lots, MarketId, Side, div_ceil, narrow};
 use crate::market::Markets;
 use crate::market::book::{Order, OrderKind};

@@ -74,7 +74,8 @@
 //! whole lot there: the zero-bid failure of March 2020, reproducible.
 
 use crate::accounts::ledger::{Ledger, MarginMode, TradeLeg};
-use crate::accounts::triggers::{Triggers, terms_of};
+use crate::accounts::health::terms_of;
+use crate::accounts::triggers::Triggers;
 use crate::core::error::ParamError;
 use crate::core::event::{EventKind, LiquidationEvent};
 use crate::core::units::{AccountId, Lots, MarketId, Micros, PPM, Ppm, Price, Side, div_ceil, narrow};

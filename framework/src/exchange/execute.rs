@@ -7,7 +7,8 @@
 //! whose position changed.
 
 use crate::accounts::ledger::{Ledger, TradeLeg};
-use crate::accounts::triggers::{Triggers, terms_of};
+use crate::accounts::health::terms_of;
+use crate::accounts::triggers::Triggers;
 use crate::core::units::{AccountId, Lots, MarketId, Micros, PPM, Ppm, Price, Side, div_ceil, div_floor, narrow};
 use crate::market::book::{Execution, Fill, Order, OrderKind};
 use crate::market::perp::AmmVenue;

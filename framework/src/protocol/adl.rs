@@ -9,7 +9,7 @@
 //! rounding; system accounts are not deleveraged.
 
 use crate::accounts::ledger::{AccountKind, TradeLeg};
-use crate::accounts::triggers::terms_of;
+use crate::accounts::health::terms_of;
 use crate::core::event::{EventKind, LiquidationEvent};
 use crate::core::units::{AccountId, Lots, MarketId, Micros, Side};
 use crate::market::margin::MarginLine;

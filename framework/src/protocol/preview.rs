@@ -3,7 +3,8 @@
 //! It is what a front-runner with a latency edge acts on.
 
 use crate::accounts::ledger::Ledger;
-use crate::accounts::triggers::{Triggers, below_maintenance};
+use crate::accounts::health::below_maintenance;
+use crate::accounts::triggers::Triggers;
 use crate::core::units::{Lots, Side};
 use crate::market::Markets;
 use bevy_ecs::prelude::*;

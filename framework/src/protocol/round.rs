@@ -29,7 +29,8 @@
 //! mechanism (socialised loss) to take over.
 
 use crate::accounts::ledger::{Ledger, MarginMode};
-use crate::accounts::triggers::{Triggers, below_maintenance, terms_of};
+use crate::accounts::health::{below_maintenance, terms_of};
+use crate::accounts::triggers::Triggers;
 use crate::core::clock::Clock;
 use crate::core::event::{EventKind, LiquidationEvent};
 use crate::core::units::{AccountId, Lots, MarketId, Micros, Side};

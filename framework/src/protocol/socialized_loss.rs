@@ -7,7 +7,7 @@
 //! bankruptcies the tick had.
 
 use crate::accounts::ledger::{AccountKind, Ledger};
-use crate::accounts::triggers::terms_of;
+use crate::accounts::health::terms_of;
 use crate::core::event::{EventKind, LiquidationEvent};
 use crate::core::units::{AccountId, Lots, MarketId, Micros, Side, narrow};
 use crate::market::Markets;

@@ -6,7 +6,7 @@
 //! takes over, and can itself be liquidated.
 
 use crate::accounts::ledger::TradeLeg;
-use crate::accounts::triggers::terms_of;
+use crate::accounts::health::terms_of;
 use crate::core::event::{EventKind, LiquidationEvent};
 use crate::core::units::{AccountId, Lots, Micros, PPM, Ppm};
 use crate::market::margin::MarginLine;

@@ -6,7 +6,8 @@
 //! pushes onto `Vec`s.
 
 use crate::accounts::ledger::{AccountKind, Ledger, MarginMode};
-use crate::accounts::triggers::{Triggers, terms_of};
+use crate::accounts::health::terms_of;
+use crate::accounts::triggers::Triggers;
 use crate::core::clock::Clock;
 use crate::core::error::ExportError;
 use crate::core::event::EventKind;

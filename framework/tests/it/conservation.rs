@@ -4,7 +4,7 @@
 
 use super::common::*;
 use cascade_framework::accounts::ledger::MarginMode;
-use cascade_framework::accounts::triggers::below_maintenance;
+use cascade_framework::accounts::health::below_maintenance;
 use cascade_framework::exchange::sequencer::{OrderQueue, Priority};
 use cascade_framework::market::book::OrderKind;
 use cascade_framework::market::index::IndexProcess;
@@ -225,7 +225,7 @@ proptest! {
                     // than the bankruptcy price, so only that part of the
                     // book counts.
                     let floor = if backstop == 2 {
-                        let terms = |mm| cascade_framework::accounts::triggers::terms_of(sim.markets(), mm);
+                        let terms = |mm| cascade_framework::accounts::health::terms_of(sim.markets(), mm);
                         let price_of = |mm| sim.markets().get(mm).mark;
                         acct.margin_line(m, &terms, &price_of).and_then(|l| l.bankruptcy_price())
                     } else {
