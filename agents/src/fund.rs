@@ -44,8 +44,8 @@
 
 use crate::{Agent, Population, check_market, install_once, spawn_agent};
 use bevy_ecs::prelude::*;
-use cascade_framework::accounts::ledger::{Ledger, MarginMode};
 use cascade_framework::accounts::health::terms_of;
+use cascade_framework::accounts::ledger::{Ledger, MarginMode};
 use cascade_framework::exchange::sequencer::{OrderQueue, Priority};
 use cascade_framework::market::Markets;
 use cascade_framework::market::book::OrderKind;

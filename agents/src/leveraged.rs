@@ -49,8 +49,8 @@ use crate::{
     open_agent_account, use_price_history,
 };
 use bevy_ecs::prelude::*;
-use cascade_framework::accounts::ledger::{Label, Ledger, MarginMode};
 use cascade_framework::accounts::health::terms_of;
+use cascade_framework::accounts::ledger::{Label, Ledger, MarginMode};
 use cascade_framework::core::Clock;
 use cascade_framework::core::units::{div_ceil, narrow, round_to_i64};
 use cascade_framework::exchange::sequencer::{OrderQueue, Priority};

@@ -171,7 +171,7 @@ fn population_pnl(out: &cascade_agents::framework::record::RunOutput, population
 
 #[test]
 fn congested_keepers_leave_bad_debt_that_prompt_keepers_do_not() {
-    use cascade_agents::framework::exchange::auction::{AuctionParams, Decay};
+    use cascade_agents::framework::exchange::auction_terms::{AuctionParams, Decay};
     use cascade_agents::keeper::KeeperParams;
     // The same 6% crash and crowd, liquidated by a linear auction over 60
     // ticks with no reset. Prompt keepers react in 1-3 ticks; congested ones
@@ -215,7 +215,7 @@ fn congested_keepers_leave_bad_debt_that_prompt_keepers_do_not() {
 
 #[test]
 fn congestion_caps_the_takes_a_tick_and_prices_gas_by_demand() {
-    use cascade_agents::framework::exchange::auction::{AuctionParams, Congestion, Decay};
+    use cascade_agents::framework::exchange::auction_terms::{AuctionParams, Congestion, Decay};
     use cascade_agents::keeper::KeeperParams;
     // The crash of the test above, cleared by prompt keepers through at
     // most 2 takes a tick (target 1), and without the limit. Value is

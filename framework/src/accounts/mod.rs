@@ -10,6 +10,6 @@ pub mod spot;
 pub mod triggers;
 pub mod walk;
 
-pub use ledger::{Account, AccountKind, AccountSpec, Ledger, MarginMode, TradeLeg};
 pub use health::{below_maintenance, terms_of};
+pub use ledger::{Account, AccountKind, AccountSpec, Ledger, MarginMode, TradeLeg};
 pub use triggers::Triggers;

@@ -52,12 +52,12 @@
 //! group is queried at the mark itself; without dynamic maintenance there
 //! is one group.
 
-use crate::accounts::ledger::{AccountKind, Ledger, MarginMode, MarketTerms};
 use crate::accounts::health::terms_of;
+use crate::accounts::keys::{Adjusted, Entry, Fresh, Key, KeySets, Scale};
+use crate::accounts::ledger::{AccountKind, Ledger, MarginMode, MarketTerms};
+use crate::accounts::walk::{FETCH, Run, Walk};
 use crate::core::units::{AccountId, MarketId, Micros, PPM, Price, Side};
 use crate::market::Markets;
-use crate::accounts::keys::{Adjusted, Entry, Fresh, Key, KeySets, Scale};
-use crate::accounts::walk::{FETCH, Run, Walk};
 use bevy_ecs::prelude::Resource;
 use smallvec::SmallVec;
 use std::collections::{BTreeMap, BTreeSet};

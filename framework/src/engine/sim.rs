@@ -1,8 +1,8 @@
 //! The simulation: the bevy_ecs `World` and its phase schedule, built from
 //! [`SimParams`], stepped tick by tick, and finished into frames.
 
-use crate::accounts::ledger::{AccountKind, AccountSpec, Ledger, MarginMode, TradeLeg};
 use crate::accounts::health::terms_of;
+use crate::accounts::ledger::{AccountKind, AccountSpec, Ledger, MarginMode, TradeLeg};
 use crate::accounts::triggers::Triggers;
 use crate::core::clock::Clock;
 use crate::core::error::{ExportError, ParamError, RunError};

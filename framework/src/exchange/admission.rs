@@ -3,8 +3,8 @@
 //! on a spot market it must be fully funded. The sequencer checks every
 //! order here, and the auction house checks its sales into the book.
 
-use crate::accounts::ledger::{AccountKind, Ledger, MarginMode};
 use crate::accounts::health::terms_of;
+use crate::accounts::ledger::{AccountKind, Ledger, MarginMode};
 use crate::core::units::{Lots, MarketId, Side, div_ceil, narrow};
 use crate::market::Markets;
 use crate::market::book::{Order, OrderKind};

@@ -6,8 +6,8 @@
 //! the tick's flow, and re-keys the liquidation triggers of every account
 //! whose position changed.
 
-use crate::accounts::ledger::{Ledger, TradeLeg};
 use crate::accounts::health::terms_of;
+use crate::accounts::ledger::{Ledger, TradeLeg};
 use crate::accounts::triggers::Triggers;
 use crate::core::units::{AccountId, Lots, MarketId, Micros, PPM, Ppm, Price, Side, div_ceil, div_floor, narrow};
 use crate::market::book::{Execution, Fill, Order, OrderKind};

@@ -8,11 +8,13 @@
 
 pub mod admission;
 pub mod auction;
+pub mod auction_terms;
 pub mod execute;
 pub mod liquidity;
 pub mod sequencer;
 
-pub use auction::{AuctionParams, Auctions, Take};
+pub use auction::{Auctions, Take};
+pub use auction_terms::{AuctionParams, Congestion, Decay};
 pub use execute::{TakerFee, execute, fee};
 pub use liquidity::Liquidity;
 pub use sequencer::{Action, OrderQueue, Priority};

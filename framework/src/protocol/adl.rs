@@ -8,8 +8,8 @@
 //! its notional over the equity backing it. No bad debt arises beyond
 //! rounding; system accounts are not deleveraged.
 
-use crate::accounts::ledger::{AccountKind, TradeLeg};
 use crate::accounts::health::terms_of;
+use crate::accounts::ledger::{AccountKind, TradeLeg};
 use crate::core::event::{EventKind, LiquidationEvent};
 use crate::core::units::{AccountId, Lots, MarketId, Micros, Side};
 use crate::market::margin::MarginLine;

@@ -92,7 +92,8 @@ mod tests {
     // keeper reward is 5 + ⌊93.1⌋ = 98. The insurance fund starts at 100.
 
     use crate::engine::testing::*;
-    use crate::exchange::auction::{AuctionId, AuctionParams, Auctions, Decay, Take};
+    use crate::exchange::auction::{AuctionId, Auctions, Take};
+    use crate::exchange::auction_terms::{AuctionParams, Decay};
     use crate::protocol::ProtocolParams;
 
     fn auction(decay: Decay, tail: Option<u64>, cusp: i64) -> impl Fn(&mut ProtocolParams) {

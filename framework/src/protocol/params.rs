@@ -3,7 +3,7 @@
 
 use crate::core::error::ParamError;
 use crate::core::units::{Micros, PPM, Ppm};
-use crate::exchange::auction::AuctionParams;
+use crate::exchange::auction_terms::AuctionParams;
 use crate::protocol::breakers::BreakerBand;
 use crate::protocol::close_factor::CloseFactor;
 use crate::protocol::dynamic_maintenance::DynamicMaintenance;

@@ -2,8 +2,8 @@
 //! force-closed this tick unless the price moves back, per market and side.
 //! It is what a front-runner with a latency edge acts on.
 
-use crate::accounts::ledger::Ledger;
 use crate::accounts::health::below_maintenance;
+use crate::accounts::ledger::Ledger;
 use crate::accounts::triggers::Triggers;
 use crate::core::units::{Lots, Side};
 use crate::market::Markets;

@@ -28,8 +28,8 @@
 //! what the fund cannot pay is recorded as uncovered, for an `end_tick`
 //! mechanism (socialised loss) to take over.
 
-use crate::accounts::ledger::{Ledger, MarginMode};
 use crate::accounts::health::{below_maintenance, terms_of};
+use crate::accounts::ledger::{Ledger, MarginMode};
 use crate::accounts::triggers::Triggers;
 use crate::core::clock::Clock;
 use crate::core::event::{EventKind, LiquidationEvent};

@@ -6,8 +6,8 @@
 //! profit. It scans every account, once per such tick, however many
 //! bankruptcies the tick had.
 
-use crate::accounts::ledger::{AccountKind, Ledger};
 use crate::accounts::health::terms_of;
+use crate::accounts::ledger::{AccountKind, Ledger};
 use crate::core::event::{EventKind, LiquidationEvent};
 use crate::core::units::{AccountId, Lots, MarketId, Micros, Side, narrow};
 use crate::market::Markets;

@@ -5,8 +5,8 @@
 //! account like any other (population `backstop_vault`): it carries what it
 //! takes over, and can itself be liquidated.
 
-use crate::accounts::ledger::TradeLeg;
 use crate::accounts::health::terms_of;
+use crate::accounts::ledger::TradeLeg;
 use crate::core::event::{EventKind, LiquidationEvent};
 use crate::core::units::{AccountId, Lots, Micros, PPM, Ppm};
 use crate::market::margin::MarginLine;

@@ -5,8 +5,8 @@
 //! folder. Frames are built once, at the end: the per-tick cost is a few
 //! pushes onto `Vec`s.
 
-use crate::accounts::ledger::{AccountKind, Ledger, MarginMode};
 use crate::accounts::health::terms_of;
+use crate::accounts::ledger::{AccountKind, Ledger, MarginMode};
 use crate::accounts::triggers::Triggers;
 use crate::core::clock::Clock;
 use crate::core::error::ExportError;

@@ -3,8 +3,8 @@
 //! exactly after every tick.
 
 use super::common::*;
-use cascade_framework::accounts::ledger::MarginMode;
 use cascade_framework::accounts::health::below_maintenance;
+use cascade_framework::accounts::ledger::MarginMode;
 use cascade_framework::exchange::sequencer::{OrderQueue, Priority};
 use cascade_framework::market::book::OrderKind;
 use cascade_framework::market::index::IndexProcess;
@@ -97,7 +97,7 @@ proptest! {
                 });
             }
             if let Some((linear, ticks, cusp)) = auction {
-                use cascade_framework::exchange::auction::{AuctionParams, Decay};
+                use cascade_framework::exchange::auction_terms::{AuctionParams, Decay};
                 let decay = if linear {
                     Decay::Linear { tau_ticks: ticks * 3 }
                 } else {
