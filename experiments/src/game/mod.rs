@@ -21,6 +21,7 @@
 
 pub mod adaptive;
 pub mod aggregate;
+pub mod frames;
 pub mod plan;
 
 pub use crate::spec::game::GameSpec;
