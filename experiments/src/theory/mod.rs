@@ -1,5 +1,5 @@
-//! Game theory with no simulation in it: role-symmetric games and their
-//! equilibria ([`analysis`]), deviation-preserving reduction
+//! Game theory with no simulation in it: the shape of a role-symmetric
+//! game ([`structure`]), its equilibria ([`analysis`]), deviation-preserving reduction
 //! ([`reduction`]) and the Gambit strategic-form file ([`nfg`]). The
 //! `game:` section's checks ([`crate::spec::game`]) and the games that
 //! runs are played into ([`crate::game`]) build on it.
@@ -7,3 +7,4 @@
 pub mod analysis;
 pub mod nfg;
 pub mod reduction;
+pub mod structure;

@@ -24,7 +24,7 @@
 //! `Π_r C(n_r + |S_r| − 1, |S_r| − 1)` reduced profiles, each backed by at
 //! most one full profile per played strategy.
 
-use super::analysis::Structure;
+use super::structure::Structure;
 
 /// A reduction of a full game to fewer players per role.
 #[derive(Clone, Debug)]
