@@ -44,6 +44,8 @@
 //! [`AgentId`]: cascade_framework::AgentId
 
 use crate::alarms::{AlarmKind, PriceAlarms};
+pub use crate::guards::{Guards, Reentry, StopLoss, TopUp, Trend, stop_level, top_up_level};
+use crate::leveraged_draw::Terms;
 use crate::{
     Agent, Dist, Population, PriceHistory, check_market, check_non_negative, check_probability, install_once,
     open_agent_account, use_price_history,
@@ -56,64 +58,12 @@ use cascade_framework::core::units::{div_ceil, narrow, round_to_i64};
 use cascade_framework::exchange::sequencer::{OrderQueue, Priority};
 use cascade_framework::market::Markets;
 use cascade_framework::market::book::OrderKind;
-use cascade_framework::market::margin::MarginLine;
 use cascade_framework::protocol::TickLiquidations;
 use cascade_framework::{AccountId, Lots, MarketId, Micros, ParamError, Phase, Price, Side, Simulation};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-
-/// Stop-losses at round-number supports.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StopLoss {
-    /// Share of traders who set one, in [0, 1].
-    pub probability: f64,
-    /// Distance from entry to stop, fraction of the entry price.
-    pub distance: Dist,
-    /// Stops are rounded away from the price to a multiple of this many
-    /// ticks (the "support" grid), at least 1.
-    pub round_to_ticks: i64,
-}
-
-/// Margin top-ups from a reserve.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TopUp {
-    /// Act when the mark is within this fraction of the liquidation price.
-    pub within: f64,
-    /// Probability of topping up when the alarm fires, in [0, 1].
-    pub probability: f64,
-    /// Each top-up, as a multiple of the initial margin.
-    pub amount: f64,
-    /// The reserve, as a multiple of the initial margin.
-    pub reserve: f64,
-}
-
-/// Re-entry after liquidation.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Reentry {
-    /// Ticks to wait after the liquidation.
-    pub delay_ticks: u64,
-    /// Probability of re-entering once the delay has passed, in [0, 1].
-    pub probability: f64,
-    /// Most re-entries per trader.
-    pub max_times: u32,
-}
-
-/// Trend following when flat.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Trend {
-    /// Ticks of the return window, at least 1.
-    pub lookback_ticks: u32,
-    /// Absolute log return that counts as a trend.
-    pub threshold: f64,
-    /// Probability per tick of entering while the trend holds, in [0, 1].
-    pub probability: f64,
-}
 
 /// A population of leveraged traders.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -241,19 +191,6 @@ pub struct LeveragedTrader {
     behaviour: Arc<LeveragedParams>,
 }
 
-/// A trader's stop-loss and top-up state.
-#[derive(Debug, Default)]
-pub struct Guards {
-    /// Reserve left for top-ups, micros.
-    pub reserve: Micros,
-    /// Stop distance, if this trader uses stops.
-    pub stop_distance: Option<f64>,
-    /// Current stop level.
-    pub stop: Option<Price>,
-    /// Current top-up alarm level.
-    pub top_up_at: Option<Price>,
-}
-
 /// The population's shared bookkeeping.
 #[derive(Resource, Debug, Default)]
 pub struct LeveragedBook {
@@ -325,85 +262,6 @@ impl Population for LeveragedParams {
     }
 }
 
-/// What a population's traders are opened at: the market's index price,
-/// tick value and tiers at install.
-struct Terms {
-    centre: Price,
-    tick_value: Micros,
-    tiers: cascade_framework::market::margin::MarginTiers,
-}
-
-/// A trader's type, drawn from its own stream.
-struct Drawn {
-    index: u32,
-    long: bool,
-    lots: i64,
-    leverage: u32,
-    entry: Price,
-    margin: Micros,
-    stop_distance: Option<f64>,
-    reserve: Micros,
-    /// The stream, parked after these draws, for the trader's decisions.
-    rng: cascade_framework::core::rng::AgentRng,
-}
-
-impl LeveragedParams {
-    /// Draws trader `index`'s type (see the module docs). The first draws
-    /// fix it; the agent's stream then continues for its decisions.
-    fn draw(
-        &self,
-        seed: cascade_framework::core::rng::RunSeed,
-        population: cascade_framework::core::units::PopulationId,
-        index: u32,
-        t: &Terms,
-    ) -> Drawn {
-        let id = cascade_framework::AgentId { population, index };
-        let mut rng = seed.stream(cascade_framework::core::rng::StreamKey::Agent(id));
-        let long = rng.random_bool(self.long_fraction);
-        let lots = round_to_i64(self.size_lots.sample(&mut rng)).max(1);
-        let mut leverage = round_to_i64(self.leverage.sample(&mut rng)).clamp(1, 1_000);
-        let qty = Lots(if long { lots } else { -lots });
-        let (entry, margin) = (0..32)
-            .map(|_| Price(round_to_i64(t.centre.0 as f64 * (1.0 + self.entry_offset.sample(&mut rng))).max(1)))
-            .chain(std::iter::once(t.centre))
-            .map(|entry| {
-                let notional = Micros(narrow(i128::from(lots) * i128::from(entry.0) * i128::from(t.tick_value.0)));
-                // The tier's initial rate caps the leverage.
-                let max_leverage = (notional.0 / t.tiers.initial(notional).0.max(1)).max(1);
-                let lev = leverage.min(max_leverage);
-                (entry, Micros(narrow(div_ceil(i128::from(notional.0), i128::from(lev)))), lev)
-            })
-            .find(|(entry, margin, _)| {
-                let cost = i128::from(qty.0) * i128::from(entry.0) * i128::from(t.tick_value.0);
-                let line =
-                    MarginLine { base: i128::from(margin.0) - cost, qty, tick_value: t.tick_value, tiers: &t.tiers };
-                !line.is_liquidatable(t.centre)
-            })
-            .map(|(e, m, lev)| {
-                leverage = lev;
-                (e, m)
-            })
-            .expect("an entry at the current price with initial margin is never under water");
-        let stop_distance = self
-            .stop_loss
-            .as_ref()
-            .filter(|s| rng.random_bool(s.probability))
-            .map(|s| s.distance.sample(&mut rng).max(0.0));
-        let reserve = self.top_up.as_ref().map_or(0, |t| round_to_i64(t.reserve * margin.0 as f64));
-        Drawn {
-            index,
-            long,
-            lots,
-            leverage: u32::try_from(leverage).expect("clamped to 1..=1000"),
-            entry,
-            margin,
-            stop_distance,
-            reserve: Micros(reserve),
-            rng: seed.agent_stream_at(id, &rng),
-        }
-    }
-}
-
 /// Traders drawn, seeded and spawned together: large enough to amortise
 /// taking the ledger and spawning, small enough that drawing the first
 /// batch (which nothing overlaps) is short and the memory held aside is
@@ -449,21 +307,6 @@ impl LeveragedParams {
         }
         Ok(())
     }
-}
-
-/// The stop of a position entered at `entry` (ticks): `d` (fraction) away
-/// from it, rounded away from the price to a multiple of `round_to` ticks.
-pub fn stop_level(entry: f64, long: bool, d: f64, round_to: i64) -> Price {
-    let r = round_to as f64;
-    let level = if long { (entry * (1.0 - d) / r).floor() * r } else { (entry * (1.0 + d) / r).ceil() * r };
-    Price(round_to_i64(level).max(1))
-}
-
-/// The price at which a trader with liquidation price `liquidation`
-/// considers a top-up: `within` (fraction) before it.
-pub fn top_up_level(liquidation: Price, long: bool, within: f64) -> Price {
-    let l = liquidation.0 as f64;
-    Price(round_to_i64(if long { l * (1.0 + within) } else { l * (1.0 - within) }).max(1))
 }
 
 /// Clears a trader's alarms and sets them again from its current position.
