@@ -94,3 +94,33 @@ fn imports_between_modules_point_down() {
     assert_eq!(violations(&[file("game", "use crate::replicate::Check;\n")]).len(), 1, "one floor, no imports");
     assert_eq!(violations(&[file("new", "fn f() {}\n")]).len(), 1);
 }
+
+/// No source file of the workspace is over 600 lines: a file that grows
+/// past it holds several features and is split by feature.
+#[test]
+fn no_source_file_is_over_600_lines() {
+    fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    for krate in ["framework", "agents", "experiments", "notebooks-export"] {
+        walk(&root.join(krate).join("src"), &mut files);
+    }
+    assert!(files.len() > 80, "found only {} source files", files.len());
+    let long: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let n = std::fs::read_to_string(f).unwrap().lines().count();
+            (n > 600).then(|| format!("{} ({n} lines)", f.display()))
+        })
+        .collect();
+    assert!(long.is_empty(), "split these by feature: {long:?}");
+}
