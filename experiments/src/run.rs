@@ -71,15 +71,13 @@ pub fn run_dir(out: &Path, exp: &Experiment, seed: u64) -> PathBuf {
 /// Writes the reports `outputs` asks for into a run or sweep folder and
 /// returns their paths: charts first, so the notebook can embed them.
 pub fn write_reports(dir: &Path, outputs: &crate::spec::experiment::Outputs) -> Result<Vec<PathBuf>> {
+    use cascade_notebooks::layout::{Folder, kind};
     let mut written = Vec::new();
-    let sweep = dir.join("plan.json").exists();
     if outputs.charts {
-        let charts = if dir.join("game.json").exists() {
-            cascade_notebooks::charts::plot_game(dir)
-        } else if sweep {
-            cascade_notebooks::charts::plot_sweep(dir)
-        } else {
-            cascade_notebooks::charts::plot_run(dir)
+        let charts = match kind(dir) {
+            Some(Folder::Game) => cascade_notebooks::charts::plot_game(dir),
+            Some(Folder::Sweep) => cascade_notebooks::charts::plot_sweep(dir),
+            _ => cascade_notebooks::charts::plot_run(dir),
         };
         written.extend(charts.with_context(|| format!("drawing charts in {}", dir.display()))?);
     }
@@ -144,7 +142,7 @@ pub fn not_reusable(dir: &Path, m: &Manifest, reuse: Reuse) -> Option<String> {
 
 /// Reads a finished run's manifest, if the run is finished.
 pub fn finished(dir: &Path) -> Option<Manifest> {
-    let text = std::fs::read_to_string(dir.join("manifest.json")).ok()?;
+    let text = std::fs::read_to_string(dir.join(cascade_notebooks::layout::MANIFEST)).ok()?;
     serde_json::from_str(text.as_str()).ok()
 }
 
@@ -255,7 +253,10 @@ pub fn execute(
                 let name = path.strip_prefix(&dir).unwrap_or(&path).to_string_lossy().into_owned();
                 m.files.insert(name, sha256_file(&path)?);
             }
-            write_atomic(&dir.join("manifest.json"), &serde_json::to_vec_pretty(&m).expect("serialises"))?;
+            write_atomic(
+                &dir.join(cascade_notebooks::layout::MANIFEST),
+                &serde_json::to_vec_pretty(&m).expect("serialises"),
+            )?;
         }
         lock.release();
         return Ok(Outcome::Skipped(m, dir));
@@ -299,7 +300,10 @@ pub fn execute(
         summary: output.summary.clone(),
     };
     let mut manifest = manifest;
-    write_atomic(&staged.path().join("manifest.json"), &serde_json::to_vec_pretty(&manifest).expect("serialises"))?;
+    write_atomic(
+        &staged.path().join(cascade_notebooks::layout::MANIFEST),
+        &serde_json::to_vec_pretty(&manifest).expect("serialises"),
+    )?;
     if reports == Reports::AsConfigured {
         // The reports read the frames and the manifest; the manifest is then
         // written again with their hashes, before the folder appears.
@@ -307,7 +311,10 @@ pub fn execute(
             let name = path.strip_prefix(staged.path()).unwrap_or(&path).to_string_lossy().into_owned();
             manifest.files.insert(name, sha256_file(&path)?);
         }
-        write_atomic(&staged.path().join("manifest.json"), &serde_json::to_vec_pretty(&manifest).expect("serialises"))?;
+        write_atomic(
+            &staged.path().join(cascade_notebooks::layout::MANIFEST),
+            &serde_json::to_vec_pretty(&manifest).expect("serialises"),
+        )?;
     }
     let dir = staged.commit()?;
     lock.release();

@@ -181,7 +181,10 @@ pub fn execute(
     show_progress: bool,
     reuse: run::Reuse,
 ) -> Result<Executed> {
-    write_atomic(&sweep_dir(out, plan).join("plan.json"), &serde_json::to_vec_pretty(plan).expect("serialises"))?;
+    write_atomic(
+        &sweep_dir(out, plan).join(cascade_notebooks::layout::SWEEP_PLAN),
+        &serde_json::to_vec_pretty(plan).expect("serialises"),
+    )?;
     execute_runs(plan, out, shard, threads, show_progress, reuse)
 }
 
@@ -463,7 +466,7 @@ fn paired(plan: &Plan, names: &[&str], values: &[Vec<Option<f64>>]) -> Result<Op
 
 /// Reads a sweep folder's plan.
 pub fn read_plan(dir: &Path) -> Result<Plan> {
-    let path = dir.join("plan.json");
+    let path = dir.join(cascade_notebooks::layout::SWEEP_PLAN);
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("reading {} (is this a sweep folder?)", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))

@@ -71,13 +71,3 @@ pub fn strings(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<Option<Str
     let c = c.cast(&polars::prelude::DataType::String).map_err(|e| bad(e.to_string()))?;
     Ok(c.str().map_err(|e| bad(e.to_string()))?.iter().map(|s| s.map(str::to_owned)).collect())
 }
-
-/// Whether `dir` is a game folder (has `game.json`).
-pub fn is_game(dir: &Path) -> bool {
-    dir.join("game.json").exists()
-}
-
-/// Whether `dir` is a sweep folder (has `plan.json`) rather than a run.
-pub fn is_sweep(dir: &Path) -> bool {
-    dir.join("plan.json").exists()
-}

@@ -5,6 +5,7 @@
 pub mod charts;
 pub mod frames;
 pub mod inspect;
+pub mod layout;
 pub mod notebook;
 pub mod tables;
 

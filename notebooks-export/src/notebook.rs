@@ -73,7 +73,7 @@ import matplotlib.pyplot as plt
 plt.rcParams.update({\"figure.figsize\": (11, 5), \"font.size\": 12})";
 
 fn run_notebook(dir: &Path) -> Result<Value, ReadError> {
-    let m = frames::json(&dir.join("manifest.json"))?;
+    let m = frames::json(&dir.join(crate::layout::MANIFEST))?;
     let name = m["experiment"].as_str().unwrap_or("run");
     let seed = m["seed"].as_u64().unwrap_or_default();
     let rerun = format!("cascade run {name} --seed {seed}");
@@ -186,7 +186,7 @@ fn run_notebook(dir: &Path) -> Result<Value, ReadError> {
 }
 
 fn sweep_notebook(dir: &Path) -> Result<Value, ReadError> {
-    let plan = frames::json(&dir.join("plan.json"))?;
+    let plan = frames::json(&dir.join(crate::layout::SWEEP_PLAN))?;
     let name = plan["experiment"].as_str().unwrap_or("sweep");
     let axes: Vec<String> = plan["axes"]
         .as_array()
@@ -247,7 +247,7 @@ fn sweep_notebook(dir: &Path) -> Result<Value, ReadError> {
 }
 
 fn game_notebook(dir: &Path) -> Result<Value, ReadError> {
-    let plan = frames::json(&dir.join("game.json"))?;
+    let plan = frames::json(&dir.join(crate::layout::GAME_PLAN))?;
     let name = plan.pointer("/runs/experiment").and_then(Value::as_str).unwrap_or("game");
     let roles: Vec<String> = plan
         .pointer("/spec/roles")
@@ -329,9 +329,10 @@ fn game_notebook(dir: &Path) -> Result<Value, ReadError> {
 /// Writes `notebook.ipynb` into `dir` (a run, a sweep or a game folder).
 /// Charts already drawn into `dir/charts/` are embedded as outputs.
 pub fn write_notebook(dir: &Path) -> Result<PathBuf, ReadError> {
-    let nb = if frames::is_game(dir) {
+    use crate::layout::{Folder, kind};
+    let nb = if kind(dir) == Some(Folder::Game) {
         game_notebook(dir)?
-    } else if frames::is_sweep(dir) {
+    } else if kind(dir) == Some(Folder::Sweep) {
         sweep_notebook(dir)?
     } else {
         run_notebook(dir)?

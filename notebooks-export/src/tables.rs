@@ -107,7 +107,7 @@ impl Table {
 }
 
 fn run_table(dir: &Path) -> Result<Table, ReadError> {
-    let manifest = frames::json(&dir.join("manifest.json"))?;
+    let manifest = frames::json(&dir.join(crate::layout::MANIFEST))?;
     let path = dir.join("summary.parquet");
     let df = frames::parquet(&path)?;
     let mut rows = Vec::new();
@@ -125,7 +125,7 @@ fn run_table(dir: &Path) -> Result<Table, ReadError> {
 }
 
 fn sweep_table(dir: &Path) -> Result<Table, ReadError> {
-    let plan = frames::json(&dir.join("plan.json"))?;
+    let plan = frames::json(&dir.join(crate::layout::SWEEP_PLAN))?;
     let axes: Vec<String> = plan["axes"]
         .as_array()
         .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
@@ -262,7 +262,7 @@ fn paired_table(dir: &Path) -> Result<Option<Table>, ReadError> {
 /// A game's equilibria: per variant and equilibrium, its regret with the
 /// bootstrap interval, and the crash at it against the baseline profile.
 fn game_table(dir: &Path) -> Result<Table, ReadError> {
-    let plan = frames::json(&dir.join("game.json"))?;
+    let plan = frames::json(&dir.join(crate::layout::GAME_PLAN))?;
     let path = dir.join("equilibria.parquet");
     let df = frames::parquet(&path)?;
     let text = |c: &str| frames::strings(&df, c, &path);
@@ -309,12 +309,14 @@ fn game_table(dir: &Path) -> Result<Table, ReadError> {
 /// and for a sweep with variants `paired.tex` and `paired.md`; for a game
 /// folder, `equilibria.tex` and `equilibria.md`. Returns the written paths.
 pub fn write_tables(dir: &Path) -> Result<Vec<PathBuf>, ReadError> {
-    if frames::is_game(dir) {
+    use crate::layout::{Folder, kind};
+    let folder = kind(dir);
+    if folder == Some(Folder::Game) {
         return Ok(write_table(dir, "equilibria", &game_table(dir)?)?.to_vec());
     }
-    let table = if frames::is_sweep(dir) { sweep_table(dir)? } else { run_table(dir)? };
+    let table = if folder == Some(Folder::Sweep) { sweep_table(dir)? } else { run_table(dir)? };
     let mut tables = vec![("table", table)];
-    if frames::is_sweep(dir)
+    if folder == Some(Folder::Sweep)
         && let Some(paired) = paired_table(dir)?
     {
         tables.push(("paired", paired));

@@ -31,13 +31,19 @@ pub fn game(args: &SweepArgs) -> Result<ExitCode> {
         let (plan, done) = sample(&loaded, runner)?;
         // Only now is it known what ran.
         let dir = game_dir(&args.common.out, &plan);
-        write_atomic(&dir.join("game.json"), &serde_json::to_vec_pretty(&plan).expect("serialises"))?;
+        write_atomic(
+            &dir.join(cascade_notebooks::layout::GAME_PLAN),
+            &serde_json::to_vec_pretty(&plan).expect("serialises"),
+        )?;
         (plan, done)
     } else {
         let plan = plan(&loaded)?;
         super::within_budget(&limits, "this game", &Estimate::sweep(&plan.runs, threads))?;
         let dir = game_dir(&args.common.out, &plan);
-        write_atomic(&dir.join("game.json"), &serde_json::to_vec_pretty(&plan).expect("serialises"))?;
+        write_atomic(
+            &dir.join(cascade_notebooks::layout::GAME_PLAN),
+            &serde_json::to_vec_pretty(&plan).expect("serialises"),
+        )?;
         let done = execute_runs(&plan.runs, &args.common.out, args.shard, threads, interactive(), args.common.reuse())?;
         (plan, done)
     };

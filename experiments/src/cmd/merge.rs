@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 /// Aggregates a sharded sweep or game from its runs on disk.
 pub fn merge(dir: &Path) -> Result<ExitCode> {
-    if dir.join("game.json").exists() {
+    if cascade_notebooks::layout::kind(dir) == Some(cascade_notebooks::layout::Folder::Game) {
         let plan = cascade_experiments::game::read_plan(dir)?;
         // <out>/<name>/games/<game-id>
         let root = dir

@@ -4,12 +4,13 @@
 use super::out;
 use anyhow::{Context, Result, bail};
 use cascade_experiments::run;
+use cascade_notebooks::layout::{Folder, kind};
 use std::path::Path;
 use std::process::ExitCode;
 
 /// A run or sweep folder whose frames are as their manifest says.
 fn check(dir: &Path) -> Result<()> {
-    if !(dir.join("manifest.json").exists() || dir.join("plan.json").exists() || dir.join("game.json").exists()) {
+    if kind(dir).is_none() {
         bail!(
             "{} is not a run folder (manifest.json), a sweep folder (plan.json) or a game folder (game.json)",
             dir.display()
@@ -26,12 +27,10 @@ fn check(dir: &Path) -> Result<()> {
 /// Draws the charts again.
 pub fn plot(dir: &Path) -> Result<ExitCode> {
     check(dir)?;
-    let written = if dir.join("game.json").exists() {
-        cascade_notebooks::charts::plot_game(dir)
-    } else if dir.join("plan.json").exists() {
-        cascade_notebooks::charts::plot_sweep(dir)
-    } else {
-        cascade_notebooks::charts::plot_run(dir)
+    let written = match kind(dir) {
+        Some(Folder::Game) => cascade_notebooks::charts::plot_game(dir),
+        Some(Folder::Sweep) => cascade_notebooks::charts::plot_sweep(dir),
+        _ => cascade_notebooks::charts::plot_run(dir),
     }
     .with_context(|| format!("drawing charts in {}", dir.display()))?;
     let list: Vec<String> = written.iter().map(|p| format!("  {}\n", p.display())).collect();

@@ -284,7 +284,7 @@ pub fn game_dir(out: &Path, plan: &GamePlan) -> PathBuf {
 
 /// Reads a game folder's plan.
 pub fn read_plan(dir: &Path) -> Result<GamePlan> {
-    let path = dir.join("game.json");
+    let path = dir.join(cascade_notebooks::layout::GAME_PLAN);
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("reading {} (is this a game folder?)", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))

@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 /// Returns the written paths, sorted.
 pub fn plot_run(run_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
     ensure_font()?;
-    let info = RunInfo::read(&run_dir.join("manifest.json"))?;
+    let info = RunInfo::read(&run_dir.join(crate::layout::MANIFEST))?;
     let ticks = Frame::read(&run_dir.join("ticks.parquet"))?;
     let heatmap = Frame::read(&run_dir.join("heatmap.parquet"))?;
     let agents = Frame::read(&run_dir.join("agents.parquet"))?;
@@ -93,7 +93,7 @@ pub fn plot_run(run_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
 /// against and yields no charts. Returns the written paths, sorted.
 pub fn plot_sweep(sweep_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
     ensure_font()?;
-    let plan_path = sweep_dir.join("plan.json");
+    let plan_path = sweep_dir.join(crate::layout::SWEEP_PLAN);
     let plan = read_json(&plan_path)?;
     let invalid = |message: &str| ChartError::Invalid { path: plan_path.clone(), message: message.to_owned() };
     let experiment =
@@ -165,7 +165,7 @@ pub fn plot_sweep(sweep_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
 /// dynamics on the simplex). Returns the written paths, sorted.
 pub fn plot_game(game_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
     ensure_font()?;
-    let plan_path = game_dir.join("game.json");
+    let plan_path = game_dir.join(crate::layout::GAME_PLAN);
     let plan = read_json(&plan_path)?;
     let experiment = plan.pointer("/runs/experiment").and_then(|v| v.as_str()).ok_or_else(|| ChartError::Invalid {
         path: plan_path.clone(),
