@@ -79,6 +79,36 @@ pub fn set(root: &mut Value, path: &str, new: Value) -> Result<(), String> {
     Ok(())
 }
 
+/// `path` as the loader names fields (`populations[0].rate`): an item of
+/// a sequence named by its `name` becomes its index, resolved in `root`.
+/// `None` if a name is not found.
+pub fn indexed(root: &Value, path: &str) -> Option<String> {
+    let mut node = root;
+    let mut out = String::new();
+    for seg in parse(path).ok()? {
+        match (node, seg) {
+            (Value::Sequence(s), Seg::Key(name)) => {
+                let i = s.iter().position(|v| v.get("name").and_then(Value::as_str) == Some(name.as_str()))?;
+                out.push_str(&format!("[{i}]"));
+                node = &s[i];
+            }
+            (Value::Sequence(s), Seg::Index(i)) => {
+                out.push_str(&format!("[{i}]"));
+                node = s.get(i).unwrap_or(&Value::Null);
+            }
+            (other, Seg::Key(k)) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(&k);
+                node = other.get(k.as_str()).unwrap_or(&Value::Null);
+            }
+            (_, Seg::Index(i)) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    Some(out)
+}
+
 fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -111,5 +141,9 @@ mod tests {
         assert_eq!(v["populations"][0]["count"], Value::from(7));
         assert!(set(&mut v, "populations.c.rate", Value::from(1)).unwrap_err().contains("no item named"));
         assert!(set(&mut v, "markets[3].x", Value::from(1)).unwrap_err().contains("out of range"));
+        assert_eq!(indexed(&v, "populations.b.rate").as_deref(), Some("populations[1].rate"));
+        assert_eq!(indexed(&v, "markets.0.depth.levels").as_deref(), Some("markets[0].depth.levels"));
+        assert_eq!(indexed(&v, "protocol.penalty").as_deref(), Some("protocol.penalty"));
+        assert_eq!(indexed(&v, "populations.c.rate"), None);
     }
 }

@@ -103,7 +103,36 @@ pub fn plan(loaded: &Loaded) -> Result<Plan> {
             }
         }
         let point = from_tree(tree, &locator).map_err(|diags| {
-            let lines: Vec<String> = diags.iter().map(|d| format!("  {}: {}", d.path, d.message)).collect();
+            // A fault that a swept value put there is named where the sweep
+            // sets it: `sweep.variants[1].set.<path>`, `sweep.grid.<path>`.
+            let mut set: Vec<(String, String)> = Vec::new();
+            for path in &axes {
+                if path == VARIANT_AXIS {
+                    let name = values[axes.iter().position(|a| a == VARIANT_AXIS).expect("an axis")].as_str();
+                    if let Some(i) = sweep.variants.iter().position(|x| Some(x.name.as_str()) == name) {
+                        set.extend(
+                            sweep.variants[i].set.keys().map(|p| (p.clone(), format!("sweep.variants[{i}].set.{p}"))),
+                        );
+                    }
+                } else {
+                    let section = if sweep.grid.contains_key(path) { "grid" } else { "zip" };
+                    set.push((path.clone(), format!("sweep.{section}.{path}")));
+                }
+            }
+            let lines: Vec<String> = diags
+                .iter()
+                .map(|d| {
+                    let at = set.iter().find(|(p, _)| {
+                        crate::paths::indexed(&loaded.tree, p).is_some_and(|ix| {
+                            d.path == ix || d.path.strip_prefix(ix.as_str()).is_some_and(|t| t.starts_with(['.', '[']))
+                        })
+                    });
+                    match at {
+                        Some((_, field)) => format!("  {field}: {} (as {})", d.message, d.path),
+                        None => format!("  {}: {}", d.path, d.message),
+                    }
+                })
+                .collect();
             anyhow!("sweep point {k} ({}) is not a valid experiment:\n{}", describe(&axes, values), lines.join("\n"))
         })?;
         configs.push(point.experiment);

@@ -37,7 +37,7 @@ pub fn game(args: &SweepArgs) -> Result<ExitCode> {
         )?;
         (plan, done)
     } else {
-        let plan = plan(&loaded)?;
+        let plan = plan(&loaded).map_err(super::invalid_plan)?;
         super::within_budget(&limits, "this game", &Estimate::sweep(&plan.runs, threads))?;
         let dir = game_dir(&args.common.out, &plan);
         write_atomic(

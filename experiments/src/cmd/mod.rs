@@ -40,7 +40,30 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 /// Whether an error is an invalid experiment, or one over the resource
 /// limits (exit code 2).
 pub fn is_invalid(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<Invalid>().is_some() || c.downcast_ref::<OverBudget>().is_some())
+    e.chain().any(|c| {
+        c.downcast_ref::<Invalid>().is_some()
+            || c.downcast_ref::<OverBudget>().is_some()
+            || c.downcast_ref::<InvalidPlan>().is_some()
+    })
+}
+
+/// A sweep or game whose plan the file makes impossible (a point that is
+/// not a valid experiment, a reduction that does not divide, too many
+/// runs): exit code 2, as `validate` refuses it.
+#[derive(Debug)]
+pub struct InvalidPlan(pub anyhow::Error);
+
+impl std::fmt::Display for InvalidPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for InvalidPlan {}
+
+/// `e` as an [`InvalidPlan`].
+pub fn invalid_plan(e: anyhow::Error) -> anyhow::Error {
+    anyhow::Error::new(InvalidPlan(e))
 }
 
 /// Refuses a plan whose estimate is over the limits, before anything runs.

@@ -87,6 +87,27 @@ fn a_game_is_identical_across_threads_shards_and_interruptions() {
     cascade(tmp.path()).args(["merge", dir.to_str().unwrap()]).assert().success();
     assert_eq!(one, game_files(&tmp.path().join("sharded")), "merged shards must equal the whole game");
 
+    // Two processes on one folder: each run is made once, both exit 0, and
+    // the game's files are those of one process.
+    let spawn = || {
+        let mut args = vec!["game", "predator_game", "--out", "shared", "--threads", "1"];
+        args.extend(SMALL);
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("cascade"))
+            .current_dir(tmp.path())
+            .args(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let children: Vec<_> = (0..2).map(|_| spawn()).collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert_eq!(one, game_files(&tmp.path().join("shared")), "two processes on one folder must give the same bytes");
+    assert_eq!(run_count(&tmp.path().join("shared")), run_count(&tmp.path().join("one")));
+
     // Killed (SIGKILL) once some runs have finished, then run again.
     let killed = tmp.path().join("killed");
     let mut args = vec!["game", "predator_game", "--out", "killed", "--threads", "1"];

@@ -281,3 +281,23 @@ fn a_bad_strategy_is_refused_at_its_own_line() {
         assert!(err.contains("strategies.yaml:22:") && err.contains("game.roles[0].strategies[2].set.rat"), "{err}");
     }
 }
+
+/// A value that a sweep sets is blamed on the sweep's own field, and a
+/// sweep whose point is not a valid experiment is refused with exit code 2
+/// by `sweep` as by `validate`.
+#[test]
+fn a_bad_swept_value_is_named_where_the_sweep_sets_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = BASE.replacen(
+        "    count: 5\n",
+        "    count: 5\nsweep:\n  variants:\n    - name: a\n    - name: b\n      set: { populations.noise.rate: -1 }\n  grid:\n    markets.0.index.initial_price: [600000, -5]\n",
+        1,
+    );
+    for command in ["validate", "sweep"] {
+        let err = refused(tmp.path(), command, "swept.yaml", &text);
+        assert!(err.contains("sweep.variants[1].set.populations.noise.rate: -1 must be non-negative"), "{err}");
+    }
+    let grid = text.replace("    - name: b\n      set: { populations.noise.rate: -1 }\n", "");
+    let err = refused(tmp.path(), "sweep", "grid.yaml", &grid);
+    assert!(err.contains("sweep.grid.markets.0.index.initial_price:"), "{err}");
+}
