@@ -28,20 +28,23 @@ fn main() {
     let here = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     let root = here.parent().expect("the crate is a workspace member").to_owned();
     let mut files = Vec::new();
+    let mut manifests = vec![root.join("Cargo.toml"), root.join("Cargo.lock")];
     for krate in ["framework", "agents", "experiments"] {
         let src = root.join(krate).join("src");
-        println!("cargo:rerun-if-changed={}", src.display());
         files_under(&src, &mut files);
-        files.push(root.join(krate).join("Cargo.toml"));
+        manifests.push(root.join(krate).join("Cargo.toml"));
+        // A watched folder is scanned whole for changes.
+        println!("cargo:rerun-if-changed={}", src.display());
     }
-    files.push(root.join("Cargo.toml"));
-    files.push(root.join("Cargo.lock"));
+    for manifest in &manifests {
+        println!("cargo:rerun-if-changed={}", manifest.display());
+    }
+    files.extend(manifests);
     files.sort();
     let mut hash = Sha256::new();
     for file in &files {
         let Ok(bytes) = std::fs::read(file) else { continue };
         let name = file.strip_prefix(&root).unwrap_or(file).to_string_lossy().replace('\\', "/");
-        println!("cargo:rerun-if-changed={}", file.display());
         hash.update((name.len() as u64).to_le_bytes());
         hash.update(name.as_bytes());
         hash.update((bytes.len() as u64).to_le_bytes());

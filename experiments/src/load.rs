@@ -101,23 +101,22 @@ pub fn bounded(text: &str) -> Result<(), Diagnostic> {
         }
         sizes[anchor] = size;
     };
+    let place = |m: &yaml_rust2::scanner::Marker| Some(Position { line: m.line(), col: m.col() + 1 });
+    let too_deep = |position| Diagnostic {
+        path: String::new(),
+        position,
+        message: format!("nested more than {MAX_DEPTH} levels deep; an experiment needs far fewer"),
+    };
     let mut nodes = 0_u64;
     loop {
         let (event, mark) = match parser.next_token() {
             Ok(next) => next,
             // Too deep for the scanner (255 flow levels): refused here, as
             // the deserialiser takes seconds to say the same.
-            Err(e) if e.info().contains("recursion limit") => {
-                let m = e.marker();
-                return Err(Diagnostic {
-                    path: String::new(),
-                    position: Some(Position { line: m.line(), col: m.col() + 1 }),
-                    message: format!("nested more than {MAX_DEPTH} levels deep; an experiment needs far fewer"),
-                });
-            }
+            Err(e) if e.info().contains("recursion limit") => return Err(too_deep(place(e.marker()))),
             Err(_) => return Ok(()),
         };
-        let at = Some(Position { line: mark.line(), col: mark.col() + 1 });
+        let at = place(&mark);
         match event {
             Event::StreamEnd => return Ok(()),
             Event::Scalar(_, _, anchor, _) => {
@@ -131,11 +130,7 @@ pub fn bounded(text: &str) -> Result<(), Diagnostic> {
                 nodes += 1;
                 open.push((anchor, nodes));
                 if open.len() > MAX_DEPTH {
-                    return Err(Diagnostic {
-                        path: String::new(),
-                        position: at,
-                        message: format!("nested more than {MAX_DEPTH} levels deep; an experiment needs far fewer"),
-                    });
+                    return Err(too_deep(at));
                 }
             }
             Event::SequenceEnd | Event::MappingEnd => {

@@ -109,6 +109,12 @@ pub fn indexed(root: &Value, path: &str) -> Option<String> {
     Some(out)
 }
 
+/// Whether `path` is `field` or a field under it (`a.b[2]` is under `a.b`,
+/// `a.bc` is not).
+pub fn within(path: &str, field: &str) -> bool {
+    path.strip_prefix(field).is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+}
+
 fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -145,5 +151,7 @@ mod tests {
         assert_eq!(indexed(&v, "markets.0.depth.levels").as_deref(), Some("markets[0].depth.levels"));
         assert_eq!(indexed(&v, "protocol.penalty").as_deref(), Some("protocol.penalty"));
         assert_eq!(indexed(&v, "populations.c.rate"), None);
+        assert!(within("a.b", "a.b") && within("a.b[2].c", "a.b") && within("a.b.c", "a.b"));
+        assert!(!within("a.bc", "a.b") && !within("a", "a.b"));
     }
 }

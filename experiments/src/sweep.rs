@@ -106,10 +106,9 @@ pub fn plan(loaded: &Loaded) -> Result<Plan> {
             // A fault that a swept value put there is named where the sweep
             // sets it: `sweep.variants[1].set.<path>`, `sweep.grid.<path>`.
             let mut set: Vec<(String, String)> = Vec::new();
-            for path in &axes {
+            for (path, v) in axes.iter().zip(values) {
                 if path == VARIANT_AXIS {
-                    let name = values[axes.iter().position(|a| a == VARIANT_AXIS).expect("an axis")].as_str();
-                    if let Some(i) = sweep.variants.iter().position(|x| Some(x.name.as_str()) == name) {
+                    if let Some(i) = sweep.variants.iter().position(|x| Some(x.name.as_str()) == v.as_str()) {
                         set.extend(
                             sweep.variants[i].set.keys().map(|p| (p.clone(), format!("sweep.variants[{i}].set.{p}"))),
                         );
@@ -123,9 +122,7 @@ pub fn plan(loaded: &Loaded) -> Result<Plan> {
                 .iter()
                 .map(|d| {
                     let at = set.iter().find(|(p, _)| {
-                        crate::paths::indexed(&loaded.tree, p).is_some_and(|ix| {
-                            d.path == ix || d.path.strip_prefix(ix.as_str()).is_some_and(|t| t.starts_with(['.', '[']))
-                        })
+                        crate::paths::indexed(&loaded.tree, p).is_some_and(|ix| crate::paths::within(&d.path, &ix))
                     });
                     match at {
                         Some((_, field)) => format!("  {field}: {} (as {})", d.message, d.path),

@@ -8,7 +8,6 @@
 use super::{load, out};
 use crate::cli::{BenchArgs, Common};
 use anyhow::{Context, Result, anyhow};
-use cascade_experiments::budget::Estimate;
 use cascade_experiments::spec::experiment::PopulationSpec;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,7 +56,6 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
         common.overrides.set.push(format!("populations.{name}.count={n}"));
     }
     let exp = load(&common, "this benchmark")?.experiment;
-    super::within_budget(&args.budget.limits(), "this benchmark", &Estimate::run(&exp))?;
     let scratch = std::env::temp_dir().join(format!("cascade-bench-{}", std::process::id()));
     let (mut setup, mut ticks, mut frames, mut parquet) = (vec![], vec![], vec![], vec![]);
     let mut accounts = 0;

@@ -3,7 +3,6 @@
 use super::{command_line, interactive, load, out};
 use crate::cli::Common;
 use anyhow::Result;
-use cascade_experiments::budget::Estimate;
 use cascade_experiments::run::{Outcome, Reports, execute};
 use cascade_experiments::shipped;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -26,7 +25,6 @@ pub fn default() -> Result<ExitCode> {
 pub fn run(common: &Common) -> Result<ExitCode> {
     let loaded = load(common, "this run")?;
     let exp = &loaded.experiment;
-    super::within_budget(&common.budget.limits(), "this run", &Estimate::run(exp))?;
     super::ensure_writable(&common.out)?;
     let bar = ProgressBar::with_draw_target(
         Some(exp.ticks),

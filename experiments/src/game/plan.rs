@@ -259,9 +259,7 @@ pub fn check_strategies(loaded: &Loaded, locator: &Locator) -> Vec<Diagnostic> {
                 let before = out.len();
                 for d in diags {
                     let Some(rest) = d.path.strip_prefix(&prefix) else { continue };
-                    let set = strategy.set.keys().find(|k| {
-                        rest == k.as_str() || rest.strip_prefix(k.as_str()).is_some_and(|t| t.starts_with(['.', '[']))
-                    });
+                    let set = strategy.set.keys().find(|k| crate::paths::within(rest, k));
                     if let Some(key) = set {
                         let path = format!("game.roles[{r}].strategies[{j}].set.{key}");
                         let position = locator.find(&path);
