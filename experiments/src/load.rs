@@ -5,6 +5,7 @@
 use crate::locate::{Locator, Position};
 use crate::paths;
 use crate::spec::experiment::Experiment;
+use cascade_agents::framework::{ParamError, Simulation};
 use serde::de::DeserializeOwned;
 use serde_yaml::Value;
 use std::fmt;
@@ -297,7 +298,7 @@ pub fn from_tree(tree: Value, locator: &Locator) -> Result<Loaded, Vec<Diagnosti
         .validate()
         .into_iter()
         .map(|e| match e {
-            cascade_agents::framework::ParamError::Invalid { field, reason } => at(field, reason),
+            ParamError::Invalid { field, reason } => at(field, reason),
             other => at(String::new(), other.to_string()),
         })
         .collect();
@@ -314,21 +315,32 @@ pub fn from_tree(tree: Value, locator: &Locator) -> Result<Loaded, Vec<Diagnosti
 /// first tick) is refused here, at the field's place in `text` (the file
 /// named `file`). `note` is added to the message (e.g. which sweep point).
 pub fn starts(exp: &Experiment, text: &str, file: &str, note: &str) -> Result<(), LoadError> {
-    use cascade_agents::framework::ParamError;
-    let stepped = exp.build(exp.seed).and_then(|mut sim| {
-        sim.try_run(1)
-            .map_err(|o| ParamError::invalid("", format!("{o}: the amounts leave the range of exact i64 arithmetic")))
-    });
-    let Err(e) = stepped else { return Ok(()) };
+    let mut sim = built(exp, text, file, note)?;
+    sim.try_run(1).map_err(|o| {
+        let e = ParamError::invalid("", format!("{o}: the amounts leave the range of exact i64 arithmetic"));
+        located(e, text, file, note)
+    })
+}
+
+/// Builds the world of `exp` with its seed, as a run starts; a reference
+/// that does not resolve is refused at the field's place in `text` (see
+/// [`starts`], which also steps it once). The world is at tick 0, ready
+/// to run.
+pub fn built(exp: &Experiment, text: &str, file: &str, note: &str) -> Result<Simulation, LoadError> {
+    exp.build(exp.seed).map_err(|e| located(e, text, file, note))
+}
+
+/// A world's refusal as a diagnostic at its field's place in `text`.
+fn located(e: ParamError, text: &str, file: &str, note: &str) -> LoadError {
     let (path, message) = match e {
         ParamError::Invalid { field, reason } => (field, reason),
         other => (String::new(), other.to_string()),
     };
     let position = Locator::new(text).find(&path);
-    Err(LoadError {
+    LoadError {
         file: file.to_owned(),
         diagnostics: vec![Diagnostic { path, position, message: format!("{message}{note}") }],
-    })
+    }
 }
 
 type Checker = fn(&Value, &str) -> Result<(), (String, String)>;

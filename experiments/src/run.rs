@@ -9,6 +9,7 @@
 use crate::output::{StagedDir, sha256_file, sha256_hex, write_atomic};
 use crate::spec::experiment::Experiment;
 use anyhow::{Context, Result, anyhow};
+use cascade_agents::framework::Simulation;
 use cascade_agents::framework::record::RunSummary;
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
@@ -232,6 +233,34 @@ pub fn execute(
     reports: Reports,
     reuse: Reuse,
 ) -> Result<Outcome> {
+    make(exp, seed, out, command, progress, reports, reuse, None)
+}
+
+/// [`execute`] of `exp` with its own seed and the reports it asks for,
+/// from `sim`, its world already built (by [`crate::load::built`], which
+/// refused a bad reference at its line): the world is not built twice.
+pub fn execute_built(
+    sim: Simulation,
+    exp: &Experiment,
+    out: &Path,
+    command: Option<&str>,
+    progress: Option<&ProgressBar>,
+    reuse: Reuse,
+) -> Result<Outcome> {
+    make(exp, exp.seed, out, command, progress, Reports::AsConfigured, reuse, Some(sim))
+}
+
+#[allow(clippy::too_many_arguments, reason = "execute's arguments and the world it may already have")]
+fn make(
+    exp: &Experiment,
+    seed: u64,
+    out: &Path,
+    command: Option<&str>,
+    progress: Option<&ProgressBar>,
+    reports: Reports,
+    reuse: Reuse,
+    built: Option<Simulation>,
+) -> Result<Outcome> {
     let dir = run_dir(out, exp, seed);
     // Another process on the same `--out` may be making this run: wait for
     // it, then find the run finished.
@@ -263,7 +292,10 @@ pub fn execute(
     }
     #[allow(clippy::disallowed_methods, reason = "wall time for the manifest; the simulation never sees it")]
     let started = std::time::Instant::now();
-    let mut sim = exp.build(seed).map_err(|e| anyhow!("{}: {e}", exp.name))?;
+    let mut sim = match built {
+        Some(sim) => sim,
+        None => exp.build(seed).map_err(|e| anyhow!("{}: {e}", exp.name))?,
+    };
     let chunk = (exp.ticks / 200).max(1);
     let mut done = 0;
     while done < exp.ticks {

@@ -38,7 +38,7 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
         budget: args.budget.clone(),
     };
     if let Some(n) = args.n {
-        let loaded = load(&common, "this run")?;
+        let (loaded, _) = load(&common, "this run")?;
         let name = loaded
             .experiment
             .populations
@@ -55,7 +55,7 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
             })?;
         common.overrides.set.push(format!("populations.{name}.count={n}"));
     }
-    let exp = load(&common, "this benchmark")?.experiment;
+    let exp = load(&common, "this benchmark")?.0.experiment;
     let scratch = std::env::temp_dir().join(format!("cascade-bench-{}", std::process::id()));
     let (mut setup, mut ticks, mut frames, mut parquet) = (vec![], vec![], vec![], vec![]);
     let mut accounts = 0;

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 /// Plans and runs (this shard of) a game and, unless sharded, analyses it.
 pub fn game(args: &SweepArgs) -> Result<ExitCode> {
-    let loaded = load(&args.common, "a run of this game")?;
+    let (loaded, _) = load(&args.common, "a run of this game")?;
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let limits = args.common.budget.limits();
     let one = Estimate::run(&loaded.experiment);

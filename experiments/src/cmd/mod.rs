@@ -14,6 +14,7 @@ mod validate;
 use crate::cli::{Cli, Command, Common};
 use anyhow::{Context, Result};
 use cascade_experiments::budget::{Estimate, Limits};
+use cascade_experiments::framework::Simulation;
 use cascade_experiments::{Loaded, load_str, shipped};
 use std::io::Write;
 use std::process::ExitCode;
@@ -150,8 +151,8 @@ pub fn read(file: &str) -> Result<(String, String)> {
 
 /// Loads an experiment with the command line's overrides, checks one run
 /// of it (`what`, for messages) against the resource limits, and builds
-/// its world once.
-pub fn load(common: &Common, what: &str) -> Result<Loaded, anyhow::Error> {
+/// its world (returned at tick 0, for `run` to run).
+pub fn load(common: &Common, what: &str) -> Result<(Loaded, Simulation), anyhow::Error> {
     let (label, text) = read(&common.file)?;
     let o = &common.overrides;
     let mut overrides = o.set.clone();
@@ -165,12 +166,12 @@ pub fn load(common: &Common, what: &str) -> Result<Loaded, anyhow::Error> {
     strategies(&loaded, &text, &label).map_err(|e| anyhow::Error::new(Invalid(e)))?;
     // Before the world is built: a world over the limits is not built.
     within_budget(&common.budget.limits(), what, &Estimate::run(&loaded.experiment))?;
-    // The file's own world is built once before anything runs, so that a
+    // The file's own world is built before anything runs, so that a
     // reference that does not resolve is refused at its line, exit code 2,
     // as `validate` refuses it.
-    cascade_experiments::load::starts(&loaded.experiment, &text, &label, "")
+    let sim = cascade_experiments::load::built(&loaded.experiment, &text, &label, "")
         .map_err(|e| anyhow::Error::new(Invalid(e)))?;
-    Ok(loaded)
+    Ok((loaded, sim))
 }
 
 /// Refuses a game whose strategies set bad values, at their lines.

@@ -3,7 +3,7 @@
 use super::{command_line, interactive, load, out};
 use crate::cli::Common;
 use anyhow::Result;
-use cascade_experiments::run::{Outcome, Reports, execute};
+use cascade_experiments::run::{Outcome, execute_built};
 use cascade_experiments::shipped;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::PathBuf;
@@ -23,7 +23,7 @@ pub fn default() -> Result<ExitCode> {
 
 /// Runs one experiment and prints its summary.
 pub fn run(common: &Common) -> Result<ExitCode> {
-    let loaded = load(common, "this run")?;
+    let (loaded, sim) = load(common, "this run")?;
     let exp = &loaded.experiment;
     super::ensure_writable(&common.out)?;
     let bar = ProgressBar::with_draw_target(
@@ -32,8 +32,7 @@ pub fn run(common: &Common) -> Result<ExitCode> {
     );
     bar.set_style(ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ticks, ETA {eta}")?.progress_chars("=> "));
     bar.set_message(exp.name.clone());
-    let outcome =
-        execute(exp, exp.seed, &common.out, Some(&command_line()), Some(&bar), Reports::AsConfigured, common.reuse())?;
+    let outcome = execute_built(sim, exp, &common.out, Some(&command_line()), Some(&bar), common.reuse())?;
     bar.finish_and_clear();
     let m = outcome.manifest();
     let s = &m.summary;
