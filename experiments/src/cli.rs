@@ -32,6 +32,17 @@ pub enum Command {
     },
     /// Print the JSON Schema of experiment files (for editor completion).
     Schema,
+    /// Rewrite experiment files written before units were declared (prices
+    /// in ticks, money in micros, rates in ppm) in quote units, exactly,
+    /// keeping their comments.
+    Migrate {
+        /// Experiment files, rewritten in place.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print the rewritten files instead of writing them.
+        #[arg(long)]
+        stdout: bool,
+    },
     /// List the shipped experiments.
     List,
     /// Combine the runs of a sharded sweep or game into its frames.
@@ -54,12 +65,33 @@ pub enum Command {
     Table {
         /// A run folder or a sweep folder.
         dir: PathBuf,
+        /// The metrics of the table, by summary column name
+        /// (`--metric socialized_loss --metric fund_used`); the usual ones
+        /// when absent.
+        #[arg(long = "metric")]
+        metrics: Vec<String>,
     },
     /// Time one run's setup, tick loop and export (nothing is kept).
     Bench(BenchArgs),
     /// Run the shipped replications of published results and judge them;
     /// exit code 1 if a claim fails.
     Replicate(ReplicateArgs),
+    /// Make a run again from its manifest and compare every file's SHA-256
+    /// with the manifest and the file on disk; exit code 1 if any differs.
+    Reproduce {
+        /// A run folder (or its manifest.json), or a sweep, game or
+        /// replication folder (`<out>/<name>/sweeps/<id>`), whose runs are
+        /// reproduced.
+        path: PathBuf,
+        /// Reproduce at most this many runs of a sweep or game, spread over
+        /// its plan.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        runs: Option<u32>,
+        /// Keep the new runs in this folder (a temporary folder, removed,
+        /// when absent).
+        #[arg(long)]
+        keep: Option<PathBuf>,
+    },
 }
 
 /// `cascade bench`.

@@ -7,6 +7,7 @@ pub mod budget;
 pub mod game;
 pub mod load;
 pub mod locate;
+pub mod migrate;
 pub mod output;
 pub mod paths;
 pub mod replicate;

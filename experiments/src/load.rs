@@ -5,6 +5,7 @@
 use crate::locate::{Locator, Position};
 use crate::paths;
 use crate::spec::experiment::Experiment;
+use crate::spec::units::{self, Direction, Units};
 use cascade_agents::framework::{ParamError, Simulation};
 use serde::de::DeserializeOwned;
 use serde_yaml::Value;
@@ -57,11 +58,25 @@ impl std::error::Error for LoadError {}
 pub struct Loaded {
     /// The typed experiment.
     pub experiment: Experiment,
-    /// The YAML tree after `--set` overrides.
+    /// The YAML tree after `--set` overrides, in the file's units.
     pub tree: Value,
+    /// Values that are valid but probably not what was meant (a starting
+    /// price of a few ticks, a population of no agents).
+    pub warnings: Vec<Diagnostic>,
 }
 
-const TOP_LEVEL: [&str; 14] = [
+/// The warnings of `file`, a line each.
+pub fn warnings_text(file: &str, warnings: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for d in warnings {
+        let at = d.position.map_or_else(|| file.to_owned(), |p| format!("{file}:{}:{}", p.line, p.col));
+        out.push_str(&format!("warning: {at}: {}: {}\n", d.path, d.message));
+    }
+    out
+}
+
+const TOP_LEVEL: [&str; 15] = [
+    "units",
     "name",
     "description",
     "seed",
@@ -192,7 +207,27 @@ pub fn load_str(text: &str, file: &str, overrides: &[String]) -> Result<Loaded, 
         return Err(fail(diags));
     }
     let locator = Locator::new(text);
-    from_tree(tree, &locator).map_err(fail)
+    from_tree(tree.clone(), &locator).map_err(|diags| fail(blame_overrides(diags, &tree, overrides)))
+}
+
+/// A problem with a value that `--set` gave is named by its `--set`
+/// argument, not by a line of the file (which may hold another value).
+fn blame_overrides(diags: Vec<Diagnostic>, tree: &Value, overrides: &[String]) -> Vec<Diagnostic> {
+    diags
+        .into_iter()
+        .map(|mut d| {
+            let given = overrides.iter().rev().find(|o| {
+                o.split_once('=').is_some_and(|(path, _)| {
+                    paths::indexed(tree, path.trim()).is_some_and(|ix| paths::within(&d.path, &ix))
+                })
+            });
+            if let Some(o) = given {
+                d.position = None;
+                d.message = format!("(from --set {o}) {}", d.message);
+            }
+            d
+        })
+        .collect()
 }
 
 /// Turns a YAML tree into a checked experiment; positions come from
@@ -214,6 +249,29 @@ pub fn from_tree(tree: Value, locator: &Locator) -> Result<Loaded, Vec<Diagnosti
             "an experiment file is a mapping of fields (name: ..., ticks: ...)".into(),
         )]);
     };
+    let units = match units::declared(&tree) {
+        Ok(u) => u,
+        Err(message) => {
+            let path = if map.contains_key(units::KEY) { units::KEY.to_owned() } else { String::new() };
+            return Err(vec![at(path, message)]);
+        }
+    };
+    // The checks and the typed experiment read the tree in the integer
+    // units; `tree` stays in the file's units, for sweeps to set values in.
+    let mut exact = tree.clone();
+    if let Value::Mapping(m) = &mut exact {
+        m.remove(units::KEY);
+    }
+    let direction = match units {
+        Units::Quote => Direction::ToExact,
+        Units::Exact => Direction::Integers,
+    };
+    if let Err(problems) = units::convert(&mut exact, direction) {
+        let mut diags: Vec<Diagnostic> = problems.into_iter().map(|p| at(p.path, p.message)).collect();
+        diags.sort_by_key(|d| d.position);
+        return Err(diags);
+    }
+    let Value::Mapping(map) = &exact else { unreachable!("converted from a mapping") };
     let mut diags = Vec::new();
     for key in map.keys() {
         match key.as_str() {
@@ -229,6 +287,14 @@ pub fn from_tree(tree: Value, locator: &Locator) -> Result<Loaded, Vec<Diagnosti
     }
     if !map.contains_key("ticks") {
         diags.push(at("ticks".into(), "missing field `ticks`".into()));
+    }
+    if !map.contains_key("populations") {
+        diags.push(at(
+            "populations".into(),
+            "missing field `populations`: a file with no traders has no cascade. Add populations \
+             (- kind: leveraged ...), or write `populations: []` for a market with none"
+                .into(),
+        ));
     }
     // The top-level values each on their own, so that every wrong one is
     // reported at once.
@@ -286,7 +352,7 @@ pub fn from_tree(tree: Value, locator: &Locator) -> Result<Loaded, Vec<Diagnosti
         diags.sort_by_key(|d| d.position);
         return Err(diags);
     }
-    let experiment: Experiment = match serde_path_to_error::deserialize(tree.clone()) {
+    let experiment: Experiment = match serde_path_to_error::deserialize(exact) {
         Ok(e) => e,
         Err(e) => {
             let path = e.path().to_string();
@@ -306,7 +372,32 @@ pub fn from_tree(tree: Value, locator: &Locator) -> Result<Loaded, Vec<Diagnosti
         diags.sort_by_key(|d| d.position);
         return Err(diags);
     }
-    Ok(Loaded { experiment, tree })
+    let warnings = plausible(&experiment).into_iter().map(|(path, message)| at(path, message)).collect();
+    Ok(Loaded { experiment, tree, warnings })
+}
+
+/// Values that are valid but implausible, by path.
+fn plausible(exp: &Experiment) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (i, m) in exp.markets.iter().enumerate() {
+        let p = m.index.initial_price.0;
+        if p < 100 {
+            out.push((
+                format!("markets[{i}].index.initial_price"),
+                format!(
+                    "a starting price of {p} ticks: one tick is more than 1% of the price. Was the price written \
+                     in the wrong unit, or is tick_size ({}) too coarse?",
+                    m.tick_size
+                ),
+            ));
+        }
+    }
+    for (i, p) in exp.populations.iter().enumerate() {
+        if p.count() == 0 {
+            out.push((format!("populations[{i}].count"), "count is 0: the population has no agents".into()));
+        }
+    }
+    out
 }
 
 /// Builds the world of `exp` and steps it once, as a run starts: what
@@ -437,7 +528,7 @@ mod tests {
 
     #[test]
     fn type_errors_are_in_plain_words_and_all_reported() {
-        let text = "name: t\nticks: abc\nseed: [1]\nmarkets: 5\nprotocol: { backstop: 1 }\n";
+        let text = "name: t\nticks: abc\nseed: [1]\nmarkets: 5\nprotocol: { backstop: 1 }\nunits: quote\n";
         let err = load_str(text, "t.yaml", &[]).unwrap_err().to_string();
         for want in [
             "t.yaml:2:1: ticks: invalid type: string \"abc\", expected a whole number, 0 or more",
@@ -447,16 +538,27 @@ mod tests {
         ] {
             assert!(err.contains(want), "{want:?} not in\n{err}");
         }
-        let text = "name: t\nticks: 10\nmarkets:\n  - name: A\n    index: { initial_price: 100, process: gbm }\n";
+        let text = "name: t\nticks: 10\nmarkets:\n  - name: A\n    index: { initial_price: 100, process: gbm }\nunits: quote\n";
         let err = load_str(text, "t.yaml", &[]).unwrap_err().to_string();
         assert!(err.contains("expected a mapping with a `kind`"), "{err}");
         assert!(!err.contains("internally tagged"), "{err}");
     }
 
     #[test]
+    fn a_bad_set_value_is_named_by_its_argument_not_a_line() {
+        let text = "units: quote\nname: t\nticks: 10\nprotocol:\n  penalty: 0.01\npopulations: []\n";
+        let err = load_str(text, "t.yaml", &["protocol.penalty=2".into()]).unwrap_err();
+        let d = &err.diagnostics[0];
+        assert_eq!(d.position, None, "{err}");
+        assert!(err.to_string().contains("protocol.penalty: (from --set protocol.penalty=2)"), "{err}");
+        // A problem elsewhere keeps its line.
+        let err = load_str(text, "t.yaml", &["ticks=0".into()]).unwrap_err();
+        assert!(err.to_string().contains("(from --set ticks=0)"), "{err}");
+    }
+
+    #[test]
     fn reports_several_errors_with_lines() {
-        let text =
-            "name: t\nticks: 10\npopulations:\n  - kind: noise\n    rate: -1\n  - kind: leveraged\n    levrage: 3\n";
+        let text = "name: t\nticks: 10\npopulations:\n  - kind: noise\n    rate: -1\n  - kind: leveraged\n    levrage: 3\nunits: quote\n";
         let err = load_str(text, "t.yaml", &[]).unwrap_err();
         assert_eq!(err.diagnostics.len(), 1, "{err}");
         assert_eq!(err.diagnostics[0].position.map(|p| p.line), Some(7));

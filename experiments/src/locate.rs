@@ -21,6 +21,16 @@ pub struct Position {
 #[derive(Debug, Default)]
 pub struct Locator {
     positions: BTreeMap<String, Position>,
+    values: BTreeMap<String, Written>,
+}
+
+/// A plain scalar value as it is written in the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Written {
+    /// Where it starts, in characters from the start of the file.
+    pub at: usize,
+    /// Its text.
+    pub text: String,
 }
 
 enum Frame {
@@ -42,6 +52,7 @@ enum Frame {
 struct Recorder {
     stack: Vec<Frame>,
     positions: BTreeMap<String, Position>,
+    values: BTreeMap<String, Written>,
 }
 
 fn join(parent: &str, key: &str) -> String {
@@ -94,6 +105,9 @@ impl MarkedEventReceiver for Recorder {
                 let in_seq = matches!(self.stack.last(), Some(Frame::Seq { .. }));
                 let Some(path) = self.node_path(&ev, mark) else { return };
                 match ev {
+                    Event::Scalar(text, yaml_rust2::scanner::TScalarStyle::Plain, ..) => {
+                        self.values.insert(path, Written { at: mark.index(), text });
+                    }
                     Event::MappingStart(..) => {
                         let item = in_seq.then(|| path.clone());
                         self.stack.push(Frame::Map { path, key: None, item });
@@ -116,7 +130,12 @@ impl Locator {
         if parser.load(&mut rec, false).is_err() {
             return Locator::default();
         }
-        Locator { positions: rec.positions }
+        Locator { positions: rec.positions, values: rec.values }
+    }
+
+    /// The plain scalar at `path` as it is written, if it is one.
+    pub fn written(&self, path: &str) -> Option<&Written> {
+        self.values.get(path)
     }
 
     /// Where exactly `path` is, if it is in the file.

@@ -35,9 +35,15 @@ pub struct Manifest {
     /// Git commit that `cascade` was built from, if it was built in a
     /// repository.
     pub git_commit: Option<String>,
-    /// The command that reproduces the run, if it came from the command
-    /// line.
+    /// The command that made the run (`cascade run ...`, or the `cascade
+    /// sweep ...` or `cascade game ...` whose point it is), if it came from
+    /// the command line. `cascade reproduce <run folder>` makes it again
+    /// from this manifest alone.
     pub command: Option<String>,
+    /// The sweep point the run belongs to, if a sweep, game or
+    /// replication made it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub point: Option<Point>,
     /// The resolved configuration.
     pub config: serde_json::Value,
     /// SHA-256 of each output file, by name.
@@ -46,6 +52,28 @@ pub struct Manifest {
     pub wall_seconds: f64,
     /// The run's scalar results.
     pub summary: RunSummary,
+}
+
+/// Where a run inside a sweep comes from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    /// The sweep's id (its folder under `sweeps/` or `games/`).
+    pub sweep_id: String,
+    /// The point's number in the sweep's plan.
+    pub index: usize,
+    /// The replicate: the run's seed is the experiment's seed plus this.
+    pub replicate: u32,
+    /// The swept values at the point, by path.
+    pub values: BTreeMap<String, serde_json::Value>,
+}
+
+/// What made a run: the command and, in a sweep, the point.
+#[derive(Clone, Debug, Default)]
+pub struct Origin {
+    /// The command line.
+    pub command: Option<String>,
+    /// The sweep point.
+    pub point: Option<Point>,
 }
 
 /// The resolved configuration of a run, as the JSON that its id hashes.
@@ -228,12 +256,12 @@ pub fn execute(
     exp: &Experiment,
     seed: u64,
     out: &Path,
-    command: Option<&str>,
+    origin: &Origin,
     progress: Option<&ProgressBar>,
     reports: Reports,
     reuse: Reuse,
 ) -> Result<Outcome> {
-    make(exp, seed, out, command, progress, reports, reuse, None)
+    make(exp, seed, out, origin, progress, reports, reuse, None)
 }
 
 /// [`execute`] of `exp` with its own seed and the reports it asks for,
@@ -243,11 +271,11 @@ pub fn execute_built(
     sim: Simulation,
     exp: &Experiment,
     out: &Path,
-    command: Option<&str>,
+    origin: &Origin,
     progress: Option<&ProgressBar>,
     reuse: Reuse,
 ) -> Result<Outcome> {
-    make(exp, exp.seed, out, command, progress, Reports::AsConfigured, reuse, Some(sim))
+    make(exp, exp.seed, out, origin, progress, Reports::AsConfigured, reuse, Some(sim))
 }
 
 #[allow(clippy::too_many_arguments, reason = "execute's arguments and the world it may already have")]
@@ -255,7 +283,7 @@ fn make(
     exp: &Experiment,
     seed: u64,
     out: &Path,
-    command: Option<&str>,
+    origin: &Origin,
     progress: Option<&ProgressBar>,
     reports: Reports,
     reuse: Reuse,
@@ -325,7 +353,8 @@ fn make(
         version: VERSION.to_owned(),
         model: MODEL.to_owned(),
         git_commit: build_commit(),
-        command: command.map(str::to_owned),
+        command: origin.command.clone(),
+        point: origin.point.clone(),
         config: resolved_config(exp),
         files,
         wall_seconds: started.elapsed().as_secs_f64(),

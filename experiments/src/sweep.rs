@@ -25,6 +25,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use polars::prelude::{Column, DataFrame};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// One run of a sweep.
@@ -57,6 +58,15 @@ pub struct Plan {
     pub runs: Vec<PlannedRun>,
     /// The resolved experiment at each point.
     pub configs: Vec<Experiment>,
+    /// How charts and tables name each axis: the file's `sweep.labels`,
+    /// or a readable name with its unit.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// The command that runs the plan, recorded in each run's manifest
+    /// (not in `plan.json`, which is the same whatever the command's
+    /// threads or shard).
+    #[serde(skip)]
+    pub command: Option<String>,
 }
 
 /// Expands the sweep of `loaded` (a single point with its replicates if it
@@ -143,7 +153,16 @@ pub fn plan(loaded: &Loaded) -> Result<Plan> {
     }
     let ids: Vec<&str> = runs.iter().map(|r| r.run_id.as_str()).collect();
     let sweep_id = sha256_hex(serde_json::to_string(&(&axes, &ids)).expect("serialises").as_bytes())[..12].to_owned();
-    Ok(Plan { experiment: exp.name.clone(), sweep_id, axes, points, runs, configs })
+    let labels = axes
+        .iter()
+        .map(|a| {
+            let label = sweep.labels.get(a).cloned().unwrap_or_else(|| {
+                if a == VARIANT_AXIS { a.clone() } else { crate::spec::units::axis_label(&loaded.tree, a) }
+            });
+            (a.clone(), label)
+        })
+        .collect();
+    Ok(Plan { experiment: exp.name.clone(), sweep_id, axes, points, runs, configs, labels, command: None })
 }
 
 fn describe(axes: &[String], values: &[serde_json::Value]) -> String {
@@ -242,7 +261,16 @@ pub fn execute_runs(
     let distinct: Vec<&PlannedRun> = mine.iter().copied().filter(|r| seen.insert(r.run_id.as_str())).collect();
     let outcomes = run_all(&distinct, threads, |r| {
         let cfg = &plan.configs[r.point];
-        run::execute(cfg, r.seed, out, None, Some(&bar), run::Reports::None, reuse)
+        let origin = run::Origin {
+            command: plan.command.clone(),
+            point: Some(run::Point {
+                sweep_id: plan.sweep_id.clone(),
+                index: r.point,
+                replicate: r.replicate,
+                values: plan.axes.iter().cloned().zip(plan.points[r.point].iter().cloned()).collect(),
+            }),
+        };
+        run::execute(cfg, r.seed, out, &origin, Some(&bar), run::Reports::None, reuse)
             .map(|o| match o {
                 run::Outcome::Ran(..) => (true, None),
                 run::Outcome::Redone(_, _, why) => (true, Some((r.index, why))),
@@ -308,6 +336,10 @@ fn metrics(m: &Manifest) -> Vec<(&'static str, Option<f64>)> {
         ("bad_debt", Some(s.bad_debt)),
         ("uncovered_bad_debt", Some(s.uncovered_bad_debt)),
         ("insurance_fund", Some(s.insurance_fund)),
+        ("fund_used", Some(s.fund_used)),
+        ("fund_drawdown", Some(s.fund_drawdown)),
+        ("socialized_loss", Some(s.socialized_loss)),
+        ("adl_notional", Some(s.adl_notional)),
         ("unrealised_bad_debt", Some(s.unrealised_bad_debt)),
         ("insolvent_accounts", Some(s.insolvent_accounts as f64)),
         ("value_capital_used", s.value_capital_used),
@@ -321,7 +353,10 @@ fn t95(df: usize) -> f64 {
 }
 
 fn axis_column(name: &str, values: Vec<serde_json::Value>) -> Column {
-    if values.iter().all(serde_json::Value::is_number) {
+    // Whole numbers stay whole (a count, a number of levels): Int64.
+    if values.iter().all(|v| v.is_i64()) {
+        Column::new(name.into(), values.iter().map(serde_json::Value::as_i64).collect::<Vec<_>>())
+    } else if values.iter().all(serde_json::Value::is_number) {
         Column::new(name.into(), values.iter().map(|v| v.as_f64()).collect::<Vec<_>>())
     } else {
         // Strings as themselves, anything else (mappings, lists) as JSON.

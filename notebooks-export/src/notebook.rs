@@ -76,7 +76,6 @@ fn run_notebook(dir: &Path) -> Result<Value, ReadError> {
     let m = frames::json(&dir.join(crate::layout::MANIFEST))?;
     let name = m["experiment"].as_str().unwrap_or("run");
     let seed = m["seed"].as_u64().unwrap_or_default();
-    let rerun = format!("cascade run {name} --seed {seed}");
     let command = m["command"].as_str().map_or(String::new(), |c| format!("\nIt was produced by `{c}`."));
     let description = m["config"]["description"].as_str().unwrap_or_default();
     let files: Vec<String> = m["files"]
@@ -88,7 +87,8 @@ fn run_notebook(dir: &Path) -> Result<Value, ReadError> {
     b.markdown(&format!(
         "# {name}, seed {seed}\n\n{description}\n\n\
          | | |\n| --- | --- |\n| run id | `{}` |\n| cascade version | {} |\n| git commit | {} |\n\n\
-         Rerun it with `{rerun}` (the experiment file resolved in `manifest.json` gives the same bytes).{command}\n\n\
+         Run `cascade reproduce .` in this folder to make the run again from `manifest.json` (its resolved \
+         configuration and seed) and compare every file's SHA-256 below.{command}\n\n\
          | file | SHA-256 |\n| --- | --- |\n{}",
         m["run_id"].as_str().unwrap_or_default(),
         m["version"].as_str().unwrap_or("?"),
@@ -198,13 +198,26 @@ fn sweep_notebook(dir: &Path) -> Result<Value, ReadError> {
     let mut b = Builder { cells: Vec::new() };
     b.markdown(&format!(
         "# Sweep of {name}\n\nSweep `{}`: {n_points} points, {n_runs} runs, over {}.\n\n\
-         Rerun it with `cascade sweep {name}` (finished runs are reused), or `cascade merge` this folder after sharded runs.",
+         `cascade reproduce .` in this folder makes its runs again from their manifests and compares every file \
+         (`--runs N` for a sample); `cascade merge .` gathers the frames after sharded runs.",
         plan["sweep_id"].as_str().unwrap_or_default(),
-        if axes.is_empty() { "no parameters (replicates only)".to_owned() } else { axes.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ") },
+        if axes.is_empty() {
+            "no parameters (replicates only)".to_owned()
+        } else {
+            axes.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+        },
     ));
     let x = axes.first().cloned().unwrap_or_else(|| "point".into());
+    let labels: Vec<String> =
+        axes.iter().map(|a| format!("{a:?}: {:?}", plan["labels"][a].as_str().unwrap_or(a))).collect();
     b.code(
-        &format!("{SETUP}\nruns = pl.read_parquet(\"sweep.parquet\")\npoints = pl.read_parquet(\"points.parquet\")\nx = {x:?}\npoints"),
+        &format!(
+            "{SETUP}\nruns = pl.read_parquet(\"sweep.parquet\")\npoints = pl.read_parquet(\"points.parquet\")\n\
+             x = {x:?}\n# The other swept axes: one line per combination of their values.\n\
+             others = {others:?}\nlabels = {{{labels}}}\npoints",
+            others = axes.iter().skip(1).collect::<Vec<_>>(),
+            labels = labels.join(", "),
+        ),
         None,
     )?;
     if dir.join("paired.parquet").exists() {
@@ -234,11 +247,15 @@ fn sweep_notebook(dir: &Path) -> Result<Value, ReadError> {
         b.markdown(&format!("## {metric}\n\nMean over replicates with its 95% confidence band."));
         b.code(
             &format!(
-                "p = points.sort(x)\nfig, ax = plt.subplots()\n\
-                 ax.plot(p[x], p[\"{metric}_mean\"], marker=\"o\")\n\
-                 if p[\"{metric}_ci95_low\"].null_count() < p.height:\n\
-                 \x20   ax.fill_between(p[x], p[\"{metric}_ci95_low\"].fill_null(p[\"{metric}_mean\"]), p[\"{metric}_ci95_high\"].fill_null(p[\"{metric}_mean\"]), alpha=0.3)\n\
-                 ax.set_xlabel(x)\nax.set_ylabel(\"{metric}\")\nplt.show()"
+                "fig, ax = plt.subplots()\n\
+                 groups = points.partition_by(others, maintain_order=True, as_dict=True) if others else {{(): points}}\n\
+                 for key, g in groups.items():\n\
+                 \x20   g = g.sort(x)\n\
+                 \x20   name = \", \".join(f\"{{labels.get(a, a)}} = {{v}}\" for a, v in zip(others, key)) or \"mean\"\n\
+                 \x20   line, = ax.plot(g[x], g[\"{metric}_mean\"], marker=\"o\", label=name)\n\
+                 \x20   if g[\"{metric}_ci95_low\"].null_count() < g.height:\n\
+                 \x20       ax.fill_between(g[x], g[\"{metric}_ci95_low\"].fill_null(g[\"{metric}_mean\"]), g[\"{metric}_ci95_high\"].fill_null(g[\"{metric}_mean\"]), alpha=0.2, color=line.get_color())\n\
+                 ax.set_xlabel(labels.get(x, x))\nax.set_ylabel(\"{metric}\")\nax.legend(loc=\"upper left\", bbox_to_anchor=(1.01, 1))\nplt.show()"
             ),
             Some(&charts.join(format!("metric_{metric}.png"))),
         )?;

@@ -20,17 +20,55 @@ pub const METRICS: [(&str, &str); 7] = [
 ];
 
 /// Metrics tabulated only when some value is not zero: a single-market
-/// run has no spill-over.
-pub const SPILLOVER_METRICS: [(&str, &str); 2] =
-    [("spillover_notional", "Spill-over notional (quote)"), ("spillover_drawdown", "Spill-over drawdown (fraction)")];
+/// run has no spill-over, and a run without a backstop no socialised loss.
+pub const OPTIONAL_METRICS: [(&str, &str); 6] = [
+    ("spillover_notional", "Spill-over notional (quote)"),
+    ("spillover_drawdown", "Spill-over drawdown (fraction)"),
+    ("fund_used", "Bad debt paid by the fund (quote)"),
+    ("fund_drawdown", "Largest fall of the fund (quote)"),
+    ("socialized_loss", "Socialised loss (quote)"),
+    ("adl_notional", "ADL notional (quote)"),
+];
 
-/// `METRICS`, and those of `SPILLOVER_METRICS` whose column `suffix` in
-/// `df` exists and has a value other than zero.
-fn metrics_of(df: &polars::prelude::DataFrame, suffix: &str, path: &Path) -> Vec<(&'static str, &'static str)> {
+/// The metrics of a table: the `chosen` ones (summary columns, by name),
+/// or `METRICS` and those of `OPTIONAL_METRICS` whose column `suffix` in
+/// `df` has a value other than zero. A chosen name that is not a column is
+/// refused, with the names there are.
+fn metrics_of(
+    df: &polars::prelude::DataFrame,
+    suffix: &str,
+    path: &Path,
+    chosen: &[String],
+) -> Result<Vec<(String, String)>, ReadError> {
+    let known = METRICS.iter().chain(&OPTIONAL_METRICS);
+    if !chosen.is_empty() {
+        return chosen
+            .iter()
+            .map(|c| {
+                if df.column(&format!("{c}{suffix}")).is_err() {
+                    let names: Vec<String> = df
+                        .get_column_names()
+                        .iter()
+                        .filter_map(|n| n.strip_suffix(suffix).map(str::to_owned))
+                        .collect();
+                    return Err(ReadError::Frame {
+                        path: path.to_owned(),
+                        message: format!("no metric {c:?}; the metrics are {names:?}"),
+                    });
+                }
+                let label = known.clone().find(|(col, _)| col == c).map_or(c.as_str(), |(_, l)| l);
+                Ok((c.clone(), label.to_owned()))
+            })
+            .collect();
+    }
     let shown = |col: &str| {
         f64s(df, &format!("{col}{suffix}"), path).is_ok_and(|v| v.iter().any(|x| x.is_some_and(|x| x != 0.0)))
     };
-    METRICS.into_iter().chain(SPILLOVER_METRICS.into_iter().filter(|(col, _)| shown(col))).collect()
+    Ok(METRICS
+        .into_iter()
+        .chain(OPTIONAL_METRICS.into_iter().filter(|(col, _)| shown(col)))
+        .map(|(c, l)| (c.to_owned(), l.to_owned()))
+        .collect())
 }
 
 /// Formats a number with four significant digits, plainly (no exponent
@@ -46,6 +84,27 @@ pub fn num(x: f64) -> String {
     let magnitude = x.abs().log10().floor();
     let decimals: usize = (0..=8_u8).find(|d| f64::from(*d) >= 3.0 - magnitude).map_or(8, usize::from);
     format!("{x:.decimals$}")
+}
+
+/// A mean and the half-width of its confidence interval, each with the
+/// digits the interval supports: the half-width to two significant
+/// digits, and the mean to the same decimal place (`0.10200 ± 0.00079`,
+/// not `0.1020 ± 0.0007931`). Without a usable half-width, [`num`].
+pub fn with_ci(mean: f64, half: f64) -> (String, String) {
+    if !(half.is_finite() && half > 0.0 && mean.is_finite()) {
+        return (num(mean), if half == 0.0 { "0".to_owned() } else { "--".to_owned() });
+    }
+    // The place of the half-width's second significant digit.
+    #[allow(clippy::cast_possible_truncation, reason = "the log10 of a finite positive f64 is within ±400")]
+    let place = half.log10().floor() as i32 - 1;
+    if place >= 0 {
+        let unit = 10_f64.powi(place);
+        let round = |x: f64| format!("{:.0}", (x / unit).round() * unit);
+        (round(mean), round(half))
+    } else {
+        let decimals = usize::try_from(-place).unwrap_or(0).min(12);
+        (format!("{mean:.decimals$}"), format!("{half:.decimals$}"))
+    }
 }
 
 /// `s` as LaTeX text: its special characters escaped.
@@ -106,15 +165,15 @@ impl Table {
     }
 }
 
-fn run_table(dir: &Path) -> Result<Table, ReadError> {
+fn run_table(dir: &Path, chosen: &[String]) -> Result<Table, ReadError> {
     let manifest = frames::json(&dir.join(crate::layout::MANIFEST))?;
     let path = dir.join("summary.parquet");
     let df = frames::parquet(&path)?;
     let mut rows = Vec::new();
-    for (col, label) in metrics_of(&df, "", &path) {
-        let v = f64s(&df, col, &path)?.first().copied().flatten();
+    for (col, label) in metrics_of(&df, "", &path, chosen)? {
+        let v = f64s(&df, &col, &path)?.first().copied().flatten();
         let cell = v.map_or("--".to_owned(), num);
-        rows.push(vec![(latex_escape(label), label.to_owned()), (format!("${cell}$"), cell)]);
+        rows.push(vec![(latex_escape(&label), label), (format!("${cell}$"), cell)]);
     }
     let caption = format!(
         "{} (seed {}): summary of one run",
@@ -124,7 +183,7 @@ fn run_table(dir: &Path) -> Result<Table, ReadError> {
     Ok(Table { caption, headings: vec!["Metric".into(), "Value".into()], rows })
 }
 
-fn sweep_table(dir: &Path) -> Result<Table, ReadError> {
+fn sweep_table(dir: &Path, chosen: &[String]) -> Result<Table, ReadError> {
     let plan = frames::json(&dir.join(crate::layout::SWEEP_PLAN))?;
     let axes: Vec<String> = plan["axes"]
         .as_array()
@@ -132,15 +191,20 @@ fn sweep_table(dir: &Path) -> Result<Table, ReadError> {
         .unwrap_or_default();
     let path = dir.join("points.parquet");
     let df = frames::parquet(&path)?;
+    // The sweep's label of each axis; a plan written before labels has
+    // none, and its axes are named by the end of their path.
     let mut headings: Vec<String> = axes
         .iter()
-        .map(|a| a.rsplit('.').take(2).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("."))
+        .map(|a| match plan["labels"][a].as_str() {
+            Some(label) => label.to_owned(),
+            None => a.rsplit('.').take(2).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("."),
+        })
         .collect();
     if headings.is_empty() {
         headings.push("Point".into());
     }
-    let metrics = metrics_of(&df, "_mean", &path);
-    headings.extend(metrics.iter().map(|(_, l)| (*l).to_owned()));
+    let metrics = metrics_of(&df, "_mean", &path, chosen)?;
+    headings.extend(metrics.iter().map(|(_, l)| l.clone()));
     let n = df.height();
     let mut axis_values = Vec::new();
     for a in &axes {
@@ -165,7 +229,8 @@ fn sweep_table(dir: &Path) -> Result<Table, ReadError> {
         for (mean, low) in &stats {
             let cell = match (mean[i], low[i]) {
                 (Some(m), Some(l)) => {
-                    (format!("${} \\pm {}$", num(m), num(m - l)), format!("{} ± {}", num(m), num(m - l)))
+                    let (m, h) = with_ci(m, m - l);
+                    (format!("${m} \\pm {h}$"), format!("{m} ± {h}"))
                 }
                 (Some(m), None) => (format!("${}$", num(m)), num(m)),
                 _ => ("--".to_owned(), "--".to_owned()),
@@ -182,13 +247,18 @@ fn sweep_table(dir: &Path) -> Result<Table, ReadError> {
 }
 
 /// The metrics of the paired-difference table, with their headings and
-/// the factor to their unit.
-pub const PAIRED_METRICS: [(&str, &str, f64); 5] = [
+/// the factor to their unit: the first five always, the others when some
+/// difference is not zero.
+pub const PAIRED_METRICS: [(&str, &str, f64); 9] = [
     ("max_drawdown", "Δ max drawdown (pp)", 100.0),
     ("liquidated_notional", "Δ liquidated notional (quote)", 1.0),
     ("bad_debt", "Δ bad debt (quote)", 1.0),
     ("uncovered_bad_debt", "Δ uncovered bad debt (quote)", 1.0),
     ("half_recovery_ticks", "Δ half-recovery time (ticks)", 1.0),
+    ("fund_used", "Δ bad debt paid by the fund (quote)", 1.0),
+    ("socialized_loss", "Δ socialised loss (quote)", 1.0),
+    ("adl_notional", "Δ ADL notional (quote)", 1.0),
+    ("amplification", "Δ amplification", 1.0),
 ];
 
 /// The paired differences of a sweep with variants (`paired.parquet`): a
@@ -229,16 +299,20 @@ fn paired_table(dir: &Path) -> Result<Option<Table>, ReadError> {
             keys.push(k);
         }
     }
+    let differs =
+        |col: &str| (0..df.height()).any(|i| metric[i].as_deref() == Some(col) && mean[i].is_some_and(|m| m != 0.0));
+    let shown: Vec<(&str, &str, f64)> =
+        PAIRED_METRICS.iter().enumerate().filter(|(k, m)| *k < 5 || differs(m.0)).map(|(_, m)| *m).collect();
     let mut rows = Vec::new();
     for k in &keys {
         let mut row: Vec<(String, String)> = k.iter().map(|v| (latex_escape(v), v.clone())).collect();
-        for (col, _, factor) in PAIRED_METRICS {
+        for &(col, _, factor) in &shown {
             let i = (0..df.height()).find(|&i| key_of(i) == *k && metric[i].as_deref() == Some(col));
             let cell = match i.map(|i| (mean[i], low[i], high[i])) {
                 Some((Some(m), Some(l), Some(h))) => {
                     let star = if l > 0.0 || h < 0.0 { "*" } else { "" };
-                    let (m, half) = (m * factor, (m - l) * factor);
-                    (format!("${} \\pm {}${star}", num(m), num(half)), format!("{} ± {}{star}", num(m), num(half)))
+                    let (m, half) = with_ci(m * factor, (m - l) * factor);
+                    (format!("${m} \\pm {half}${star}"), format!("{m} ± {half}{star}"))
                 }
                 Some((Some(m), _, _)) => (format!("${}$", num(m * factor)), num(m * factor)),
                 _ => ("--".to_owned(), "--".to_owned()),
@@ -247,9 +321,12 @@ fn paired_table(dir: &Path) -> Result<Option<Table>, ReadError> {
         }
         rows.push(row);
     }
-    let mut headings: Vec<String> = axes.iter().map(|a| a.rsplit('.').next().unwrap_or(a).to_owned()).collect();
+    let plan = frames::json(&dir.join(crate::layout::SWEEP_PLAN)).ok();
+    let label = |a: &String| plan.as_ref().and_then(|p| p["labels"][a].as_str()).map(str::to_owned);
+    let mut headings: Vec<String> =
+        axes.iter().map(|a| label(a).unwrap_or_else(|| a.rsplit('.').next().unwrap_or(a).to_owned())).collect();
     headings.push("Variant".into());
-    headings.extend(PAIRED_METRICS.iter().map(|(_, l, _)| (*l).to_owned()));
+    headings.extend(shown.iter().map(|(_, l, _)| (*l).to_owned()));
     let replicates = n.iter().flatten().fold(0.0_f64, |a, b| a.max(*b)).round();
     let caption = format!(
         "Paired differences from {} (same seeds), mean and 95% confidence half-width over {} replicates; * the interval excludes 0",
@@ -309,12 +386,18 @@ fn game_table(dir: &Path) -> Result<Table, ReadError> {
 /// and for a sweep with variants `paired.tex` and `paired.md`; for a game
 /// folder, `equilibria.tex` and `equilibria.md`. Returns the written paths.
 pub fn write_tables(dir: &Path) -> Result<Vec<PathBuf>, ReadError> {
+    write_tables_of(dir, &[])
+}
+
+/// [`write_tables`] with the `chosen` metrics (summary columns, by name)
+/// in the run's or sweep's table; every default one when empty.
+pub fn write_tables_of(dir: &Path, chosen: &[String]) -> Result<Vec<PathBuf>, ReadError> {
     use crate::layout::{Folder, kind};
     let folder = kind(dir);
     if folder == Some(Folder::Game) {
         return Ok(write_table(dir, "equilibria", &game_table(dir)?)?.to_vec());
     }
-    let table = if folder == Some(Folder::Sweep) { sweep_table(dir)? } else { run_table(dir)? };
+    let table = if folder == Some(Folder::Sweep) { sweep_table(dir, chosen)? } else { run_table(dir, chosen)? };
     let mut tables = vec![("table", table)];
     if folder == Some(Folder::Sweep)
         && let Some(paired) = paired_table(dir)?
@@ -342,6 +425,15 @@ fn write_table(dir: &Path, stem: &str, table: &Table) -> Result<[PathBuf; 2], Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mean_has_the_digits_its_interval_supports() {
+        assert_eq!(with_ci(0.1020, 0.0007931), ("0.10200".to_owned(), "0.00079".to_owned()));
+        assert_eq!(with_ci(11_123_456.0, 23_456.0), ("11123000".to_owned(), "23000".to_owned()));
+        assert_eq!(with_ci(2.5, 0.5), ("2.50".to_owned(), "0.50".to_owned()));
+        assert_eq!(with_ci(-4.56789, 0.012), ("-4.568".to_owned(), "0.012".to_owned()));
+        assert_eq!(with_ci(1.0, 0.0).1, "0");
+    }
 
     #[test]
     fn numbers_have_four_significant_digits() {

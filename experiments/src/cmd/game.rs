@@ -27,7 +27,14 @@ pub fn game(args: &SweepArgs) -> Result<ExitCode> {
         bail!("game.adaptive decides what to run from what ran: it cannot be sharded (leave out --shard)");
     }
     let (plan, done) = if adaptive {
-        let runner = Runner { out: &args.common.out, threads, progress: interactive(), reuse: args.common.reuse() };
+        let command = super::command_line();
+        let runner = Runner {
+            out: &args.common.out,
+            threads,
+            progress: interactive(),
+            reuse: args.common.reuse(),
+            command: Some(&command),
+        };
         let (plan, done) = sample(&loaded, runner)?;
         // Only now is it known what ran.
         let dir = game_dir(&args.common.out, &plan);
@@ -37,7 +44,8 @@ pub fn game(args: &SweepArgs) -> Result<ExitCode> {
         )?;
         (plan, done)
     } else {
-        let plan = plan(&loaded).map_err(super::invalid_plan)?;
+        let mut plan = plan(&loaded).map_err(super::invalid_plan)?;
+        plan.runs.command = Some(super::command_line());
         super::within_budget(&limits, "this game", &Estimate::sweep(&plan.runs, threads))?;
         let dir = game_dir(&args.common.out, &plan);
         write_atomic(

@@ -4,8 +4,10 @@ mod bench;
 mod game;
 mod list;
 mod merge;
+mod migrate;
 mod replicate;
 mod report;
+mod reproduce;
 mod run;
 mod schema;
 mod sweep;
@@ -28,13 +30,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Game(args)) => game::game(&args),
         Some(Command::Validate { files }) => validate::validate(&files),
         Some(Command::Schema) => schema::schema(),
+        Some(Command::Migrate { files, stdout }) => migrate::migrate(&files, stdout),
         Some(Command::List) => list::list(),
         Some(Command::Merge { dir }) => merge::merge(&dir),
         Some(Command::Plot { dir }) => report::plot(&dir),
         Some(Command::Notebook { dir }) => report::notebook(&dir),
-        Some(Command::Table { dir }) => report::table(&dir),
+        Some(Command::Table { dir, metrics }) => report::table(&dir, &metrics),
         Some(Command::Bench(args)) => bench::bench(&args),
         Some(Command::Replicate(args)) => replicate::replicate(&args),
+        Some(Command::Reproduce { path, runs, keep }) => {
+            reproduce::reproduce(&path, runs.map(|n| n as usize), keep.as_deref())
+        }
     }
 }
 
@@ -163,6 +169,7 @@ pub fn load(common: &Common, what: &str) -> Result<(Loaded, Simulation), anyhow:
         overrides.push(format!("ticks={ticks}"));
     }
     let loaded = load_str(&text, &label, &overrides).map_err(|e| anyhow::Error::new(Invalid(e)))?;
+    eprint!("{}", cascade_experiments::load::warnings_text(&label, &loaded.warnings));
     strategies(&loaded, &text, &label).map_err(|e| anyhow::Error::new(Invalid(e)))?;
     // Before the world is built: a world over the limits is not built.
     within_budget(&common.budget.limits(), what, &Estimate::run(&loaded.experiment))?;
@@ -209,5 +216,12 @@ pub fn interactive() -> bool {
 
 /// The command line, for manifests.
 pub fn command_line() -> String {
-    std::env::args().collect::<Vec<_>>().join(" ")
+    let quoted = |a: String| {
+        if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "_-./=:,+@%".contains(c)) {
+            a
+        } else {
+            format!("'{}'", a.replace('\'', "'\\''"))
+        }
+    };
+    std::iter::once("cascade".to_owned()).chain(std::env::args().skip(1).map(quoted)).collect::<Vec<_>>().join(" ")
 }

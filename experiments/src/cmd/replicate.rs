@@ -47,7 +47,8 @@ pub fn replicate(args: &ReplicateArgs) -> Result<ExitCode> {
         } else {
             loaded
         };
-        let plan = plan(&loaded)?;
+        let mut plan = plan(&loaded)?;
+        plan.command = Some(super::command_line());
         let what = format!("replication {}", loaded.experiment.name);
         super::within_budget(&args.budget.limits(), &what, &Estimate::sweep(&plan, threads))?;
         eprintln!("{}: {} runs", loaded.experiment.name, plan.runs.len());

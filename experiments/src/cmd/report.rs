@@ -47,9 +47,9 @@ pub fn notebook(dir: &Path) -> Result<ExitCode> {
 }
 
 /// Writes the tables again.
-pub fn table(dir: &Path) -> Result<ExitCode> {
+pub fn table(dir: &Path, metrics: &[String]) -> Result<ExitCode> {
     check(dir)?;
-    let written = cascade_notebooks::tables::write_tables(dir).context("writing the tables")?;
+    let written = cascade_notebooks::tables::write_tables_of(dir, metrics).context("writing the tables")?;
     let written: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
     out(&format!("wrote {}\n", written.join(", ")))?;
     Ok(ExitCode::SUCCESS)

@@ -3,7 +3,7 @@
 use super::{command_line, interactive, load, out};
 use crate::cli::Common;
 use anyhow::Result;
-use cascade_experiments::run::{Outcome, execute_built};
+use cascade_experiments::run::{Origin, Outcome, execute_built};
 use cascade_experiments::shipped;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::PathBuf;
@@ -32,7 +32,8 @@ pub fn run(common: &Common) -> Result<ExitCode> {
     );
     bar.set_style(ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ticks, ETA {eta}")?.progress_chars("=> "));
     bar.set_message(exp.name.clone());
-    let outcome = execute_built(sim, exp, &common.out, Some(&command_line()), Some(&bar), common.reuse())?;
+    let origin = Origin { command: Some(command_line()), point: None };
+    let outcome = execute_built(sim, exp, &common.out, &origin, Some(&bar), common.reuse())?;
     bar.finish_and_clear();
     let m = outcome.manifest();
     let s = &m.summary;

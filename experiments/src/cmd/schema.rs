@@ -2,12 +2,12 @@
 
 use super::out;
 use anyhow::Result;
-use cascade_experiments::Experiment;
 use std::process::ExitCode;
 
-/// Prints the JSON Schema of experiment files.
+/// Prints the JSON Schema of experiment files, in the units a person
+/// writes them in.
 pub fn schema() -> Result<ExitCode> {
-    let schema = schemars::schema_for!(Experiment);
+    let schema = cascade_experiments::spec::schema::schema();
     out(&format!("{}\n", serde_json::to_string_pretty(&schema)?))?;
     Ok(ExitCode::SUCCESS)
 }

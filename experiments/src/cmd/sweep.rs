@@ -11,7 +11,8 @@ use std::process::ExitCode;
 /// Plans, runs (this shard of) and, unless sharded, aggregates a sweep.
 pub fn sweep(args: &SweepArgs) -> Result<ExitCode> {
     let (loaded, _) = load(&args.common, "a run of this sweep")?;
-    let plan = plan(&loaded).map_err(super::invalid_plan)?;
+    let mut plan = plan(&loaded).map_err(super::invalid_plan)?;
+    plan.command = Some(super::command_line());
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     super::within_budget(&args.common.budget.limits(), "this sweep", &Estimate::sweep(&plan, threads))?;
     super::ensure_writable(&args.common.out)?;

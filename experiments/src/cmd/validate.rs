@@ -34,6 +34,7 @@ pub fn validate(files: &[String]) -> Result<ExitCode> {
                 continue;
             }
         };
+        eprint!("{}", cascade_experiments::load::warnings_text(&label, &loaded.warnings));
         if let Err(e) = super::strategies(&loaded, &text, &label) {
             bad += 1;
             eprint!("{}", Invalid(e));

@@ -46,6 +46,8 @@ pub struct Runner<'a> {
     pub progress: bool,
     /// Which finished runs may be reused.
     pub reuse: Reuse,
+    /// The command line, recorded in each run's manifest.
+    pub command: Option<&'a str>,
 }
 
 /// What has been run.
@@ -88,7 +90,8 @@ impl Samples<'_> {
             return Ok(());
         }
         let cells: Vec<((usize, usize), u32)> = need.iter().map(|&f| ((v, f), replicates)).collect();
-        let plan = self.ex.plan_of(self.profiles.clone(), cells)?;
+        let mut plan = self.ex.plan_of(self.profiles.clone(), cells)?;
+        plan.runs.command = self.runner.command.map(str::to_owned);
         let done = execute_runs(
             &plan.runs,
             self.runner.out,

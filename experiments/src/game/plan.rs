@@ -146,8 +146,16 @@ impl Expander {
         };
         let game_id = sha256_hex(hash.as_bytes())[..12].to_owned();
         let axes = vec![VARIANT_AXIS.to_owned(), "profile".to_owned()];
-        let runs =
-            Plan { experiment: self.name.clone(), sweep_id: game_id.clone(), axes, points, runs: planned, configs };
+        let runs = Plan {
+            experiment: self.name.clone(),
+            sweep_id: game_id.clone(),
+            axes,
+            points,
+            runs: planned,
+            configs,
+            labels: Default::default(),
+            command: None,
+        };
         Ok(GamePlan {
             game_id,
             spec: self.spec.clone(),

@@ -169,6 +169,11 @@ pub struct Sweep {
     /// compared on common random numbers.
     #[serde(default = "one")]
     pub replicates: u32,
+    /// How charts and tables name the swept paths, by path
+    /// (`protocol.insurance_fund: "insurance fund (quote)"`); a readable
+    /// name with its unit when absent.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
 }
 
 /// Adds `add` to the running `total`; whether this is the addition that
@@ -186,7 +191,13 @@ fn one() -> u32 {
 /// No sweep: the experiment itself, once (as a file without `sweep:`).
 impl Default for Sweep {
     fn default() -> Sweep {
-        Sweep { grid: BTreeMap::new(), zip: BTreeMap::new(), variants: Vec::new(), replicates: one() }
+        Sweep {
+            grid: BTreeMap::new(),
+            zip: BTreeMap::new(),
+            variants: Vec::new(),
+            replicates: one(),
+            labels: BTreeMap::new(),
+        }
     }
 }
 
@@ -441,6 +452,21 @@ impl Experiment {
             }
             if s.grid.contains_key(VARIANT_AXIS) || s.zip.contains_key(VARIANT_AXIS) {
                 errors.push(ParamError::invalid(format!("sweep.{VARIANT_AXIS}"), "is the variants' axis name"));
+            }
+            for key in s.labels.keys() {
+                let swept = s.grid.contains_key(key)
+                    || s.zip.contains_key(key)
+                    || (key == VARIANT_AXIS && !s.variants.is_empty());
+                if !swept {
+                    let mut axes: Vec<&str> = s.grid.keys().chain(s.zip.keys()).map(String::as_str).collect();
+                    if !s.variants.is_empty() {
+                        axes.push(VARIANT_AXIS);
+                    }
+                    errors.push(ParamError::invalid(
+                        format!("sweep.labels.{key}"),
+                        format!("labels a path that is not swept; the swept paths are {axes:?}"),
+                    ));
+                }
             }
         }
         errors

@@ -2,13 +2,17 @@
 //! that need nothing but the file: the lowest floor of the crate that
 //! reads YAML. [`experiment`] is the file (markets, protocol, populations,
 //! recording, sweep, outputs), [`population`] one entry of `populations:`,
-//! [`game`] its `game:` section and [`check`] its `check:` section. Everything that reads, plans or runs an
+//! [`game`] its `game:` section, [`check`] its `check:` section and
+//! [`units`] the units it is written in. Everything that reads, plans or runs an
 //! experiment imports this folder; it imports only [`crate::theory`].
 
 pub mod check;
+pub mod decimal;
 pub mod experiment;
 pub mod game;
 pub mod population;
+pub mod schema;
+pub mod units;
 
 pub use check::Check;
 pub use experiment::Experiment;

@@ -8,9 +8,9 @@ name: broken
 ticks: 100
 markets:
   - name: BTC-PERP
-    tick_value: 100
+    tick_value: 0.0001
     index:
-      initial_price: 600000
+      initial_price: 60000
       shocks: [{ start_tick: 10, drop: 0.05, over_ticks: 5 }]
     depth:
       half_spread_ticks: 5
@@ -19,11 +19,11 @@ markets:
       lots_at_best: 10
       growth: 1.0
       refresh_ticks: 10
-      provider_collateral: 1000000000000
+      provider_collateral: 1000000
 protocol:
-  penalty: 10000
+  penalty: 0.01
   max_rounds: 10
-  insurance_fund: 1000000
+  insurance_fund: 1
 populations:
   - kind: leveraged
     name: leveraged
@@ -32,6 +32,7 @@ populations:
   - kind: noise
     name: noise
     count: 5
+units: quote
 ";
 
 /// (what is broken, replaced text, replacement, expected field path, expected line)
@@ -39,22 +40,22 @@ const CASES: &[(&str, &str, &str, &str, usize)] = &[
     ("unknown top-level field", "ticks: 100\n", "ticks: 100\ntickz: 5\n", "tickz", 3),
     ("zero ticks", "ticks: 100", "ticks: 0", "ticks", 2),
     ("ticks not a number", "ticks: 100", "ticks: many", "ticks", 2),
-    ("negative price", "initial_price: 600000", "initial_price: -5", "markets[0].index.initial_price", 7),
-    ("zero tick value", "tick_value: 100", "tick_value: 0", "markets[0].tick_value", 5),
+    ("negative price", "initial_price: 60000", "initial_price: -5", "markets[0].index.initial_price", 7),
+    ("zero tick value", "tick_value: 0.0001", "tick_value: 0", "markets[0].tick_value", 5),
     ("shock after the last tick", "start_tick: 10", "start_tick: 500", "markets[0].index.shocks[0].start_tick", 8),
     ("shock of 100%", "drop: 0.05", "drop: 1.5", "markets[0].index.shocks[0].drop", 8),
     (
         "unknown market field",
-        "    tick_value: 100\n",
-        "    tick_value: 100\n    tick_valu: 3\n",
+        "    tick_value: 0.0001\n",
+        "    tick_value: 0.0001\n    tick_valu: 3\n",
         "markets[0].tick_valu",
         6,
     ),
     ("zero spacing", "spacing_ticks: 10", "spacing_ticks: 0", "markets[0].depth.spacing_ticks", 12),
     ("negative depth", "lots_at_best: 10", "lots_at_best: -10", "markets[0].depth.lots_at_best", 13),
     ("zero rounds", "max_rounds: 10", "max_rounds: 0", "protocol.max_rounds", 19),
-    ("penalty above 100%", "penalty: 10000", "penalty: 2000000", "protocol.penalty", 18),
-    ("negative fund", "insurance_fund: 1000000", "insurance_fund: -1", "protocol.insurance_fund", 20),
+    ("penalty above 100%", "penalty: 0.01", "penalty: 2", "protocol.penalty", 18),
+    ("negative fund", "insurance_fund: 1", "insurance_fund: -1", "protocol.insurance_fund", 20),
     ("probability above 1", "long_fraction: 0.7", "long_fraction: 1.7", "populations[0].long_fraction", 25),
     ("unknown population kind", "kind: noise", "kind: whale", "populations[1].kind", 26),
     ("misspelled population field", "    count: 5\n", "    cuont: 5\n", "populations[1].cuont", 28),
@@ -70,15 +71,15 @@ const CASES: &[(&str, &str, &str, &str, usize)] = &[
     ),
     (
         "maintenance at initial",
-        "    tick_value: 100\n",
-        "    tick_value: 100\n    tiers: [{ notional_floor: 0, maintenance_rate: 10000, initial_rate: 10000 }]\n",
+        "    tick_value: 0.0001\n",
+        "    tick_value: 0.0001\n    tiers: [{ notional_floor: 0, maintenance_rate: 0.01, initial_rate: 0.01 }]\n",
         "markets[0].tiers[0].maintenance_rate",
         6,
     ),
     (
         "bad mark method",
-        "    tick_value: 100\n",
-        "    tick_value: 100\n    mark: { kind: median }\n",
+        "    tick_value: 0.0001\n",
+        "    tick_value: 0.0001\n    mark: { kind: median }\n",
         "markets[0].mark",
         6,
     ),
@@ -94,19 +95,19 @@ const CASES: &[(&str, &str, &str, &str, usize)] = &[
     (
         "auction price start below the mark",
         "  max_rounds: 10\n",
-        "  max_rounds: 10\n  auction: { buf: 500000 }\n",
+        "  max_rounds: 10\n  auction: { buf: 0.5 }\n",
         "protocol.auction.buf",
         20,
     ),
     // Accepted once, these wrapped money or exhausted memory or time.
     (
         "a fund that would wrap",
-        "insurance_fund: 1000000",
+        "insurance_fund: 1",
         "insurance_fund: 9223372036854775807",
         "protocol.insurance_fund",
         20,
     ),
-    ("a lot worth more than 2^40 micros", "tick_value: 100", "tick_value: 100000000000000", "markets[0].tick_value", 5),
+    ("a lot worth more than 2^40 micros", "tick_value: 0.0001", "tick_value: 100000000", "markets[0].tick_value", 5),
     ("a billion depth levels", "levels: 10", "levels: 1000000000", "markets[0].depth.levels", 11),
     ("a trillion ticks", "ticks: 100", "ticks: 1000000000000", "ticks", 2),
     (

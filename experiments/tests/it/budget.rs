@@ -21,6 +21,7 @@ populations:
     name: lev
     count: 60
 sweep: { replicates: 7 }
+units: quote
 ";
 
 #[test]

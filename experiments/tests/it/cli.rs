@@ -86,7 +86,7 @@ ticks: 120
 markets:
   - name: BTC-PERP
     index:
-      initial_price: 600000
+      initial_price: 60000
       shocks: [{ start_tick: 40, drop: 0.05, over_ticks: 10 }]
 populations:
   - kind: leveraged
@@ -100,6 +100,7 @@ sweep:
   grid:
     populations.leveraged.leverage.median: [5, 20, 40]
   replicates: 2
+units: quote
 ";
 
 fn sweep_files(out: &Path) -> (Vec<u8>, Vec<u8>) {
@@ -281,10 +282,10 @@ fn identical_sweep_points_are_run_once_and_shared() {
     let file = tmp.path().join("dup.yaml");
     std::fs::write(
         &file,
-        "name: dup\nseed: 3\nticks: 30\nmarkets: [{ name: BTC-PERP, depth: { levels: 20 } }]\n\
+        "units: quote\nname: dup\nseed: 3\nticks: 30\nmarkets: [{ name: BTC-PERP, depth: { levels: 20 } }]\n\
          populations: [{ kind: leveraged, name: leveraged, count: 40 }, { kind: noise, name: noise, count: 5 }]\n\
          outputs: { charts: false, notebook: false, tables: false }\n\
-         sweep:\n  replicates: 2\n  grid: { protocol.penalty: [10000, 10000] }\n\
+         sweep:\n  replicates: 2\n  grid: { protocol.penalty: [0.01, 0.01] }\n\
          \x20 variants: [{ name: a }, { name: same, set: { protocol.max_rounds: 10 } }]\n",
     )
     .unwrap();

@@ -12,7 +12,7 @@ ticks: 100
 markets:
   - name: BTC-PERP
     index:
-      initial_price: 600000
+      initial_price: 60000
       shocks: [{ start_tick: 10, drop: 0.05, over_ticks: 5 }]
 populations:
   - kind: leveraged
@@ -21,6 +21,7 @@ populations:
   - kind: noise
     name: noise
     count: 5
+units: quote
 ";
 
 fn cascade(dir: &Path) -> Command {
@@ -232,17 +233,17 @@ fn limits_near_the_top_of_i64_do_not_panic() {
 #[test]
 fn validate_refuses_what_run_would_refuse() {
     let tmp = tempfile::tempdir().unwrap();
-    let markets = "markets:\n  - name: BTC-PERP\n    index:\n      initial_price: 600000\n      shocks: [{ start_tick: 10, drop: 0.05, over_ticks: 5 }]\n";
+    let markets = "markets:\n  - name: BTC-PERP\n    index:\n      initial_price: 60000\n      shocks: [{ start_tick: 10, drop: 0.05, over_ticks: 5 }]\n";
     let cases = [
         (
             "twice.yaml",
-            format!("{markets}  - name: BTC-PERP\n    index: {{ initial_price: 600000 }}\n"),
+            format!("{markets}  - name: BTC-PERP\n    index: {{ initial_price: 60000 }}\n"),
             "markets[1].name",
             8,
         ),
         (
             "cycle.yaml",
-            "markets:\n  - name: A\n    index: { initial_price: 600000, process: { kind: follow, market: B } }\n  - name: B\n    index: { initial_price: 600000, process: { kind: follow, market: A } }\n".to_owned(),
+            "markets:\n  - name: A\n    index: { initial_price: 60000, process: { kind: follow, market: B } }\n  - name: B\n    index: { initial_price: 60000, process: { kind: follow, market: A } }\n".to_owned(),
             "markets[0].index.process.market",
             5,
         ),
@@ -290,7 +291,7 @@ fn a_bad_swept_value_is_named_where_the_sweep_sets_it() {
     let tmp = tempfile::tempdir().unwrap();
     let text = BASE.replacen(
         "    count: 5\n",
-        "    count: 5\nsweep:\n  variants:\n    - name: a\n    - name: b\n      set: { populations.noise.rate: -1 }\n  grid:\n    markets.0.index.initial_price: [600000, -5]\n",
+        "    count: 5\nsweep:\n  variants:\n    - name: a\n    - name: b\n      set: { populations.noise.rate: -1 }\n  grid:\n    markets.0.index.initial_price: [60000, -5]\n",
         1,
     );
     for command in ["validate", "sweep"] {

@@ -14,7 +14,7 @@ const FLOORS: [&[&str]; 7] = [
     &["locate", "output", "paths", "shipped", "theory"],
     &["spec"],
     &["load"],
-    &["run"],
+    &["run", "migrate"],
     &["sweep"],
     &["budget"],
     &["game", "replicate"],

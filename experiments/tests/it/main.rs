@@ -12,4 +12,6 @@ mod loader;
 mod readme;
 mod replications;
 mod reports;
+mod reproduce;
 mod science;
+mod units;

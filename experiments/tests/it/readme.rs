@@ -64,7 +64,7 @@ fn every_yaml_block_of_the_readme_is_a_valid_experiment() {
     let blocks = blocks();
     assert!(blocks.len() >= 5, "found {} blocks", blocks.len());
     let (first_line, full) = &blocks[0];
-    assert!(full.starts_with("name:"), "the first block is the full example");
+    assert!(full.starts_with("units: quote "), "the first block is the full example, in quote units");
     check(full, &format!("README.md:{first_line}"));
     let base: Mapping = serde_yaml::from_str(full).unwrap();
     for (line, fragment) in &blocks[1..] {

@@ -3,7 +3,7 @@
 //! compiles with pdflatex and carries the numbers of `points.parquet`.
 
 use assert_cmd::Command;
-use cascade_notebooks::tables::num;
+use cascade_notebooks::tables::{num, with_ci};
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -13,7 +13,7 @@ ticks: 130
 markets:
   - name: BTC-PERP
     index:
-      initial_price: 600000
+      initial_price: 60000
       shocks: [{ start_tick: 40, drop: 0.05, over_ticks: 10 }]
 populations:
   - kind: leveraged
@@ -27,6 +27,7 @@ sweep:
   grid:
     populations.leveraged.leverage.median: [5, 25]
   replicates: 3
+units: quote
 ";
 
 /// Runs the sweep `text` in `root` and returns its folder.
@@ -218,7 +219,8 @@ fn a_sweep_table_compiles_and_carries_the_points() {
         };
         let (mean, low) = (col("mean"), col("ci95_low"));
         for (i, row) in rows.iter().enumerate() {
-            let want = format!("${} \\pm {}$", num(mean[i]), num(mean[i] - low[i]));
+            let (m, h) = with_ci(mean[i], mean[i] - low[i]);
+            let want = format!("${m} \\pm {h}$");
             assert!(row.contains(&want), "{metric}, point {i}: {want} not in {row}");
         }
     }
@@ -228,7 +230,7 @@ fn a_sweep_table_compiles_and_carries_the_points() {
 fn a_variant_sweep_pairs_each_replicate_with_the_reference() {
     let text = SWEEP.replace(
         "  replicates: 3\n",
-        "  replicates: 3\n  variants:\n    - name: book\n    - name: halves\n      set: { protocol.close_factor: { kind: fraction, fraction: 500000 } }\n",
+        "  replicates: 3\n  variants:\n    - name: book\n    - name: halves\n      set: { protocol.close_factor: { kind: fraction, fraction: 0.5 } }\n",
     );
     let tmp = tempfile::tempdir().unwrap();
     let dir = sweep_in(tmp.path(), &text);
@@ -277,7 +279,8 @@ fn a_variant_sweep_pairs_each_replicate_with_the_reference() {
     let bad_debt: Vec<usize> = (0..paired.height()).filter(|&i| p_metric[i] == "bad_debt").collect();
     for i in bad_debt {
         let (m, l) = (p_mean[i].unwrap(), p_low[i].unwrap());
-        let want = format!("{} ± {}", num(m), num(m - l));
+        let (m, h) = with_ci(m, m - l);
+        let want = format!("{m} ± {h}");
         assert!(md.contains(&want), "{want} not in\n{md}");
     }
 }

@@ -100,8 +100,8 @@ fn deeper_spot_books_damp_the_endogenous_cascade() {
         let row = (0..points.height())
             .find(|&i| {
                 variant.str().unwrap().get(i) == Some("leveraged")
-                    && arbs.f64().unwrap().get(i) == Some(5.0)
-                    && depth.f64().unwrap().get(i) == Some(lots)
+                    && arbs.cast(&DataType::Float64).unwrap().f64().unwrap().get(i) == Some(5.0)
+                    && depth.cast(&DataType::Float64).unwrap().f64().unwrap().get(i) == Some(lots)
             })
             .unwrap_or_else(|| panic!("no point at depth {lots}"));
         amplification.f64().unwrap().get(row).unwrap()
@@ -196,7 +196,8 @@ fn the_fragility_map_has_a_robust_and_a_fragile_corner() {
     let tmp = tempfile::tempdir().unwrap();
     let grid = "sweep.grid={populations.leveraged.leverage.high: [10, 50], populations.value.count: [5, 80]}";
     let points = sweep_with("fragility", tmp.path(), &[grid, "sweep.replicates=3"])("points.parquet");
-    let column = |name: &str| points.column(name).unwrap().f64().unwrap().clone();
+    // Swept whole numbers are Int64 columns; the metrics are Float64.
+    let column = |name: &str| points.column(name).unwrap().cast(&DataType::Float64).unwrap().f64().unwrap().clone();
     let (cap, count, amplification) = (
         column("populations.leveraged.leverage.high"),
         column("populations.value.count"),

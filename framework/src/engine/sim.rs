@@ -129,7 +129,8 @@ impl Simulation {
         world.insert_resource(Liquidity::new(providers, anchors));
         let factor = params.index_correlation.as_ref().map(|c| cholesky(c, params.markets.len()).expect("validated"));
         world.insert_resource(IndexCorrelation(factor));
-        let recorder = Recorder::new(&params.recording, world.resource::<Markets>());
+        let fund = world.resource::<Ledger>().insurance_fund;
+        let recorder = Recorder::new(&params.recording, world.resource::<Markets>(), fund);
         world.insert_resource(recorder);
         world.insert_resource(crate::record::FloorCapital::default());
         Ok(Simulation { world, schedule: tick_schedule(), seed_counterparty, slots: Vec::new() })

@@ -44,6 +44,8 @@ impl Default for RecordingParams {
 pub struct Recorder {
     every: u64,
     start: Vec<Start>,
+    /// The insurance fund before the first tick, micros.
+    fund_start: i64,
     t: TickCols,
     e: EventCols,
     h: HeatCols,
@@ -84,7 +86,7 @@ struct HeatCols {
 impl Recorder {
     /// A recorder sampling the heatmap every `heatmap_every` ticks, for
     /// `markets` as they are before the first tick.
-    pub fn new(params: &RecordingParams, markets: &Markets) -> Recorder {
+    pub fn new(params: &RecordingParams, markets: &Markets, fund: crate::core::units::Micros) -> Recorder {
         let start = markets
             .0
             .iter()
@@ -95,7 +97,7 @@ impl Recorder {
                 news: m.params.index.shocks.iter().filter(|s| s.drop > 0.0).map(|s| s.start_tick).min(),
             })
             .collect();
-        Recorder { every: params.heatmap_every, start, ..Recorder::default() }
+        Recorder { every: params.heatmap_every, start, fund_start: fund.0, ..Recorder::default() }
     }
 
     /// Number of tick rows recorded.
@@ -280,7 +282,16 @@ impl Recorder {
         capital: &FloorCapital,
     ) -> Result<RunOutput, ExportError> {
         let (t, e, h) = (self.t, self.e, self.h);
-        let mut summary = summarise(&t, &self.start, ledger, rejected_orders);
+        let mut summary = summarise(&t, &self.start, ledger, rejected_orders, self.fund_start);
+        let adl: i128 = (0..e.kind.len())
+            .filter(|&i| e.kind[i] == EventKind::Adl.as_str())
+            .map(|i| {
+                let price = e.bankruptcy_price[i].unwrap_or(e.trigger_price[i]);
+                let tick_value = markets.get(MarketId(e.market[i])).params.tick_value.0;
+                i128::from(e.qty[i]) * i128::from(price) * i128::from(tick_value)
+            })
+            .sum();
+        summary.adl_notional = adl as f64 / 1e6;
         summary.value_capital_used = capital.value.peak();
         summary.maker_inventory_used = capital.makers.peak();
         let ticks = ticks_frame(t)?;
@@ -300,12 +311,15 @@ impl Recorder {
             cols![
                 "ticks" => [s.ticks], "max_drawdown" => [s.max_drawdown], "trough_tick" => [s.trough_tick],
                 "half_recovery_ticks" => [s.half_recovery_ticks],
-                "fundamental_drawdown" => [s.fundamental_drawdown], "amplification" => [s.amplification],
+                "fundamental_drawdown" => [s.fundamental_drawdown], "mark_fall" => [s.mark_fall],
+                "amplification" => [s.amplification],
                 "endogenous_share" => [s.endogenous_share], "n_liquidations" => [s.n_liquidations],
                 "liquidated_notional" => [s.liquidated_notional], "largest_cascade" => [s.largest_cascade],
                 "spillover_notional" => [s.spillover_notional], "spillover_drawdown" => [s.spillover_drawdown],
                 "max_rounds" => [s.max_rounds], "bad_debt" => [s.bad_debt],
                 "uncovered_bad_debt" => [s.uncovered_bad_debt], "insurance_fund" => [s.insurance_fund],
+                "fund_used" => [s.fund_used], "fund_drawdown" => [s.fund_drawdown],
+                "socialized_loss" => [s.socialized_loss], "adl_notional" => [s.adl_notional],
                 "rejected_orders" => [s.rejected_orders],
                 "unrealised_bad_debt" => [s.unrealised_bad_debt], "insolvent_accounts" => [s.insolvent_accounts],
                 "value_capital_used" => [s.value_capital_used], "maker_inventory_used" => [s.maker_inventory_used],
@@ -384,6 +398,7 @@ fn agents_frame(ledger: &Ledger, markets: &Markets) -> Result<(DataFrame, (f64, 
         Vec::with_capacity(n),
         Vec::with_capacity(n),
     );
+    let mut leverage = Vec::with_capacity(n);
     let (mut owed, mut insolvent) = (0_i128, 0_u64);
     for (i, a) in ledger.accounts.iter().enumerate() {
         let eq = a.equity(&terms, &price_of);
@@ -404,6 +419,7 @@ fn agents_frame(ledger: &Ledger, markets: &Markets) -> Result<(DataFrame, (f64, 
             MarginMode::Isolated => "isolated",
             MarginMode::Cross => "cross",
         });
+        leverage.push(a.leverage);
         deposited.push(a.deposited.0);
         equity.push(eq);
         pnl.push(eq - a.deposited.0);
@@ -416,7 +432,7 @@ fn agents_frame(ledger: &Ledger, markets: &Markets) -> Result<(DataFrame, (f64, 
         "agents",
         cols![
             "account" => account, "population" => population, "strategy" => strategy, "kind" => kind,
-            "agent_index" => index, "margin_mode" => mode, "deposited" => deposited,
+            "agent_index" => index, "margin_mode" => mode, "leverage" => leverage, "deposited" => deposited,
             "final_equity" => equity, "pnl" => pnl, "fees_paid" => fees, "liquidated" => liquidated,
             "liquidation_tick" => liq_tick, "open_qty" => open,
         ],

@@ -71,6 +71,21 @@ pub struct RunSummary {
     pub uncovered_bad_debt: f64,
     /// Insurance fund at the end, quote units.
     pub insurance_fund: f64,
+    /// Bad debt the insurance fund paid, quote units.
+    #[serde(default)]
+    pub fund_used: f64,
+    /// Largest fall of the insurance fund from its running peak, starting
+    /// from its level before the first tick, quote units.
+    #[serde(default)]
+    pub fund_drawdown: f64,
+    /// Profits taken from accounts by socialised loss, in every market,
+    /// quote units.
+    #[serde(default)]
+    pub socialized_loss: f64,
+    /// Notional of the positions that auto-deleveraging closed, at their
+    /// bankruptcy prices, in every market, quote units.
+    #[serde(default)]
+    pub adl_notional: f64,
     /// The negative equity of trader accounts at the end, at the final
     /// marks, quote units: losses that no liquidation has realised (the
     /// book could not absorb the position, or its auction is unsold), so
@@ -124,7 +139,26 @@ fn fall_after(series: &[i64], news: usize) -> f64 {
     (level - low) / level
 }
 
-pub(super) fn summarise(t: &TickCols, start: &[Start], ledger: &Ledger, rejected_orders: u64) -> RunSummary {
+/// The largest fall of `series` from its running peak, in its units.
+fn largest_fall(series: impl IntoIterator<Item = i64>) -> i64 {
+    let mut peak = i64::MIN;
+    series
+        .into_iter()
+        .map(|x| {
+            peak = peak.max(x);
+            peak.saturating_sub(x)
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+pub(super) fn summarise(
+    t: &TickCols,
+    start: &[Start],
+    ledger: &Ledger,
+    rejected_orders: u64,
+    fund_start: i64,
+) -> RunSummary {
     // Each market's series starts with its price before the first tick, so
     // that a fall inside tick 0 counts.
     let series = |name: &str, col: &[i64], before: fn(&Start) -> i64| -> (Vec<usize>, Vec<i64>) {
@@ -185,6 +219,11 @@ pub(super) fn summarise(t: &TickCols, start: &[Start], ledger: &Ledger, rejected
         bad_debt: q(t.bad_debt.iter().sum()),
         uncovered_bad_debt: q(ledger.uncovered_bad_debt.0),
         insurance_fund: q(ledger.insurance_fund.0),
+        fund_used: q(ledger.covered_bad_debt.0),
+        fund_drawdown: q(largest_fall(std::iter::once(fund_start).chain(rows.iter().map(|&i| t.insurance_fund[i])))),
+        socialized_loss: q(t.socialized_loss.iter().sum()),
+        // Filled in by the recorder, which has the events.
+        adl_notional: 0.0,
         rejected_orders,
         // Filled in by the recorder, which has the final marks.
         unrealised_bad_debt: 0.0,
@@ -196,7 +235,14 @@ pub(super) fn summarise(t: &TickCols, start: &[Start], ledger: &Ledger, rejected
 
 #[cfg(test)]
 mod tests {
-    use super::{PRE_NEWS_TICKS, drawdown, fall_after};
+    use super::{PRE_NEWS_TICKS, drawdown, fall_after, largest_fall};
+
+    #[test]
+    fn the_fund_falls_from_its_running_peak() {
+        assert_eq!(largest_fall([100, 120, 90, 110, 60, 200]), 60);
+        assert_eq!(largest_fall([100, 100]), 0);
+        assert_eq!(largest_fall(Vec::new()), 0);
+    }
     use crate::engine::testing::*;
     use crate::market::MarkMethod;
     use crate::market::index::IndexProcess;

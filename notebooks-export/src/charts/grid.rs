@@ -59,8 +59,8 @@ impl MetricGrid {
         let outlined = contour.map_or(String::new(), |c| format!(", the {c}\u{d7} contour in red"));
         Ok(Some(Self {
             title: format!("{prefix}: mean {}{outlined}", metric.label),
-            x_label: x_axis.name.clone(),
-            y_label: y_axis.name.clone(),
+            x_label: x_axis.label.clone(),
+            y_label: y_axis.label.clone(),
             value_label: format!("mean {}", metric.label),
             x_levels: x_axis.levels.iter().map(|l| l.1.clone()).collect(),
             y_levels: y_axis.levels.iter().map(|l| l.1.clone()).collect(),

@@ -6,7 +6,7 @@ use super::axes::{Keyed, Scale, extent, nice_axis, padded};
 use super::data::Frame;
 use super::draw::{Chart, DrawFailure, legend, titled};
 use super::error::ChartError;
-use super::style::{LABEL_PX, TICK_PX, colour, font};
+use super::style::{LABEL_PX, TICK_PX, colour, font, sig};
 use super::sweep::{Metric, MetricColumns, SweepAxis};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -19,6 +19,8 @@ pub(super) struct MetricChart {
     y_label: String,
     x_axis: ((f64, f64), Vec<f64>),
     x_labels: Vec<(f64, String)>,
+    /// Whether x is log10 of the swept values.
+    log: bool,
     lines: Vec<Line>,
 }
 
@@ -38,6 +40,8 @@ impl MetricChart {
     ) -> Result<Option<Self>, ChartError> {
         let Some(columns) = MetricColumns::read(points, metric)? else { return Ok(None) };
         let Some((x_axis, others)) = axes.split_first() else { return Ok(None) };
+        let logged = x_axis.wants_log().then(|| x_axis.logged());
+        let x_axis = logged.as_ref().unwrap_or(x_axis);
         let mut lines: Vec<Line> = Vec::new();
         for row in 0..columns.mean.len() {
             let (Some(x), Some(mean)) = (x_axis.positions[row], columns.mean[row]) else { continue };
@@ -49,7 +53,7 @@ impl MetricChart {
                     let label = others
                         .iter()
                         .zip(&key)
-                        .map(|(a, p)| format!("{} = {}", a.name, a.label_of(*p)))
+                        .map(|(a, p)| format!("{} = {}", a.label, a.label_of(*p)))
                         .collect::<Vec<_>>()
                         .join(", ");
                     lines.push(Line { label, key, points: vec![point] });
@@ -69,10 +73,11 @@ impl MetricChart {
         });
         Ok(Some(Self {
             title: format!("{prefix}: {}, mean and 95% CI", metric.label),
-            x_label: x_axis.name.clone(),
+            x_label: x_axis.label.clone(),
             y_label: format!("mean {}", metric.label),
             x_axis: x_axis.range_and_ticks(),
             x_labels: x_axis.levels.clone(),
+            log: logged.is_some(),
             lines,
         }))
     }
@@ -83,6 +88,10 @@ impl Chart for MetricChart {
         let body = titled(root, &self.title)?;
         let values = self.lines.iter().flat_map(|l| l.points.iter()).flat_map(|p| [Some(p.1), p.2, p.3]).flatten();
         let y = padded(extent(values), 0.08);
+        // Headroom above the data for the legend in the upper left, a row
+        // per line and one for the band.
+        let rows = self.lines.len() as f64 + 1.0;
+        let y = (y.0, y.1 + (y.1 - y.0) * (0.07 * rows).min(0.6));
         let (y_axis, fy) = nice_axis(y, y, 8);
         let ((x0, x1), ticks) = self.x_axis.clone();
         // Ticks at the swept values are labelled with the values as given.
@@ -99,7 +108,9 @@ impl Chart for MetricChart {
             .x_desc(self.x_label.as_str())
             .y_desc(self.y_label.as_str())
             .x_label_formatter(&|v| {
-                if numeric_ticks {
+                if numeric_ticks && self.log {
+                    sig(10_f64.powf(*v))
+                } else if numeric_ticks {
                     fx.label(*v)
                 } else {
                     self.x_labels.iter().find(|(p, _)| p == v).map_or_else(|| fx.label(*v), |(_, l)| l.clone())

@@ -1,18 +1,20 @@
 //! The paired differences of a sweep with variants: each variant's
 //! difference from the reference variant on the same seeds, mean and 95%
-//! interval, one panel per metric.
+//! interval, one panel per metric: the metrics whose difference is
+//! significant first, then the usual ones, at most four.
 
 use super::axes::{Keyed, extent, nice_axis, padded};
 use super::data::Frame;
 use super::draw::{Chart, DrawFailure, legend, titled};
 use super::error::ChartError;
 use super::style::{LABEL_PX, SIZE, TICK_PX, colour, font};
-use super::sweep::Metric;
+use super::sweep::{METRICS, Metric};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-/// The metrics of the paired-difference chart, in panel order.
-const PAIRED_METRICS: [Metric; 4] = [
+/// The usual metrics of the paired-difference chart, shown after those
+/// whose difference is significant.
+const USUAL: [Metric; 4] = [
     Metric { column: "max_drawdown", label: "max drawdown (percentage points)", factor: 100.0 },
     Metric { column: "liquidated_notional", label: "liquidated notional (quote)", factor: 1.0 },
     Metric { column: "bad_debt", label: "bad debt (quote)", factor: 1.0 },
@@ -26,15 +28,17 @@ pub(super) struct PairedChart {
     title: String,
     variants: Vec<String>,
     groups: Vec<String>,
-    /// Per panel, its points.
-    panels: Vec<Vec<PairedPoint>>,
+    /// Per panel, its metric and points.
+    panels: Vec<(Metric, Vec<PairedPoint>)>,
 }
 
 /// `(variant, group, mean, low, high)`, scaled to the metric's unit.
 type PairedPoint = (usize, usize, f64, Option<f64>, Option<f64>);
 
 impl PairedChart {
-    pub(super) fn read(frame: &Frame, prefix: &str) -> Result<Option<Self>, ChartError> {
+    /// `labels` names the swept axes (the plan's `labels`; by path where
+    /// it has none).
+    pub(super) fn read(frame: &Frame, prefix: &str, labels: &serde_json::Value) -> Result<Option<Self>, ChartError> {
         let variant = frame.strings("variant")?;
         let reference = frame.strings("reference")?;
         let metric = frame.strings("metric")?;
@@ -48,16 +52,47 @@ impl PairedChart {
             .take_while(|c| !skip.contains(&c.as_str()))
             .collect();
         let axis_values: Vec<Vec<Option<String>>> = axes.iter().map(|a| frame.strings(a)).collect::<Result<_, _>>()?;
+        // The panels: metrics with a difference whose interval excludes 0,
+        // then the usual ones, then any other that moved, at most four.
+        // (present, moved, strength) of a metric's rows: the strength is the
+        // largest |mean| / half-width among its differences whose interval
+        // excludes 0, and 0 if there is none.
+        let state = |m: &Metric| {
+            let rows: Vec<usize> = (0..frame.df.height()).filter(|&i| metric[i].as_deref() == Some(m.column)).collect();
+            let strength = rows
+                .iter()
+                .filter_map(|&i| {
+                    let (x, l, h) = (mean[i]?, low[i]?, high[i]?);
+                    (l > 0.0 || h < 0.0).then(|| if x > l { x.abs() / (x - l) } else { f64::INFINITY })
+                })
+                .fold(0.0, f64::max);
+            (!rows.is_empty(), rows.iter().any(|&i| mean[i].is_some_and(|x| x != 0.0)), strength)
+        };
+        let mut chosen: Vec<Metric> = Vec::new();
+        let mut significant: Vec<(&Metric, f64)> =
+            METRICS.iter().map(|m| (m, state(m).2)).filter(|(_, s)| *s > 0.0).collect();
+        significant.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let significant = significant.into_iter().map(|(m, _)| m);
+        let usual = USUAL.iter().filter(|m| state(m).0);
+        for m in significant.chain(usual).chain(METRICS.iter().filter(|m| state(m).1)) {
+            if chosen.len() < 4 && !chosen.iter().any(|c| c.column == m.column) {
+                // The usual label of a metric in both lists.
+                chosen.push(*USUAL.iter().find(|u| u.column == m.column).unwrap_or(m));
+            }
+        }
         let (mut variants, mut groups): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
-        let mut panels = vec![Vec::new(); PAIRED_METRICS.len()];
+        let mut panels: Vec<(Metric, Vec<PairedPoint>)> = chosen.into_iter().map(|m| (m, Vec::new())).collect();
         for i in 0..frame.df.height() {
-            let Some(k) = PAIRED_METRICS.iter().position(|m| metric[i].as_deref() == Some(m.column)) else { continue };
+            let Some(k) = panels.iter().position(|(m, _)| metric[i].as_deref() == Some(m.column)) else { continue };
             let Some(m) = mean[i] else { continue };
             let v = variant[i].clone().unwrap_or_default();
             let g = axes
                 .iter()
                 .zip(&axis_values)
-                .map(|(a, vals)| format!("{} = {}", a, vals[i].clone().unwrap_or_default()))
+                .map(|(a, vals)| {
+                    let label = labels.get(a).and_then(|l| l.as_str()).unwrap_or(a);
+                    format!("{label} = {}", vals[i].clone().unwrap_or_default())
+                })
                 .collect::<Vec<_>>()
                 .join(", ");
             let vi = variants.iter().position(|x| *x == v).unwrap_or_else(|| {
@@ -68,8 +103,8 @@ impl PairedChart {
                 groups.push(g);
                 groups.len() - 1
             });
-            let f = PAIRED_METRICS[k].factor;
-            panels[k].push((vi, gi, m * f, low[i].map(|x| x * f), high[i].map(|x| x * f)));
+            let f = panels[k].0.factor;
+            panels[k].1.push((vi, gi, m * f, low[i].map(|x| x * f), high[i].map(|x| x * f)));
         }
         if variants.is_empty() {
             return Ok(None);
@@ -93,10 +128,10 @@ impl Chart for PairedChart {
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), DrawFailure> {
         let body = titled(root, &self.title)?;
-        let areas = body.split_evenly((2, 2));
+        let areas = body.split_evenly(if self.panels.len() <= 2 { (1, self.panels.len().max(1)) } else { (2, 2) });
         let n = self.variants.len();
         let spread = if self.groups.len() > 1 { 0.5 / self.groups.len() as f64 } else { 0.0 };
-        for ((area, metric), points) in areas.iter().zip(&PAIRED_METRICS).zip(&self.panels) {
+        for (area, (metric, points)) in areas.iter().zip(&self.panels) {
             let values = points.iter().flat_map(|p| [Some(p.2), p.3, p.4]).flatten().chain([0.0]);
             let x = padded(extent(values), 0.08);
             let (x_axis, fx) = nice_axis(x, x, 5);
@@ -175,13 +210,37 @@ mod tests {
             Column::new("diff_ci95_high".into(), [Some(-0.005), None, Some(500.0), None]),
         ])
         .expect("frame");
-        let chart = PairedChart::read(&Frame::in_memory(df), "demo").expect("read").expect("data");
+        let chart =
+            PairedChart::read(&Frame::in_memory(df), "demo", &serde_json::Value::Null).expect("read").expect("data");
         assert_eq!(chart.title, "demo: difference from baseline, same seeds, mean and 95% CI");
         assert_eq!(chart.variants, ["breaker", "partial"]);
         assert_eq!(chart.groups, ["count = 200", "count = 500"]);
-        // Drawdown in percentage points; a metric without a panel is left out.
-        assert_eq!(chart.panels[0], [(0, 0, -1.0, Some(-1.5), Some(-0.5)), (0, 1, -2.0, None, None)]);
-        assert_eq!(chart.panels[2], [(1, 0, 300.0, Some(100.0), Some(500.0))]);
-        assert!(chart.panels[1].is_empty() && chart.panels[3].is_empty());
+        // The significant differences, in percentage points for the
+        // drawdown; a metric that is not a sweep metric has no panel.
+        let columns: Vec<&str> = chart.panels.iter().map(|(m, _)| m.column).collect();
+        assert_eq!(columns, ["max_drawdown", "bad_debt"]);
+        assert_eq!(chart.panels[0].1, [(0, 0, -1.0, Some(-1.5), Some(-0.5)), (0, 1, -2.0, None, None)]);
+        assert_eq!(chart.panels[1].1, [(1, 0, 300.0, Some(100.0), Some(500.0))]);
+    }
+
+    #[test]
+    fn a_metric_that_differs_gets_a_panel_before_the_usual_ones() {
+        let metrics = ["max_drawdown", "liquidated_notional", "bad_debt", "half_recovery_ticks", "socialized_loss"];
+        let df = DataFrame::new_infer_height(vec![
+            Column::new("variant".into(), ["haircut"; 5]),
+            Column::new("reference".into(), ["fund"; 5]),
+            Column::new("metric".into(), metrics),
+            Column::new("n".into(), [5u64; 5]),
+            Column::new("diff_mean".into(), [0.0, 0.0, -80.0, 0.0, 120.0]),
+            Column::new("diff_ci95_low".into(), [Some(0.0), Some(0.0), Some(-120.0), Some(0.0), Some(100.0)]),
+            Column::new("diff_ci95_high".into(), [Some(0.0), Some(0.0), Some(-40.0), Some(0.0), Some(140.0)]),
+        ])
+        .expect("frame");
+        let labels = serde_json::json!({ "count": "traders" });
+        let chart = PairedChart::read(&Frame::in_memory(df), "demo", &labels).expect("read").expect("data");
+        let columns: Vec<&str> = chart.panels.iter().map(|(m, _)| m.column).collect();
+        // The strongest difference first: socialised loss (120 ± 20) over
+        // bad debt (−80 ± 40).
+        assert_eq!(columns, ["socialized_loss", "bad_debt", "max_drawdown", "liquidated_notional"]);
     }
 }

@@ -16,7 +16,7 @@ use super::metric::MetricChart;
 use super::paired::PairedChart;
 use super::pnl::PnlByPopulation;
 use super::style::{ensure_font, sig};
-use super::sweep::{GRID_METRICS, METRICS, SweepAxis};
+use super::sweep::{GRID_METRICS, METRICS, SweepAxis, shown_only_if_nonzero};
 use super::trajectories::Trajectories;
 use crate::file_safe;
 use std::path::{Path, PathBuf};
@@ -115,8 +115,14 @@ pub fn plot_sweep(sweep_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
         (Some(lo), _) => format!("{experiment} (seed {lo})"),
         _ => experiment.to_owned(),
     };
-    let axes: Vec<SweepAxis> =
+    let mut axes: Vec<SweepAxis> =
         axis_names.iter().map(|name| SweepAxis::read(&points, name)).collect::<Result<_, _>>()?;
+    // Sweeps written before labels were planned name their axes by path.
+    for axis in &mut axes {
+        if let Some(label) = plan.get("labels").and_then(|l| l.get(&axis.name)).and_then(|l| l.as_str()) {
+            label.clone_into(&mut axis.label);
+        }
+    }
     let mut written = Vec::new();
     if axes.is_empty() {
         return Ok(written);
@@ -128,7 +134,7 @@ pub fn plot_sweep(sweep_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
             continue;
         }
         // A single-market sweep has no spill-over to show.
-        if metric.column.starts_with("spillover_")
+        if shown_only_if_nonzero(metric.column)
             && points.f64s(&format!("{}_mean", metric.column)).is_ok_and(|v| v.iter().all(|x| x.unwrap_or(0.0) == 0.0))
         {
             continue;
@@ -147,7 +153,7 @@ pub fn plot_sweep(sweep_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
     }
     let paired = sweep_dir.join("paired.parquet");
     if paired.exists()
-        && let Some(chart) = PairedChart::read(&Frame::read(&paired)?, &prefix)?
+        && let Some(chart) = PairedChart::read(&Frame::read(&paired)?, &prefix, &plan["labels"])?
     {
         written.extend(write_chart(&out, "paired_differences", &chart)?);
     }

@@ -17,7 +17,7 @@ pub(super) struct Metric {
     pub(super) factor: f64,
 }
 
-pub(super) const METRICS: [Metric; 12] = [
+pub(super) const METRICS: [Metric; 16] = [
     Metric { column: "max_drawdown", label: "max drawdown of the mark (%)", factor: 100.0 },
     Metric {
         column: "amplification",
@@ -38,7 +38,18 @@ pub(super) const METRICS: [Metric; 12] = [
     Metric { column: "bad_debt", label: "bad debt (quote)", factor: 1.0 },
     Metric { column: "uncovered_bad_debt", label: "uncovered bad debt (quote)", factor: 1.0 },
     Metric { column: "insurance_fund", label: "insurance fund at the end (quote)", factor: 1.0 },
+    Metric { column: "fund_used", label: "bad debt paid by the insurance fund (quote)", factor: 1.0 },
+    Metric { column: "fund_drawdown", label: "largest fall of the insurance fund (quote)", factor: 1.0 },
+    Metric { column: "socialized_loss", label: "profits taken by socialised loss (quote)", factor: 1.0 },
+    Metric { column: "adl_notional", label: "notional closed by auto-deleveraging (quote)", factor: 1.0 },
 ];
+
+/// Metrics charted only when some value is not zero: a single-market sweep
+/// has no spill-over, and a book without a backstop no socialised loss.
+pub(super) fn shown_only_if_nonzero(column: &str) -> bool {
+    column.starts_with("spillover_")
+        || ["fund_used", "fund_drawdown", "socialized_loss", "adl_notional"].contains(&column)
+}
 
 /// The metrics given a two-axis heatmap.
 pub(super) const GRID_METRICS: [&str; 4] = ["amplification", "liquidated_notional", "max_drawdown", "bad_debt"];
@@ -52,8 +63,12 @@ pub(super) fn contour_level(column: &str) -> Option<f64> {
 
 /// One swept parameter's value at each point, as a position on a chart
 /// axis: the value itself if numeric, else the order of first appearance.
+#[derive(Clone)]
 pub(super) struct SweepAxis {
     pub(super) name: String,
+    /// How the axis is named on a chart: the sweep's label for it, or its
+    /// path.
+    pub(super) label: String,
     pub(super) numeric: bool,
     pub(super) positions: Vec<Option<f64>>,
     /// Distinct positions, ascending, with their labels.
@@ -87,11 +102,30 @@ impl SweepAxis {
             positions
         };
         levels.sort_by(|a, b| a.0.total_cmp(&b.0));
-        Ok(Self { name: name.to_owned(), numeric, positions, levels })
+        Ok(Self { name: name.to_owned(), label: name.to_owned(), numeric, positions, levels })
     }
 
     pub(super) fn label_of(&self, position: f64) -> String {
         self.levels.iter().find(|(p, _)| *p == position).map_or_else(|| sig(position), |(_, l)| l.clone())
+    }
+
+    /// Whether the axis reads better on a log scale: numeric, positive,
+    /// and spanning more than two decades (an insurance fund of 1,000 to
+    /// 1,000,000 quote).
+    pub(super) fn wants_log(&self) -> bool {
+        let (Some(lo), Some(hi)) = (self.levels.first(), self.levels.last()) else { return false };
+        self.numeric && lo.0 > 0.0 && hi.0 / lo.0 > 100.0
+    }
+
+    /// The axis on a log scale: positions are log10 of the values, and the
+    /// swept values keep their labels.
+    pub(super) fn logged(&self) -> SweepAxis {
+        SweepAxis {
+            label: format!("{} (log scale)", self.label),
+            positions: self.positions.iter().map(|p| p.map(f64::log10)).collect(),
+            levels: self.levels.iter().map(|(p, l)| (p.log10(), l.clone())).collect(),
+            ..self.clone()
+        }
     }
 
     /// The chart range and tick positions for this axis.
@@ -102,8 +136,10 @@ impl SweepAxis {
             return ((-0.5, last + 0.5), positions);
         }
         let range = padded(extent(positions.iter().copied()), 0.06);
-        // Swept values make the best ticks, unless they are too many to label.
-        let ticks = if positions.len() <= 12 { positions } else { nice_ticks(range.0, range.1, 8) };
+        // Swept values make the best ticks, unless they are too many to
+        // label, or two are so close that their labels would overlap.
+        let crowded = positions.windows(2).any(|w| w[1] - w[0] < 0.04 * (range.1 - range.0));
+        let ticks = if positions.len() <= 12 && !crowded { positions } else { nice_ticks(range.0, range.1, 8) };
         (range, ticks)
     }
 }
