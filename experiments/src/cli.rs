@@ -55,6 +55,11 @@ pub enum Command {
     Plot {
         /// A run folder or a sweep folder.
         dir: PathBuf,
+        /// A sweep's metrics to chart, by summary column name
+        /// (`--metric socialized_loss`): their metric charts and the panels
+        /// of the paired chart; every metric with data when absent.
+        #[arg(long = "metric")]
+        metrics: Vec<String>,
     },
     /// Write a Jupyter notebook for a run or a sweep.
     Notebook {

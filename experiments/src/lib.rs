@@ -10,6 +10,7 @@ pub mod locate;
 pub mod migrate;
 pub mod output;
 pub mod paths;
+pub mod reference;
 pub mod replicate;
 pub mod run;
 pub mod shipped;

@@ -2,7 +2,7 @@
 //! binary so that `cascade` runs anywhere.
 
 /// (name, file text) of every shipped experiment, the default first.
-pub const SHIPPED: [(&str, &str); 20] = [
+pub const SHIPPED: [(&str, &str); 21] = [
     ("flash_crash", include_str!("../configs/flash_crash.yaml")),
     ("baseline", include_str!("../configs/baseline.yaml")),
     ("thin_book", include_str!("../configs/thin_book.yaml")),
@@ -23,6 +23,7 @@ pub const SHIPPED: [(&str, &str); 20] = [
     ("predator_game", include_str!("../configs/predator_game.yaml")),
     ("runaway", include_str!("../configs/runaway.yaml")),
     ("fragility", include_str!("../configs/fragility.yaml")),
+    ("fund_size", include_str!("../configs/fund_size.yaml")),
 ];
 
 /// The experiment `cascade` runs with no arguments.

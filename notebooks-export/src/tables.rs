@@ -248,7 +248,7 @@ fn sweep_table(dir: &Path, chosen: &[String]) -> Result<Table, ReadError> {
 
 /// The metrics of the paired-difference table, with their headings and
 /// the factor to their unit: the first five always, the others when some
-/// difference is not zero.
+/// difference's interval excludes 0.
 pub const PAIRED_METRICS: [(&str, &str, f64); 9] = [
     ("max_drawdown", "Δ max drawdown (pp)", 100.0),
     ("liquidated_notional", "Δ liquidated notional (quote)", 1.0),
@@ -299,8 +299,11 @@ fn paired_table(dir: &Path) -> Result<Option<Table>, ReadError> {
             keys.push(k);
         }
     }
-    let differs =
-        |col: &str| (0..df.height()).any(|i| metric[i].as_deref() == Some(col) && mean[i].is_some_and(|m| m != 0.0));
+    // An optional metric is shown where some difference is significant.
+    let differs = |col: &str| {
+        (0..df.height())
+            .any(|i| metric[i].as_deref() == Some(col) && low[i].zip(high[i]).is_some_and(|(l, h)| l > 0.0 || h < 0.0))
+    };
     let shown: Vec<(&str, &str, f64)> =
         PAIRED_METRICS.iter().enumerate().filter(|(k, m)| *k < 5 || differs(m.0)).map(|(_, m)| *m).collect();
     let mut rows = Vec::new();

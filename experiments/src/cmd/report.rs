@@ -25,11 +25,14 @@ fn check(dir: &Path) -> Result<()> {
 }
 
 /// Draws the charts again.
-pub fn plot(dir: &Path) -> Result<ExitCode> {
+pub fn plot(dir: &Path, metrics: &[String]) -> Result<ExitCode> {
     check(dir)?;
+    if !metrics.is_empty() && kind(dir) != Some(Folder::Sweep) {
+        anyhow::bail!("--metric chooses a sweep's charts; {} is not a sweep folder", dir.display());
+    }
     let written = match kind(dir) {
         Some(Folder::Game) => cascade_notebooks::charts::plot_game(dir),
-        Some(Folder::Sweep) => cascade_notebooks::charts::plot_sweep(dir),
+        Some(Folder::Sweep) => cascade_notebooks::charts::plot_sweep_of(dir, metrics),
         _ => cascade_notebooks::charts::plot_run(dir),
     }
     .with_context(|| format!("drawing charts in {}", dir.display()))?;

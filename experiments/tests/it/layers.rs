@@ -11,7 +11,7 @@ use std::path::Path;
 /// The floors, lowest first; modules on one floor do not import each
 /// other. A new module must be placed here.
 const FLOORS: [&[&str]; 7] = [
-    &["locate", "output", "paths", "shipped", "theory"],
+    &["locate", "output", "paths", "reference", "shipped", "theory"],
     &["spec"],
     &["load"],
     &["run", "migrate"],

@@ -30,7 +30,7 @@ fn cascade(dir: &Path, args: &[&str]) -> (i32, String, String) {
 }
 
 /// The folders under `dir` that hold `file`.
-fn folders_with(dir: &Path, file: &str) -> Vec<PathBuf> {
+pub(crate) fn folders_with(dir: &Path, file: &str) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {

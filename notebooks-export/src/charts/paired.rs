@@ -38,7 +38,14 @@ type PairedPoint = (usize, usize, f64, Option<f64>, Option<f64>);
 impl PairedChart {
     /// `labels` names the swept axes (the plan's `labels`; by path where
     /// it has none).
-    pub(super) fn read(frame: &Frame, prefix: &str, labels: &serde_json::Value) -> Result<Option<Self>, ChartError> {
+    /// `chosen` names the metrics of the panels (at most four); when empty
+    /// they are chosen as the module docs say.
+    pub(super) fn read(
+        frame: &Frame,
+        prefix: &str,
+        labels: &serde_json::Value,
+        chosen: &[String],
+    ) -> Result<Option<Self>, ChartError> {
         let variant = frame.strings("variant")?;
         let reference = frame.strings("reference")?;
         let metric = frame.strings("metric")?;
@@ -68,14 +75,17 @@ impl PairedChart {
                 .fold(0.0, f64::max);
             (!rows.is_empty(), rows.iter().any(|&i| mean[i].is_some_and(|x| x != 0.0)), strength)
         };
-        let mut chosen: Vec<Metric> = Vec::new();
+        let picked: Vec<&Metric> =
+            chosen.iter().filter_map(|c| METRICS.iter().find(|m| m.column == c.as_str())).take(4).collect();
+        let mut chosen: Vec<Metric> = picked.into_iter().copied().collect();
         let mut significant: Vec<(&Metric, f64)> =
             METRICS.iter().map(|m| (m, state(m).2)).filter(|(_, s)| *s > 0.0).collect();
         significant.sort_by(|a, b| b.1.total_cmp(&a.1));
         let significant = significant.into_iter().map(|(m, _)| m);
         let usual = USUAL.iter().filter(|m| state(m).0);
+        let automatic = chosen.is_empty();
         for m in significant.chain(usual).chain(METRICS.iter().filter(|m| state(m).1)) {
-            if chosen.len() < 4 && !chosen.iter().any(|c| c.column == m.column) {
+            if automatic && chosen.len() < 4 && !chosen.iter().any(|c| c.column == m.column) {
                 // The usual label of a metric in both lists.
                 chosen.push(*USUAL.iter().find(|u| u.column == m.column).unwrap_or(m));
             }
@@ -131,6 +141,14 @@ impl Chart for PairedChart {
         let areas = body.split_evenly(if self.panels.len() <= 2 { (1, self.panels.len().max(1)) } else { (2, 2) });
         let n = self.variants.len();
         let spread = if self.groups.len() > 1 { 0.5 / self.groups.len() as f64 } else { 0.0 };
+        // Room above the top row for the legend of the groups (about 24 px
+        // a line in a panel some 300 px high), so that it covers no point.
+        let headroom = if self.groups.len() > 1 {
+            let legend = 24.0 * self.groups.len() as f64 + 16.0;
+            (legend * (n as f64 + 0.2) / (300.0 - legend).max(60.0)).min(3.0 * n as f64)
+        } else {
+            0.0
+        };
         for (area, (metric, points)) in areas.iter().zip(&self.panels) {
             let values = points.iter().flat_map(|p| [Some(p.2), p.3, p.4]).flatten().chain([0.0]);
             let x = padded(extent(values), 0.08);
@@ -142,7 +160,7 @@ impl Chart for PairedChart {
                 .margin_right(30)
                 .x_label_area_size(50)
                 .y_label_area_size(200)
-                .build_cartesian_2d(x_axis, Keyed::linear((-0.6, n as f64 - 0.4), y_keys))?;
+                .build_cartesian_2d(x_axis, Keyed::linear((-0.6, n as f64 - 0.4 + headroom), y_keys))?;
             chart
                 .configure_mesh()
                 .x_label_formatter(&|v| fx.label(*v))
@@ -158,7 +176,7 @@ impl Chart for PairedChart {
                 .bold_line_style(BLACK.mix(0.08))
                 .draw()?;
             chart.draw_series(std::iter::once(PathElement::new(
-                vec![(0.0, -0.6), (0.0, n as f64 - 0.4)],
+                vec![(0.0, -0.6), (0.0, n as f64 - 0.4 + headroom)],
                 colour::INK.stroke_width(2),
             )))?;
             for (v, g, mean, low, high) in points {
@@ -210,8 +228,9 @@ mod tests {
             Column::new("diff_ci95_high".into(), [Some(-0.005), None, Some(500.0), None]),
         ])
         .expect("frame");
-        let chart =
-            PairedChart::read(&Frame::in_memory(df), "demo", &serde_json::Value::Null).expect("read").expect("data");
+        let chart = PairedChart::read(&Frame::in_memory(df), "demo", &serde_json::Value::Null, &[])
+            .expect("read")
+            .expect("data");
         assert_eq!(chart.title, "demo: difference from baseline, same seeds, mean and 95% CI");
         assert_eq!(chart.variants, ["breaker", "partial"]);
         assert_eq!(chart.groups, ["count = 200", "count = 500"]);
@@ -237,7 +256,7 @@ mod tests {
         ])
         .expect("frame");
         let labels = serde_json::json!({ "count": "traders" });
-        let chart = PairedChart::read(&Frame::in_memory(df), "demo", &labels).expect("read").expect("data");
+        let chart = PairedChart::read(&Frame::in_memory(df), "demo", &labels, &[]).expect("read").expect("data");
         let columns: Vec<&str> = chart.panels.iter().map(|(m, _)| m.column).collect();
         // The strongest difference first: socialised loss (120 ± 20) over
         // bad debt (−80 ± 40).

@@ -92,7 +92,23 @@ pub fn plot_run(run_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
 /// both axes for the key metrics. A sweep without axes has nothing to plot
 /// against and yields no charts. Returns the written paths, sorted.
 pub fn plot_sweep(sweep_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
+    plot_sweep_of(sweep_dir, &[])
+}
+
+/// [`plot_sweep`] of the `chosen` metrics (summary columns, by name): their
+/// metric charts and heatmaps, and the panels of the paired chart, in that
+/// order; every metric with data when empty. A name that is not a metric
+/// is refused, with the names there are.
+pub fn plot_sweep_of(sweep_dir: &Path, chosen: &[String]) -> Result<Vec<PathBuf>, ChartError> {
     ensure_font()?;
+    if let Some(unknown) = chosen.iter().find(|c| !METRICS.iter().any(|m| m.column == c.as_str())) {
+        let names: Vec<&str> = METRICS.iter().map(|m| m.column).collect();
+        return Err(ChartError::Invalid {
+            path: sweep_dir.to_owned(),
+            message: format!("no metric {unknown:?} to chart; the metrics are {names:?}"),
+        });
+    }
+    let wanted = |column: &str| chosen.is_empty() || chosen.iter().any(|c| c == column);
     let plan_path = sweep_dir.join(crate::layout::SWEEP_PLAN);
     let plan = read_json(&plan_path)?;
     let invalid = |message: &str| ChartError::Invalid { path: plan_path.clone(), message: message.to_owned() };
@@ -128,7 +144,7 @@ pub fn plot_sweep(sweep_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
         return Ok(written);
     }
 
-    for metric in METRICS {
+    for metric in METRICS.into_iter().filter(|m| wanted(m.column)) {
         // Sweeps written before a metric existed do not have it.
         if points.f64s(&format!("{}_mean", metric.column)).is_err() {
             continue;
@@ -146,14 +162,17 @@ pub fn plot_sweep(sweep_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
         && x_axis.numeric
         && y_axis.numeric
     {
-        for metric in METRICS.iter().filter(|m| GRID_METRICS.contains(&m.column)) {
+        for metric in METRICS.iter().filter(|m| GRID_METRICS.contains(&m.column) || !chosen.is_empty()) {
+            if !wanted(metric.column) {
+                continue;
+            }
             let Some(chart) = MetricGrid::read(&points, x_axis, y_axis, metric, &prefix)? else { continue };
             written.extend(write_chart(&out, &format!("heatmap_{}", metric.column), &chart)?);
         }
     }
     let paired = sweep_dir.join("paired.parquet");
     if paired.exists()
-        && let Some(chart) = PairedChart::read(&Frame::read(&paired)?, &prefix, &plan["labels"])?
+        && let Some(chart) = PairedChart::read(&Frame::read(&paired)?, &prefix, &plan["labels"], chosen)?
     {
         written.extend(write_chart(&out, "paired_differences", &chart)?);
     }
