@@ -60,6 +60,14 @@ pub enum Command {
         /// of the paired chart; every metric with data when absent.
         #[arg(long = "metric")]
         metrics: Vec<String>,
+        /// A sweep's swept path on the x axis of its metric charts (the
+        /// first axis when absent); the other axes give one line each.
+        #[arg(long)]
+        x: Option<String>,
+        /// A log scale on x (a linear one with `--log-x false`); when
+        /// absent, log when the values span more than two decades.
+        #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+        log_x: Option<bool>,
     },
     /// Write a Jupyter notebook for a run or a sweep.
     Notebook {

@@ -157,6 +157,35 @@ impl Locator {
     }
 }
 
+/// What is out of place when line `line` of `text` (from 1) does not line
+/// up with the key above it: the YAML parser names only a position.
+pub fn indentation(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let content = |l: &str| !l.trim().is_empty() && !l.trim_start().starts_with('#');
+    let key = |l: &str| {
+        let t = l.trim_start().trim_start_matches("- ");
+        t.split_once(':').map(|(k, _)| k.trim().to_owned()).filter(|k| !k.is_empty() && !k.contains(' '))
+    };
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let here = *lines.get(line.checked_sub(1)?)?;
+    let own = key(here).filter(|_| content(here))?;
+    let (above, prev) = lines[..line - 1].iter().enumerate().rev().find(|(_, l)| content(l))?;
+    let prev_key = key(prev)?;
+    // A key under a list item's first key lines up with it, two columns
+    // past the dash; a key under `section:` is deeper than it.
+    let opens = prev.trim_end().ends_with(':');
+    let sibling = indent(prev) + if prev.trim_start().starts_with("- ") { 2 } else { 0 };
+    if opens || indent(here) == sibling {
+        return None;
+    }
+    Some(format!(
+        "`{own}` (line {line}) is indented {} spaces and `{prev_key}` above it (line {}) {sibling}: keys of one \
+         section line up, so indent `{own}` as `{prev_key}` is, or as the section it belongs to",
+        indent(here),
+        above + 1
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

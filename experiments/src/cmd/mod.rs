@@ -33,7 +33,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Migrate { files, stdout }) => migrate::migrate(&files, stdout),
         Some(Command::List) => list::list(),
         Some(Command::Merge { dir }) => merge::merge(&dir),
-        Some(Command::Plot { dir, metrics }) => report::plot(&dir, &metrics),
+        Some(Command::Plot { dir, metrics, x, log_x }) => {
+            report::plot(&dir, &cascade_notebooks::charts::SweepCharts { metrics, x, log_x })
+        }
         Some(Command::Notebook { dir }) => report::notebook(&dir),
         Some(Command::Table { dir, metrics }) => report::table(&dir, &metrics),
         Some(Command::Bench(args)) => bench::bench(&args),

@@ -25,14 +25,15 @@ fn check(dir: &Path) -> Result<()> {
 }
 
 /// Draws the charts again.
-pub fn plot(dir: &Path, metrics: &[String]) -> Result<ExitCode> {
+pub fn plot(dir: &Path, charts: &cascade_notebooks::charts::SweepCharts) -> Result<ExitCode> {
     check(dir)?;
-    if !metrics.is_empty() && kind(dir) != Some(Folder::Sweep) {
-        anyhow::bail!("--metric chooses a sweep's charts; {} is not a sweep folder", dir.display());
+    let chosen = !charts.metrics.is_empty() || charts.x.is_some() || charts.log_x.is_some();
+    if chosen && kind(dir) != Some(Folder::Sweep) {
+        anyhow::bail!("--metric, --x and --log-x choose a sweep's charts; {} is not a sweep folder", dir.display());
     }
     let written = match kind(dir) {
         Some(Folder::Game) => cascade_notebooks::charts::plot_game(dir),
-        Some(Folder::Sweep) => cascade_notebooks::charts::plot_sweep_of(dir, metrics),
+        Some(Folder::Sweep) => cascade_notebooks::charts::plot_sweep_with(dir, charts),
         _ => cascade_notebooks::charts::plot_run(dir),
     }
     .with_context(|| format!("drawing charts in {}", dir.display()))?;

@@ -217,6 +217,7 @@ fn every_shipped_experiment_validates_and_runs_briefly() {
         ("predator_game", 140),
         ("runaway", 340),
         ("fragility", 340),
+        ("fund_size", 140),
     ];
     let mut seen = 0;
     for entry in std::fs::read_dir(configs()).unwrap() {

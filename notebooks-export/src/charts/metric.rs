@@ -37,10 +37,11 @@ impl MetricChart {
         axes: &[SweepAxis],
         metric: &Metric,
         prefix: &str,
+        log_x: Option<bool>,
     ) -> Result<Option<Self>, ChartError> {
         let Some(columns) = MetricColumns::read(points, metric)? else { return Ok(None) };
         let Some((x_axis, others)) = axes.split_first() else { return Ok(None) };
-        let logged = x_axis.wants_log().then(|| x_axis.logged());
+        let logged = log_x.unwrap_or_else(|| x_axis.wants_log()).then(|| x_axis.logged());
         let x_axis = logged.as_ref().unwrap_or(x_axis);
         let mut lines: Vec<Line> = Vec::new();
         for row in 0..columns.mean.len() {
@@ -181,7 +182,7 @@ mod tests {
         let points = Frame::in_memory(df);
         let axes = [SweepAxis::read(&points, "leverage").expect("x"), SweepAxis::read(&points, "variant").expect("v")];
         let metric = Metric { column: "max_drawdown", label: "drawdown (%)", factor: 100.0 };
-        let chart = MetricChart::read(&points, &axes, &metric, "demo").expect("read").expect("data");
+        let chart = MetricChart::read(&points, &axes, &metric, "demo", None).expect("read").expect("data");
         assert_eq!(chart.title, "demo: drawdown (%), mean and 95% CI");
         assert_eq!(chart.x_label, "leverage");
         let labels: Vec<&str> = chart.lines.iter().map(|l| l.label.as_str()).collect();
@@ -190,6 +191,6 @@ mod tests {
         assert_eq!(chart.lines[0].points, [(5.0, 10.0, None, None), (20.0, 20.0, Some(15.0), Some(25.0))]);
         assert_eq!(chart.lines[1].points, [(5.0, 5.0, Some(4.0), Some(6.0))]);
         let absent = Metric { column: "bad_debt", label: "bad debt", factor: 1.0 };
-        assert!(MetricChart::read(&points, &axes, &absent, "demo").expect("read").is_none());
+        assert!(MetricChart::read(&points, &axes, &absent, "demo", None).expect("read").is_none());
     }
 }

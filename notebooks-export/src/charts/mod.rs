@@ -60,4 +60,4 @@ mod trajectories;
 
 pub use claim::{ClaimChart, FitChart, write_claim_chart, write_fit_chart};
 pub use error::ChartError;
-pub use plot::{plot_game, plot_run, plot_sweep, plot_sweep_of};
+pub use plot::{SweepCharts, plot_game, plot_run, plot_sweep, plot_sweep_with};

@@ -92,15 +92,29 @@ pub fn plot_run(run_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
 /// both axes for the key metrics. A sweep without axes has nothing to plot
 /// against and yields no charts. Returns the written paths, sorted.
 pub fn plot_sweep(sweep_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
-    plot_sweep_of(sweep_dir, &[])
+    plot_sweep_with(sweep_dir, &SweepCharts::default())
 }
 
-/// [`plot_sweep`] of the `chosen` metrics (summary columns, by name): their
-/// metric charts and heatmaps, and the panels of the paired chart, in that
-/// order; every metric with data when empty. A name that is not a metric
+/// What a sweep's charts show, when not the defaults.
+#[derive(Clone, Debug, Default)]
+pub struct SweepCharts {
+    /// The metrics (summary columns, by name): their metric charts and
+    /// heatmaps, and the panels of the paired chart, in that order; every
+    /// metric with data when empty.
+    pub metrics: Vec<String>,
+    /// The swept path on the x axis of the metric charts; the first axis
+    /// when absent.
+    pub x: Option<String>,
+    /// A log scale on x (`Some(true)`), a linear one (`Some(false)`), or a
+    /// log scale when the values span more than two decades (`None`).
+    pub log_x: Option<bool>,
+}
+
+/// [`plot_sweep`] as `charts` says. A name that is not a metric or an axis
 /// is refused, with the names there are.
-pub fn plot_sweep_of(sweep_dir: &Path, chosen: &[String]) -> Result<Vec<PathBuf>, ChartError> {
+pub fn plot_sweep_with(sweep_dir: &Path, charts: &SweepCharts) -> Result<Vec<PathBuf>, ChartError> {
     ensure_font()?;
+    let chosen = &charts.metrics;
     if let Some(unknown) = chosen.iter().find(|c| !METRICS.iter().any(|m| m.column == c.as_str())) {
         let names: Vec<&str> = METRICS.iter().map(|m| m.column).collect();
         return Err(ChartError::Invalid {
@@ -133,6 +147,19 @@ pub fn plot_sweep_of(sweep_dir: &Path, chosen: &[String]) -> Result<Vec<PathBuf>
     };
     let mut axes: Vec<SweepAxis> =
         axis_names.iter().map(|name| SweepAxis::read(&points, name)).collect::<Result<_, _>>()?;
+    if let Some(x) = &charts.x {
+        let at = axes.iter().position(|a| a.name == *x).ok_or_else(|| {
+            invalid(&format!("no swept path {x:?} for the x axis; the sweep's axes are {axis_names:?}"))
+        })?;
+        let chosen_axis = axes.remove(at);
+        axes.insert(0, chosen_axis);
+    }
+    if charts.log_x == Some(true)
+        && let Some(x) = axes.first()
+        && !(x.numeric && x.levels.first().is_some_and(|l| l.0 > 0.0))
+    {
+        return Err(invalid(&format!("{} has values that are not positive numbers: no log scale", x.name)));
+    }
     // Sweeps written before labels were planned name their axes by path.
     for axis in &mut axes {
         if let Some(label) = plan.get("labels").and_then(|l| l.get(&axis.name)).and_then(|l| l.as_str()) {
@@ -155,7 +182,7 @@ pub fn plot_sweep_of(sweep_dir: &Path, chosen: &[String]) -> Result<Vec<PathBuf>
         {
             continue;
         }
-        let Some(chart) = MetricChart::read(&points, &axes, &metric, &prefix)? else { continue };
+        let Some(chart) = MetricChart::read(&points, &axes, &metric, &prefix, charts.log_x)? else { continue };
         written.extend(write_chart(&out, &format!("metric_{}", metric.column), &chart)?);
     }
     if let [x_axis, y_axis] = axes.as_slice()
