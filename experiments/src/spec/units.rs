@@ -44,7 +44,7 @@ pub enum Units {
 pub const UNDECLARED: &str = "the file does not say its units. Add `units: quote` to write prices and money in \
      quote and rates as fractions (0.01 for 1%). A file written before units were declared has prices in ticks, \
      money in micros and rates in ppm: `cascade migrate FILE` rewrites it in quote units, exactly (or add \
-     `units: exact` to keep those units)";
+     `units: exact`, or pass `--set units=exact` for a file you cannot edit, to keep those units)";
 
 /// The units `tree` declares.
 pub fn declared(tree: &Value) -> Result<Units, String> {
