@@ -363,12 +363,14 @@ pub fn from_tree(tree: Value, locator: &Locator) -> Result<Loaded, Vec<Diagnosti
             return Err(vec![at(path, plain(&e.into_inner().to_string()))]);
         }
     };
+    // The types' checks speak ppm and micros; a quote file reads its units.
+    let speak = |m: String| if units == Units::Quote { units::message_in_quote(&m) } else { m };
     let mut diags: Vec<Diagnostic> = experiment
         .validate()
         .into_iter()
         .map(|e| match e {
-            ParamError::Invalid { field, reason } => at(field, reason),
-            other => at(String::new(), other.to_string()),
+            ParamError::Invalid { field, reason } => at(field, speak(reason)),
+            other => at(String::new(), speak(other.to_string())),
         })
         .collect();
     if !diags.is_empty() {

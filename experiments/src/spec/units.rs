@@ -165,6 +165,53 @@ pub fn axis_label(tree: &Value, path: &str) -> String {
     }
 }
 
+/// A validation message of the types, which speak ppm and micros, in the
+/// units of a `units: quote` file: `must be between 0 and 1,000,000 ppm
+/// (100%)` becomes `must be between 0 and 1 (100%)`, `2^60 micros` becomes
+/// `about 1.15 trillion quote`.
+pub fn message_in_quote(message: &str) -> String {
+    let mut m = message.to_owned();
+    for (from, to) in [
+        ("2^60 micros (about 1.15 trillion quote)", "about 1.15 trillion quote"),
+        ("2^61 micros (about 2.3 trillion quote)", "about 2.3 trillion quote"),
+        ("2^60 micros", "about 1.15 trillion quote"),
+        ("2^40 micros", "about 1.1 million quote"),
+    ] {
+        m = m.replace(from, to);
+    }
+    // A number with its punctuation around it: `(1,000,000]`.
+    let split = |t: &str| -> Option<(String, i128, String)> {
+        let start = t.find(|c: char| c.is_ascii_digit() || c == '-')?;
+        let end = t.rfind(|c: char| c.is_ascii_digit())? + 1;
+        let digits: String = t[start..end].chars().filter(|c| *c != ',').collect();
+        Some((t[..start].to_owned(), digits.parse().ok()?, t[end..].to_owned()))
+    };
+    let mut tokens: Vec<String> = m.split(' ').map(str::to_owned).collect();
+    for i in 0..tokens.len().saturating_sub(1) {
+        let next = tokens[i + 1].clone();
+        let unit = ["ppm", "micros"].into_iter().find(|u| next.starts_with(u));
+        let Some(unit) = unit else { continue };
+        let mut at = vec![i];
+        // `between A and B ppm`: A is in the unit too.
+        if i >= 3 && tokens[i - 1] == "and" && tokens[i - 3] == "between" {
+            at.push(i - 2);
+        }
+        let mut converted = false;
+        for k in at {
+            if let Some((before, n, after)) = split(&tokens[k]) {
+                tokens[k] = format!("{before}{}{after}", Decimal::new(n, SIX));
+                converted = true;
+            }
+        }
+        if converted {
+            let rest = &next[unit.len()..];
+            tokens[i + 1] = if unit == "micros" { format!("quote{rest}") } else { rest.to_owned() };
+        }
+    }
+    let joined = tokens.join(" ");
+    joined.replace("  ", " ").replace(" ;", ";").replace(" )", ")").trim_end().to_owned()
+}
+
 /// The experiment's JSON Schema, as the types give it (integer units).
 pub(crate) fn schema_json() -> &'static Json {
     static SCHEMA: OnceLock<Json> = OnceLock::new();
@@ -441,6 +488,24 @@ mod tests {
         assert_eq!(axis_label(&t, "markets[0].depth.lots_at_best"), "lots at best (lots)");
         assert_eq!(axis_label(&t, "populations.lev.leverage.high"), "lev: leverage high (×)");
         assert_eq!(axis_label(&t, "populations.lev.count"), "lev: count");
+    }
+
+    #[test]
+    fn validation_messages_speak_the_units_of_the_file() {
+        for (from, to) in [
+            ("must be between 0 and 1,000,000 ppm (100%)", "must be between 0 and 1 (100%)"),
+            ("must be between -1,000,000 and 1,000,000 ppm", "must be between -1 and 1"),
+            ("must be in [0, 1,000,000) ppm", "must be in [0, 1)"),
+            ("must be at most 1 (1,000,000 ppm)", "must be at most 1 (1)"),
+            ("10000 ppm must be below the initial rate 8000 ppm", "0.01 must be below the initial rate 0.008"),
+            (
+                "must be between 0 and 2^60 micros (about 1.15 trillion quote)",
+                "must be between 0 and about 1.15 trillion quote",
+            ),
+            ("0 micros: must be positive", "0 quote: must be positive"),
+        ] {
+            assert_eq!(message_in_quote(from), to);
+        }
     }
 
     #[test]

@@ -111,7 +111,7 @@ fn unit_mistakes_say_what_to_write() {
     let base = "units: quote\nname: u\nticks: 60\nmarkets:\n  - name: BTC-PERP\n    index: { initial_price: 60000 }\n\
                 protocol:\n  penalty: 0.01\n  insurance_fund: 1000000\n\
                 populations:\n  - { kind: noise, name: noise, count: 5, capital: 1000 }\n";
-    let cases: [(&str, &str, &str, &str, &str); 8] = [
+    let cases: [(&str, &str, &str, &str, &str); 9] = [
         (
             "a price off the tick grid",
             "initial_price: 60000 }",
@@ -138,6 +138,7 @@ fn unit_mistakes_say_what_to_write() {
         ("units misspelt", "units: quote", "units: quotes", "1:", "expected `quote`"),
         ("money beyond any range", "insurance_fund: 1000000", "insurance_fund: 1e30", "9:", "out of range"),
         ("a count written as a float", "count: 5,", "count: 5.5,", "11:", "populations[0].count"),
+        ("a penalty above 100%", "penalty: 0.01", "penalty: 2", "8:", "must be between 0 and 1"),
     ];
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("base.yaml"), base).unwrap();

@@ -191,7 +191,7 @@ pub fn write_fit_chart(
 fn write(dir: &std::path::Path, stem: &str, chart: &impl Chart) -> Result<[std::path::PathBuf; 2], super::ChartError> {
     super::style::ensure_font()?;
     let out = super::draw::charts_dir(dir)?;
-    super::draw::write_chart(&out, stem, chart)
+    super::draw::write_chart(&out, stem, chart, "")
 }
 
 /// Draws `chart` as `<dir>/charts/<stem>.svg` and `.png`.

@@ -44,7 +44,16 @@ fn draw_on<DB: DrawingBackend, C: Chart>(root: &DrawingArea<DB, Shift>, chart: &
 
 /// Draws `chart` as `<dir>/<stem>.svg` and `<dir>/<stem>.png`, each first
 /// under a temporary name in the same folder and then renamed into place.
-pub(super) fn write_chart<C: Chart>(dir: &Path, stem: &str, chart: &C) -> Result<[PathBuf; 2], ChartError> {
+/// Draws `chart` as `<stem>.svg` and `<stem>.png` in `dir`, with `caption`
+/// (what made it: the experiment, its seeds, its run or sweep) in the
+/// files' metadata rather than in the title: the SVG's `<desc>` and the
+/// PNG's `Description` text chunk. An empty caption writes none.
+pub(super) fn write_chart<C: Chart>(
+    dir: &Path,
+    stem: &str,
+    chart: &C,
+    caption: &str,
+) -> Result<[PathBuf; 2], ChartError> {
     let size = chart.size();
     let pid = std::process::id();
 
@@ -53,6 +62,12 @@ pub(super) fn write_chart<C: Chart>(dir: &Path, stem: &str, chart: &C) -> Result
     {
         let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
         draw_on(&root, chart).map_err(|DrawFailure(message)| ChartError::Draw { path: svg_path.clone(), message })?;
+    }
+    if !caption.is_empty()
+        && let Some(open) = svg.find("<svg").and_then(|at| svg[at..].find('>').map(|end| at + end + 1))
+    {
+        let text = caption.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        svg.insert_str(open, &format!("\n<desc>{text}</desc>"));
     }
     let svg_tmp = dir.join(format!(".{stem}.{pid}.tmp.svg"));
     std::fs::write(&svg_tmp, svg.as_bytes()).map_err(|source| ChartError::Io { path: svg_tmp.clone(), source })?;
@@ -72,8 +87,34 @@ pub(super) fn write_chart<C: Chart>(dir: &Path, stem: &str, chart: &C) -> Result
         let _ = std::fs::remove_file(&png_tmp);
         return Err(ChartError::Draw { path: png_path, message });
     }
+    if !caption.is_empty() {
+        let bytes = std::fs::read(&png_tmp).map_err(|source| ChartError::Io { path: png_tmp.clone(), source })?;
+        let bytes = with_description(bytes, caption);
+        std::fs::write(&png_tmp, bytes).map_err(|source| ChartError::Io { path: png_tmp.clone(), source })?;
+    }
     rename(&png_tmp, &png_path)?;
     Ok([png_path, svg_path])
+}
+
+/// `png` with an international text chunk (`iTXt`, UTF-8) `Description`
+/// holding `text`, placed after the header chunk.
+fn with_description(png: Vec<u8>, text: &str) -> Vec<u8> {
+    // The signature (8 bytes), then IHDR: length, type, 13 bytes, CRC.
+    const AFTER_HEADER: usize = 8 + 4 + 4 + 13 + 4;
+    if png.len() < AFTER_HEADER || &png[12..16] != b"IHDR" {
+        return png;
+    }
+    let mut chunk = b"iTXt".to_vec();
+    chunk.extend_from_slice(b"Description\0\0\0\0\0");
+    chunk.extend_from_slice(text.as_bytes());
+    let length = u32::try_from(chunk.len() - 4).unwrap_or(u32::MAX);
+    let mut out = Vec::with_capacity(png.len() + chunk.len() + 8);
+    out.extend_from_slice(&png[..AFTER_HEADER]);
+    out.extend_from_slice(&length.to_be_bytes());
+    out.extend_from_slice(&chunk);
+    out.extend_from_slice(&crc32fast::hash(&chunk).to_be_bytes());
+    out.extend_from_slice(&png[AFTER_HEADER..]);
+    out
 }
 
 fn rename(from: &Path, to: &Path) -> Result<(), ChartError> {

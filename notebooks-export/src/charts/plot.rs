@@ -35,6 +35,13 @@ pub fn plot_run(run_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
     let heatmap = Frame::read(&run_dir.join("heatmap.parquet"))?;
     let agents = Frame::read(&run_dir.join("agents.parquet"))?;
     let out = charts_dir(run_dir)?;
+    // The run id as the manifest records it: the same run gives the same
+    // bytes wherever its folder is.
+    let manifest = read_json(&run_dir.join(crate::layout::MANIFEST))?;
+    let caption = match manifest.get("run_id").and_then(|v| v.as_str()) {
+        Some(id) => format!("{}, seed {}, run {id}", info.experiment, info.seed),
+        None => format!("{}, seed {}", info.experiment, info.seed),
+    };
 
     let mut markets = info.markets.clone();
     if markets.is_empty() {
@@ -54,14 +61,14 @@ pub fn plot_run(run_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
     for (market_idx, market) in markets.iter().enumerate() {
         let suffix = if market_idx == 0 { String::new() } else { format!("_{}", file_safe(&market.name)) };
         let series = MarketSeries::read(&ticks, market)?;
-        let prefix = format!("{} (seed {})", info.experiment, info.seed);
+        let prefix = info.experiment.clone();
 
         let dashboard = Dashboard {
             title: format!("{prefix}: {} price, liquidations and liquidity", market.name),
             time_label: time_label.clone(),
             series: &series,
         };
-        written.extend(write_chart(&out, &format!("dashboard{suffix}"), &dashboard)?);
+        written.extend(write_chart(&out, &format!("dashboard{suffix}"), &dashboard, &caption)?);
 
         let map = LiquidationMap::read(
             &heatmap,
@@ -70,16 +77,15 @@ pub fn plot_run(run_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
             format!("{prefix}: {} liquidation map (long + short notional per price bucket)", market.name),
             time_label.clone(),
         )?;
-        written.extend(write_chart(&out, &format!("heatmap{suffix}"), &map)?);
+        written.extend(write_chart(&out, &format!("heatmap{suffix}"), &map, &caption)?);
 
         let cascades =
             CascadeSizes::from_series(&series, format!("{prefix}: {} cascade sizes (complementary CDF)", market.name));
-        written.extend(write_chart(&out, &format!("cascade_sizes{suffix}"), &cascades)?);
+        written.extend(write_chart(&out, &format!("cascade_sizes{suffix}"), &cascades, &caption)?);
     }
 
-    let pnl =
-        PnlByPopulation::read(&agents, format!("{} (seed {}): trader PnL by population", info.experiment, info.seed))?;
-    written.extend(write_chart(&out, "pnl_by_population", &pnl)?);
+    let pnl = PnlByPopulation::read(&agents, format!("{}: trader PnL by population", info.experiment))?;
+    written.extend(write_chart(&out, "pnl_by_population", &pnl, &caption)?);
     written.sort();
     Ok(written)
 }
@@ -140,10 +146,12 @@ pub fn plot_sweep_with(sweep_dir: &Path, charts: &SweepCharts) -> Result<Vec<Pat
     let out = charts_dir(sweep_dir)?;
 
     let seeds: Vec<u64> = runs.u64s("seed")?.into_iter().flatten().collect();
-    let prefix = match (seeds.iter().min(), seeds.iter().max()) {
-        (Some(lo), Some(hi)) if lo != hi => format!("{experiment} (seeds {lo}\u{2013}{hi})"),
-        (Some(lo), _) => format!("{experiment} (seed {lo})"),
-        _ => experiment.to_owned(),
+    let prefix = experiment.to_owned();
+    let sweep_id = plan.get("sweep_id").and_then(|v| v.as_str()).unwrap_or_default();
+    let caption = match (seeds.iter().min(), seeds.iter().max()) {
+        (Some(lo), Some(hi)) if lo != hi => format!("{experiment}, seeds {lo}\u{2013}{hi}, sweep {sweep_id}"),
+        (Some(lo), _) => format!("{experiment}, seed {lo}, sweep {sweep_id}"),
+        _ => format!("{experiment}, sweep {sweep_id}"),
     };
     let mut axes: Vec<SweepAxis> =
         axis_names.iter().map(|name| SweepAxis::read(&points, name)).collect::<Result<_, _>>()?;
@@ -183,7 +191,7 @@ pub fn plot_sweep_with(sweep_dir: &Path, charts: &SweepCharts) -> Result<Vec<Pat
             continue;
         }
         let Some(chart) = MetricChart::read(&points, &axes, &metric, &prefix, charts.log_x)? else { continue };
-        written.extend(write_chart(&out, &format!("metric_{}", metric.column), &chart)?);
+        written.extend(write_chart(&out, &format!("metric_{}", metric.column), &chart, &caption)?);
     }
     if let [x_axis, y_axis] = axes.as_slice()
         && x_axis.numeric
@@ -194,14 +202,14 @@ pub fn plot_sweep_with(sweep_dir: &Path, charts: &SweepCharts) -> Result<Vec<Pat
                 continue;
             }
             let Some(chart) = MetricGrid::read(&points, x_axis, y_axis, metric, &prefix)? else { continue };
-            written.extend(write_chart(&out, &format!("heatmap_{}", metric.column), &chart)?);
+            written.extend(write_chart(&out, &format!("heatmap_{}", metric.column), &chart, &caption)?);
         }
     }
     let paired = sweep_dir.join("paired.parquet");
     if paired.exists()
         && let Some(chart) = PairedChart::read(&Frame::read(&paired)?, &prefix, &plan["labels"], chosen)?
     {
-        written.extend(write_chart(&out, "paired_differences", &chart)?);
+        written.extend(write_chart(&out, "paired_differences", &chart, &caption)?);
     }
     written.sort();
     Ok(written)
@@ -226,9 +234,14 @@ pub fn plot_game(game_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
     let payoffs = Frame::read(&game_dir.join("payoffs.parquet"))?;
     let equilibria = Frame::read(&game_dir.join("equilibria.parquet"))?;
     let out = charts_dir(game_dir)?;
+    let game_id = plan.get("game_id").and_then(|v| v.as_str()).unwrap_or_default();
+    let caption = format!(
+        "{experiment}, master seed {}, game {game_id}",
+        plan.get("seed").map_or_else(String::new, ToString::to_string)
+    );
     let mut written = Vec::new();
     if let Some(chart) = EquilibriaChart::read(&equilibria, experiment)? {
-        written.extend(write_chart(&out, "equilibria", &chart)?);
+        written.extend(write_chart(&out, "equilibria", &chart, &caption)?);
     }
     for table in GameTable::read(&payoffs, &equilibria)? {
         if table.roles.len() != 2 {
@@ -251,16 +264,16 @@ pub fn plot_game(game_dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
                 cells,
             );
             let stem = format!("payoffs_{}_{}", file_safe(&table.variant), file_safe(role));
-            written.extend(write_chart(&out, &stem, &chart)?);
+            written.extend(write_chart(&out, &stem, &chart, &caption)?);
         }
         if let Some(graph) = DeviationGraph::new(&table, experiment) {
-            written.extend(write_chart(&out, &format!("deviations_{}", file_safe(&table.variant)), &graph)?);
+            written.extend(write_chart(&out, &format!("deviations_{}", file_safe(&table.variant)), &graph, &caption)?);
         }
     }
     let trajectories = game_dir.join("trajectories.parquet");
     if trajectories.exists() {
         for (stem, chart) in Trajectories::read(&Frame::read(&trajectories)?, &equilibria, experiment)? {
-            written.extend(write_chart(&out, &format!("trajectories_{}", file_safe(&stem)), &chart)?);
+            written.extend(write_chart(&out, &format!("trajectories_{}", file_safe(&stem)), &chart, &caption)?);
         }
     }
     written.sort();

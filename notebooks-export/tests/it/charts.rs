@@ -59,8 +59,20 @@ fn every_run_chart_is_written_as_svg_and_png() {
         .filter(|e| e.file_name().to_string_lossy().contains("tmp"))
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
-    let title = std::fs::read_to_string(run.join("charts/dashboard.svg")).expect("svg");
-    assert!(title.contains("test_crash (seed 7)"), "the title names the experiment and seed");
+    // The title names the experiment; the seed and the run are in the
+    // files' metadata, not in the title.
+    let svg = std::fs::read_to_string(run.join("charts/dashboard.svg")).expect("svg");
+    assert!(svg.contains("<desc>test_crash, seed 7"), "the SVG's description names the seed");
+    assert!(!svg.contains("(seed 7)"), "no seed in the title");
+    let png = std::fs::read(run.join("charts/dashboard.png")).expect("png");
+    let decoder = png::Decoder::new(std::io::Cursor::new(png));
+    let reader = decoder.read_info().expect("a valid PNG");
+    let text = &reader.info().utf8_text;
+    assert!(
+        text.iter()
+            .any(|t| t.keyword == "Description" && t.get_text().is_ok_and(|s| s.starts_with("test_crash, seed 7"))),
+        "the PNG's description names the seed"
+    );
 }
 
 #[test]
@@ -138,7 +150,7 @@ fn every_sweep_chart_is_written_as_svg_and_png() {
     assert_eq!(stems, expected, "a metric without data gets no chart");
     check_all(&sweep.join("charts"), &stems, |_| (1600, 1000));
     let svg = std::fs::read_to_string(sweep.join("charts/metric_liquidated_notional.svg")).expect("svg");
-    assert!(svg.contains("test_sweep (seeds 11"), "the title names the experiment and seeds");
+    assert!(svg.contains("<desc>test_sweep, seeds 11"), "the description names the experiment and seeds");
     assert!(svg.contains("populations.leveraged.leverage.median"), "the x axis is the swept path");
 }
 
