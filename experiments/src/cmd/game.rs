@@ -90,7 +90,7 @@ pub fn game(args: &SweepArgs) -> Result<ExitCode> {
 pub fn finish(plan: &GamePlan, out: &Path) -> Result<String> {
     let analysis = analyse(plan, out)?;
     let written = write(plan, out, &analysis)?;
-    let mut text = summary(&analysis.variants);
+    let mut text = summary(&analysis.variants, payoff_unit(&plan.spec.payoff));
     let written: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
     text.push_str(&format!("wrote {}\n", written.join(", ")));
     let dir = game_dir(out, plan);
@@ -102,8 +102,23 @@ pub fn finish(plan: &GamePlan, out: &Path) -> Result<String> {
     Ok(text)
 }
 
-/// The equilibria as a plain-text table.
-fn summary(results: &[VariantResult]) -> String {
+/// The unit of a payoff, and so of a regret: `pnl` is read in quote,
+/// `pnl_per_capital` is a fraction of the deposit, and the other payoffs
+/// are `agents.parquet` columns as written (see docs/frames.md).
+fn payoff_unit(payoff: &str) -> &'static str {
+    match payoff {
+        "pnl" => "quote",
+        "pnl_per_capital" => "of the deposit",
+        "deposited" | "final_equity" | "fees_paid" => "micros",
+        "open_qty" => "lots",
+        "liquidation_tick" => "ticks",
+        _ => "",
+    }
+}
+
+/// The equilibria as a plain-text table; `unit` is the payoff's.
+fn summary(results: &[VariantResult], unit: &str) -> String {
+    let unit = if unit.is_empty() { String::new() } else { format!(" {unit}") };
     let mut text = String::new();
     let drawdown = METRICS.iter().position(|m| *m == "max_drawdown").expect("a metric");
     for res in results {
@@ -117,7 +132,7 @@ fn summary(results: &[VariantResult]) -> String {
             let (lo, hi) = res.regret_ci[i];
             let (dlo, dhi) = res.diff_ci[i][drawdown];
             text.push_str(&format!(
-                "  {i} {:5} {}{}\n      regret {:.4} (95% CI {:.4} to {:.4}); max drawdown {:.4}, vs baseline {:+.4} (95% CI {:+.4} to {:+.4})\n",
+                "  {i} {:5} {}{}\n      regret {:.4}{unit} (95% CI {:.4} to {:.4}); max drawdown {:.4}, vs baseline {:+.4} (95% CI {:+.4} to {:+.4})\n",
                 if e.profile.is_some() { "pure" } else { "mixed" },
                 mixture_label(&res.game.structure, &e.mixture),
                 if e.connected { " (one of a connected set: payoffs tie)" } else { "" },
