@@ -23,16 +23,6 @@ pub struct Migrated {
     pub rewritten: usize,
 }
 
-/// A value that another value sets at a path: a sweep axis value, a
-/// variant's or a game strategy's `set`.
-struct Setting {
-    /// Where the value is in the file (`sweep.grid.protocol.penalty[1]`).
-    at: String,
-    /// The path it sets in the experiment (`protocol.penalty`).
-    target: String,
-    value: Value,
-}
-
 /// Calls `f` with each value that sets another in `tree`: where it is,
 /// the path it sets, and the value.
 fn visit(tree: &mut Value, f: &mut dyn FnMut(String, String, &mut Value)) {
@@ -65,12 +55,6 @@ fn visit(tree: &mut Value, f: &mut dyn FnMut(String, String, &mut Value)) {
             }
         }
     }
-}
-
-fn settings(tree: &Value) -> Vec<Setting> {
-    let mut out = Vec::new();
-    visit(&mut tree.clone(), &mut |at, target, v| out.push(Setting { at, target, value: v.clone() }));
-    out
 }
 
 /// `value` as the field at `target` of `tree` gives it, converted.
@@ -141,17 +125,32 @@ pub fn migrate(text: &str) -> Result<Option<Migrated>, String> {
     units::convert(&mut quote, Direction::ToQuote).map_err(fail)?;
     let mut edits = Vec::new();
     changes(&tree, &quote, "", &mut edits);
-    for s in settings(&tree) {
-        let new =
-            convert_setting(&tree, &s.target, &s.value, Direction::ToQuote).map_err(|e| format!("{}: {e}", s.at))?;
-        let back =
-            convert_setting(&quote, &s.target, &new, Direction::ToExact).map_err(|e| format!("{}: {e}", s.at))?;
-        let exact =
-            convert_setting(&tree, &s.target, &s.value, Direction::Integers).map_err(|e| format!("{}: {e}", s.at))?;
-        if back != exact {
-            return Err(format!("{}: {} does not convert back exactly", s.at, number_text(&s.value)));
+    // Each value a sweep or strategy sets is converted as the field it
+    // sets, checked to convert back exactly, and put into `expect`, the
+    // tree the rewritten file must read as.
+    let mut expect = quote.clone();
+    let mut failed = None;
+    visit(&mut expect, &mut |at, target, v| {
+        let converted = (|| {
+            let new = convert_setting(&tree, &target, v, Direction::ToQuote)?;
+            let back = convert_setting(&quote, &target, &new, Direction::ToExact)?;
+            if back != convert_setting(&tree, &target, v, Direction::Integers)? {
+                return Err(format!("{} does not convert back exactly", number_text(v)));
+            }
+            Ok(new)
+        })();
+        match converted {
+            Ok(new) => {
+                changes(v, &new, &at, &mut edits);
+                *v = new;
+            }
+            Err(e) => {
+                failed.get_or_insert(format!("{at}: {e}"));
+            }
         }
-        changes(&s.value, &new, &s.at, &mut edits);
+    });
+    if let Some(e) = failed {
+        return Err(e);
     }
     // Check each conversion round trips.
     let mut back = quote.clone();
@@ -196,17 +195,8 @@ pub fn migrate(text: &str) -> Result<Option<Migrated>, String> {
     if !inserted {
         out.insert_str(0, line);
     }
-    // The rewritten file must read as the quote tree, and so give the
+    // The rewritten file must read as the converted tree, and so give the
     // file's values exactly.
-    let mut expect = quote.clone();
-    let mut failed = None;
-    visit(&mut expect, &mut |at, target, v| match convert_setting(&tree, &target, v, Direction::ToQuote) {
-        Ok(new) => *v = new,
-        Err(e) => failed = Some(format!("{at}: {e}")),
-    });
-    if let Some(e) = failed {
-        return Err(e);
-    }
     let mut read: Value = serde_yaml::from_str(&out).map_err(|e| format!("the rewritten file does not parse: {e}"))?;
     if let Value::Mapping(m) = &mut read {
         m.remove(units::KEY);
