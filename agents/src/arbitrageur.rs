@@ -29,6 +29,7 @@
 //! arbitrageurs buy the perpetual and sell spot, the spot mids fall, the
 //! oracle index and the mark follow, and more positions are liquidated.
 
+use crate::kind::PopulationKind;
 use crate::{Agent, Population, check_market, check_non_negative, install_once, spawn_agent};
 use bevy_ecs::prelude::*;
 use cascade_framework::accounts::ledger::{Ledger, MarginMode};
@@ -112,6 +113,35 @@ impl ArbitrageurParams {
 #[derive(Component, Debug)]
 pub struct Arbitrageur {
     params: ArbitrageurParams,
+}
+
+impl PopulationKind for ArbitrageurParams {
+    const KIND: &'static str = "arbitrageur";
+    const ABOUT: &'static str = "Basis arbitrageurs between a perpetual and a spot venue.";
+
+    fn check(&self) -> Result<(), ParamError> {
+        self.validate()
+    }
+
+    fn count(&self) -> u32 {
+        self.count
+    }
+
+    fn first_index(&self) -> u32 {
+        self.first_index
+    }
+
+    fn market(&self) -> u16 {
+        self.market.0.max(self.spot.0)
+    }
+
+    fn capital(&self) -> i64 {
+        self.capital.0
+    }
+
+    fn base_inventory(&self) -> i64 {
+        self.base_inventory.0
+    }
 }
 
 impl Population for ArbitrageurParams {

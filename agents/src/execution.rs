@@ -25,6 +25,7 @@
 //! `sqrt_impact`. Children are sent at normal priority; a child that finds
 //! too little depth is partly filled and logged so (`filled_lots`).
 
+use crate::kind::PopulationKind;
 use crate::{Agent, Population, check_market, install_once, spawn_agent};
 use bevy_ecs::prelude::*;
 use cascade_framework::accounts::ledger::{Ledger, MarginMode};
@@ -154,6 +155,31 @@ pub struct Execution {
     pending: Option<(Lots, Lots)>,
     /// The market's volume last tick, lots.
     last_volume: i64,
+}
+
+impl PopulationKind for ExecutionParams {
+    const KIND: &'static str = "execution";
+    const ABOUT: &'static str = "Execution agents working a parent order in child orders.";
+
+    fn check(&self) -> Result<(), ParamError> {
+        self.validate()
+    }
+
+    fn count(&self) -> u32 {
+        self.count
+    }
+
+    fn first_index(&self) -> u32 {
+        self.first_index
+    }
+
+    fn market(&self) -> u16 {
+        self.market.0
+    }
+
+    fn capital(&self) -> i64 {
+        self.capital.0
+    }
 }
 
 impl Population for ExecutionParams {

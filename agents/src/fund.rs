@@ -42,6 +42,7 @@
 //! the price then follows the noise demand: mean-reverting around the
 //! fundamental, with Gaussian increments, as in the paper.
 
+use crate::kind::PopulationKind;
 use crate::{Agent, Population, check_market, install_once, spawn_agent};
 use bevy_ecs::prelude::*;
 use cascade_framework::accounts::health::terms_of;
@@ -142,6 +143,31 @@ pub struct Fund {
     params: Arc<FundParams>,
 }
 
+impl PopulationKind for FundParams {
+    const KIND: &'static str = "leverage_fund";
+    const ABOUT: &'static str = "Leverage-targeting funds (Thurner, Farmer and Geanakoplos 2012).";
+
+    fn check(&self) -> Result<(), ParamError> {
+        self.validate()
+    }
+
+    fn count(&self) -> u32 {
+        self.count
+    }
+
+    fn first_index(&self) -> u32 {
+        self.first_index
+    }
+
+    fn market(&self) -> u16 {
+        self.market.0
+    }
+
+    fn capital(&self) -> i64 {
+        self.capital.0
+    }
+}
+
 impl Population for FundParams {
     fn name(&self) -> &str {
         &self.name
@@ -237,6 +263,32 @@ pub struct DemandNoise {
     params: Arc<DemandNoiseParams>,
     /// `n_t`.
     pub demand: f64,
+}
+
+impl PopulationKind for DemandNoiseParams {
+    const KIND: &'static str = "demand_noise";
+    const ABOUT: &'static str =
+        "Noise traders with AR(1) demand (the noise traders of Thurner, Farmer and Geanakoplos 2012).";
+
+    fn check(&self) -> Result<(), ParamError> {
+        self.validate()
+    }
+
+    fn count(&self) -> u32 {
+        self.count
+    }
+
+    fn first_index(&self) -> u32 {
+        self.first_index
+    }
+
+    fn market(&self) -> u16 {
+        self.market.0
+    }
+
+    fn capital(&self) -> i64 {
+        self.capital.0
+    }
 }
 
 impl Population for DemandNoiseParams {

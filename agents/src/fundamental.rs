@@ -50,14 +50,17 @@
 //! Capital is the account's collateral; the exchange rejects quotes it
 //! cannot margin, and a spot purchase is sized to the cash held.
 
+use crate::kind::PopulationKind;
 use crate::{Agent, Population, check_market, check_non_negative, install_once, spawn_agent};
 use bevy_ecs::prelude::*;
 use cascade_framework::accounts::ledger::{Ledger, MarginMode};
 use cascade_framework::core::units::round_to_i64;
 use cascade_framework::exchange::execute::fee;
 use cascade_framework::exchange::sequencer::{OrderQueue, Priority};
+use cascade_framework::market::MarketParams;
 use cascade_framework::market::Markets;
 use cascade_framework::market::book::OrderKind;
+use cascade_framework::protocol::ProtocolParams;
 use cascade_framework::record::FloorCapital;
 use cascade_framework::{Lots, MarketId, Micros, ParamError, Phase, Price, Side, Simulation};
 use rand_distr::{Distribution, Normal};
@@ -310,6 +313,48 @@ pub struct FundamentalTrader {
     quoted: Option<(f64, Lots, i64)>,
     /// Lots of limit that slow-moving capital has brought so far.
     arrived: f64,
+}
+
+impl PopulationKind for FundamentalParams {
+    const KIND: &'static str = "fundamental";
+    const ABOUT: &'static str = "Fundamental (value) traders.";
+
+    fn check(&self) -> Result<(), ParamError> {
+        self.validate()
+    }
+
+    fn count(&self) -> u32 {
+        self.count
+    }
+
+    fn first_index(&self) -> u32 {
+        self.first_index
+    }
+
+    fn market(&self) -> u16 {
+        self.market.0
+    }
+
+    fn capital(&self) -> i64 {
+        self.capital.0
+    }
+
+    fn base_inventory(&self) -> i64 {
+        self.base_inventory.0
+    }
+
+    fn fits(&self, markets: &[MarketParams], _: &ProtocolParams) -> Result<(), ParamError> {
+        if self.base_inventory.0 > 0 && markets.get(self.market.idx()).is_some_and(|m| m.spot.is_none()) {
+            return Err(ParamError::invalid(
+                "base_inventory",
+                format!(
+                    "market {} is a perpetual: only a value trader on a spot market holds base units",
+                    self.market.0
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Population for FundamentalParams {

@@ -38,6 +38,7 @@
 //! fall.
 
 use crate::dist::Dist;
+use crate::kind::PopulationKind;
 use crate::{Agent, Population, install_once, spawn_agent};
 use bevy_ecs::prelude::*;
 use cascade_framework::accounts::ledger::{Ledger, MarginMode};
@@ -46,8 +47,10 @@ use cascade_framework::core::units::{PPM, narrow, round_to_i64};
 use cascade_framework::exchange::auction::{AuctionId, Auctions, Take};
 use cascade_framework::exchange::fee;
 use cascade_framework::exchange::sequencer::{OrderQueue, Priority};
+use cascade_framework::market::MarketParams;
 use cascade_framework::market::Markets;
 use cascade_framework::market::book::OrderKind;
+use cascade_framework::protocol::ProtocolParams;
 use cascade_framework::{Lots, MarketId, Micros, ParamError, Phase, Ppm, Side, Simulation};
 use serde::{Deserialize, Serialize};
 
@@ -131,6 +134,43 @@ pub struct Keeper {
 
 fn ticks_of(draw: f64) -> u64 {
     u64::try_from(round_to_i64(draw).max(0)).unwrap_or(0)
+}
+
+impl PopulationKind for KeeperParams {
+    const KIND: &'static str = "keeper";
+    const ABOUT: &'static str = "Keepers bidding in the protocol's Dutch auctions.";
+
+    fn check(&self) -> Result<(), ParamError> {
+        self.validate()
+    }
+
+    fn count(&self) -> u32 {
+        self.count
+    }
+
+    fn first_index(&self) -> u32 {
+        self.first_index
+    }
+
+    fn market(&self) -> u16 {
+        // Keepers bid in every market's auctions.
+        0
+    }
+
+    fn capital(&self) -> i64 {
+        self.capital.0
+    }
+
+    fn scans_auctions(&self) -> bool {
+        true
+    }
+
+    fn fits(&self, _: &[MarketParams], protocol: &ProtocolParams) -> Result<(), ParamError> {
+        if self.count > 0 && protocol.auction.is_none() {
+            return Err(ParamError::invalid("kind", "keepers bid in auctions: set protocol.auction, or count: 0"));
+        }
+        Ok(())
+    }
 }
 
 impl Population for KeeperParams {

@@ -45,6 +45,7 @@
 
 use crate::alarms::{AlarmKind, PriceAlarms};
 pub use crate::guards::{Guards, Reentry, StopLoss, TopUp, Trend, stop_level, top_up_level};
+use crate::kind::PopulationKind;
 use crate::leveraged_draw::Terms;
 use crate::{
     Agent, Dist, Population, PriceHistory, check_market, check_non_negative, check_probability, install_once,
@@ -199,6 +200,35 @@ pub struct LeveragedBook {
     reentry_due: BTreeMap<u64, Vec<Entity>>,
     flat_trend: BTreeSet<Entity>,
     rearm: Vec<Entity>,
+}
+
+impl PopulationKind for LeveragedParams {
+    const KIND: &'static str = "leveraged";
+    const ABOUT: &'static str = "Leveraged traders.";
+
+    fn check(&self) -> Result<(), ParamError> {
+        self.validate()
+    }
+
+    fn count(&self) -> u32 {
+        self.count
+    }
+
+    fn first_index(&self) -> u32 {
+        self.first_index
+    }
+
+    fn market(&self) -> u16 {
+        self.market.0
+    }
+
+    fn orders_per_tick(&self) -> f64 {
+        0.0
+    }
+
+    fn holds_positions(&self) -> bool {
+        true
+    }
 }
 
 impl Population for LeveragedParams {

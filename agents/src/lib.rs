@@ -7,7 +7,10 @@
 //! `install` opens its agents' accounts, spawns them, and adds its systems to
 //! the framework's phases the first time a population of its kind is
 //! installed. Users add their own populations the same way, without
-//! touching the framework (see `examples/custom_agent.rs`):
+//! touching the framework (see `examples/custom_agent.rs`). A population
+//! that experiment files can name (`- kind: ...`) also implements
+//! [`PopulationKind`], and is registered with the experiments crate
+//! (`experiments/examples/momentum.rs`):
 //!
 //! ```
 //! use cascade_agents::{Agent, Population, install_once, spawn_agent};
@@ -49,6 +52,7 @@ pub mod fund;
 pub mod fundamental;
 pub mod guards;
 pub mod keeper;
+pub mod kind;
 pub mod leveraged;
 mod leveraged_draw;
 pub mod maker;
@@ -59,6 +63,7 @@ pub mod strategic;
 
 pub use cascade_framework as framework;
 pub use dist::Dist;
+pub use kind::PopulationKind;
 
 use bevy_ecs::prelude::*;
 use cascade_framework::accounts::ledger::{AccountKind, AccountSpec, Label, MarginMode};

@@ -43,6 +43,7 @@
 //! which a maker that absorbs forced perp sales passes them on to spot, and
 //! so to an oracle index built on that venue.
 
+use crate::kind::PopulationKind;
 use crate::{Agent, Population, check_market, check_non_negative, install_once, spawn_agent};
 use bevy_ecs::prelude::*;
 use cascade_framework::accounts::ledger::{Ledger, MarginMode};
@@ -278,6 +279,39 @@ impl MakerParams {
 #[derive(Component, Debug)]
 pub struct MarketMaker {
     params: Arc<MakerParams>,
+}
+
+impl PopulationKind for MakerParams {
+    const KIND: &'static str = "market_maker";
+    const ABOUT: &'static str = "Market makers.";
+
+    fn check(&self) -> Result<(), ParamError> {
+        self.validate()
+    }
+
+    fn count(&self) -> u32 {
+        self.count
+    }
+
+    fn first_index(&self) -> u32 {
+        self.first_index
+    }
+
+    fn market(&self) -> u16 {
+        self.market.0
+    }
+
+    fn capital(&self) -> i64 {
+        self.capital.0
+    }
+
+    fn base_inventory(&self) -> i64 {
+        self.hedge.as_ref().map_or(0, |h| h.base_inventory.0)
+    }
+
+    fn orders_per_tick(&self) -> f64 {
+        f64::from(self.count) * 2.0 * f64::from(self.levels)
+    }
 }
 
 impl Population for MakerParams {

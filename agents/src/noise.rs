@@ -6,6 +6,7 @@
 //! cross margin with `capital` collateral; the exchange rejects orders it
 //! cannot margin.
 
+use crate::kind::PopulationKind;
 use crate::{Agent, Population, check_market, check_non_negative, install_once, spawn_agent};
 use bevy_ecs::prelude::*;
 use cascade_framework::accounts::ledger::MarginMode;
@@ -81,6 +82,35 @@ impl NoiseParams {
 pub struct NoiseTrader {
     arrivals: Option<Poisson<f64>>,
     size: LogNormal<f64>,
+}
+
+impl PopulationKind for NoiseParams {
+    const KIND: &'static str = "noise";
+    const ABOUT: &'static str = "Noise traders.";
+
+    fn check(&self) -> Result<(), ParamError> {
+        self.validate()
+    }
+
+    fn count(&self) -> u32 {
+        self.count
+    }
+
+    fn first_index(&self) -> u32 {
+        self.first_index
+    }
+
+    fn market(&self) -> u16 {
+        self.market.0
+    }
+
+    fn capital(&self) -> i64 {
+        self.capital.0
+    }
+
+    fn orders_per_tick(&self) -> f64 {
+        f64::from(self.count) * self.rate
+    }
 }
 
 impl Population for NoiseParams {

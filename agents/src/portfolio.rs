@@ -18,6 +18,7 @@
 //! closes every leg, selling (or buying) in markets that did not move.
 //! Portfolio traders then hold; they do not trade again.
 
+use crate::kind::PopulationKind;
 use crate::{Dist, Population, check_market, check_probability, spawn_agent};
 use cascade_framework::accounts::ledger::MarginMode;
 use cascade_framework::core::units::{div_ceil, narrow, round_to_i64};
@@ -90,6 +91,36 @@ impl PortfolioParams {
             }
         }
         Ok(())
+    }
+}
+
+impl PopulationKind for PortfolioParams {
+    const KIND: &'static str = "portfolio";
+    const ABOUT: &'static str = "Cross-margin traders holding positions in several markets.";
+
+    fn check(&self) -> Result<(), ParamError> {
+        self.validate()
+    }
+
+    fn count(&self) -> u32 {
+        self.count
+    }
+
+    fn first_index(&self) -> u32 {
+        self.first_index
+    }
+
+    fn market(&self) -> u16 {
+        // Every leg's market is checked at install.
+        self.legs.iter().map(|l| l.market.0).max().unwrap_or(0)
+    }
+
+    fn orders_per_tick(&self) -> f64 {
+        0.0
+    }
+
+    fn holds_positions(&self) -> bool {
+        true
     }
 }
 

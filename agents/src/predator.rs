@@ -36,6 +36,7 @@
 //! price does not trigger anyone, which is what that rule is for. Capital is the account's collateral;
 //! PnL and inventory are in `agents.parquet`.
 
+use crate::kind::PopulationKind;
 use crate::{Agent, Population, check_market, check_non_negative, install_once, spawn_agent};
 use bevy_ecs::prelude::*;
 use cascade_framework::accounts::ledger::{Ledger, MarginMode};
@@ -148,6 +149,31 @@ pub struct Predator {
     params: Arc<PredatorParams>,
     /// Tick at which it flattens, while it holds a trade.
     pub flatten_at: Option<u64>,
+}
+
+impl PopulationKind for PredatorParams {
+    const KIND: &'static str = "predator";
+    const ABOUT: &'static str = "Front-running or hunting predators.";
+
+    fn check(&self) -> Result<(), ParamError> {
+        self.validate()
+    }
+
+    fn count(&self) -> u32 {
+        self.count
+    }
+
+    fn first_index(&self) -> u32 {
+        self.first_index
+    }
+
+    fn market(&self) -> u16 {
+        self.market.0
+    }
+
+    fn capital(&self) -> i64 {
+        self.capital.0
+    }
 }
 
 impl Population for PredatorParams {

@@ -23,6 +23,7 @@
 //! Capital is the account's collateral; PnL and inventory are in
 //! `agents.parquet`.
 
+use crate::kind::PopulationKind;
 use crate::{Agent, Population, check_market, install_once, spawn_agent};
 use bevy_ecs::prelude::*;
 use cascade_framework::accounts::ledger::{Ledger, MarginMode};
@@ -128,6 +129,31 @@ pub struct StrategicPredator {
     params: Arc<StrategicParams>,
     /// Ticks since it last saw forced flow.
     pub quiet: u64,
+}
+
+impl PopulationKind for StrategicParams {
+    const KIND: &'static str = "strategic_predator";
+    const ABOUT: &'static str = "Strategic predators who share the forced flow (Brunnermeier and Pedersen 2005).";
+
+    fn check(&self) -> Result<(), ParamError> {
+        self.validate()
+    }
+
+    fn count(&self) -> u32 {
+        self.count
+    }
+
+    fn first_index(&self) -> u32 {
+        self.first_index
+    }
+
+    fn market(&self) -> u16 {
+        self.market.0
+    }
+
+    fn capital(&self) -> i64 {
+        self.capital.0
+    }
 }
 
 impl Population for StrategicParams {

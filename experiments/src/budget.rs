@@ -101,7 +101,7 @@ impl Estimate {
             recorder,
             sweep: 0,
             concurrent: 1,
-            orders_per_tick: exp.populations.iter().map(orders_per_tick).sum(),
+            orders_per_tick: exp.populations.iter().map(PopulationSpec::orders_per_tick).sum(),
             scans_per_tick: scans_per_tick(exp),
         }
     }
@@ -134,25 +134,14 @@ impl Estimate {
     }
 }
 
-/// Expected orders per tick of a population.
-fn orders_per_tick(p: &PopulationSpec) -> f64 {
-    let n = f64::from(p.count());
-    match p {
-        PopulationSpec::Leveraged(_) | PopulationSpec::Portfolio(_) => 0.0,
-        PopulationSpec::Noise(q) => n * q.rate,
-        PopulationSpec::MarketMaker(q) => n * 2.0 * f64::from(q.levels),
-        _ => n,
-    }
-}
-
 /// Keepers' scans of open auctions per tick, at most: every keeper looks
 /// at every auction, and every leveraged position may be in one.
 fn scans_per_tick(exp: &Experiment) -> f64 {
     let count = |keep: fn(&PopulationSpec) -> bool| -> f64 {
         exp.populations.iter().filter(|p| keep(p)).map(|p| f64::from(p.count())).sum()
     };
-    let keepers = count(|p| matches!(p, PopulationSpec::Keeper(_)));
-    let positions = count(|p| matches!(p, PopulationSpec::Leveraged(_) | PopulationSpec::Portfolio(_)));
+    let keepers = count(PopulationSpec::scans_auctions);
+    let positions = count(PopulationSpec::holds_positions);
     keepers * positions
 }
 

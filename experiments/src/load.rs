@@ -441,37 +441,13 @@ fn located(e: ParamError, text: &str, file: &str, note: &str) -> LoadError {
 
 type Checker = fn(&Value, &str) -> Result<(), (String, String)>;
 
-/// The population kinds and their parameter types.
-const KINDS: [(&str, Checker); 12] = [
-    ("leveraged", typed::<cascade_agents::leveraged::LeveragedParams> as Checker),
-    ("market_maker", typed::<cascade_agents::maker::MakerParams> as Checker),
-    ("predator", typed::<cascade_agents::predator::PredatorParams> as Checker),
-    ("noise", typed::<cascade_agents::noise::NoiseParams> as Checker),
-    ("fundamental", typed::<cascade_agents::fundamental::FundamentalParams> as Checker),
-    ("keeper", typed::<cascade_agents::keeper::KeeperParams> as Checker),
-    ("portfolio", typed::<cascade_agents::portfolio::PortfolioParams> as Checker),
-    ("arbitrageur", typed::<cascade_agents::arbitrageur::ArbitrageurParams> as Checker),
-    ("strategic_predator", typed::<cascade_agents::strategic::StrategicParams> as Checker),
-    ("execution", typed::<cascade_agents::execution::ExecutionParams> as Checker),
-    ("leverage_fund", typed::<cascade_agents::fund::FundParams> as Checker),
-    ("demand_noise", typed::<cascade_agents::fund::DemandNoiseParams> as Checker),
-];
-
-/// Checks a population item as its kind's parameters, so that errors keep
-/// their full path (a tagged enum would hide it).
+/// Checks a population item as its registered kind's parameters, so that
+/// errors keep their full path below `prefix`.
 fn population(item: &Value, prefix: &str) -> Result<(), (String, String)> {
-    let kinds: Vec<&str> = KINDS.iter().map(|(k, _)| *k).collect();
-    let Value::Mapping(map) = item else {
-        return Err((prefix.to_owned(), format!("a population is a mapping with a `kind` ({})", kinds.join(", "))));
-    };
-    let kind = map.get("kind").and_then(Value::as_str);
-    let Some((_, check)) = KINDS.iter().find(|(k, _)| Some(*k) == kind) else {
-        let what = kind.map_or("missing field `kind`".to_owned(), |k| format!("unknown kind `{k}`"));
-        return Err((format!("{prefix}.kind"), format!("{what}, expected one of {}", kinds.join(", "))));
-    };
-    let mut rest = map.clone();
-    rest.remove("kind");
-    check(&Value::Mapping(rest), prefix)
+    crate::spec::population::read(item.clone()).map(|_| ()).map_err(|e| {
+        let path = if e.path.is_empty() { prefix.to_owned() } else { format!("{prefix}.{}", e.path) };
+        (path, plain(&e.message))
+    })
 }
 
 /// Deserialises `v` as `T`; on failure, the path below `prefix` and the

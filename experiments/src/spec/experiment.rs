@@ -329,26 +329,8 @@ impl Experiment {
                     "the populations' capital together exceeds 2^61 micros (about 2.3 trillion quote)",
                 ));
             }
-            if let PopulationSpec::Keeper(k) = p
-                && k.count > 0
-                && self.protocol.auction.is_none()
-            {
-                errors.push(ParamError::invalid(
-                    format!("{prefix}.kind"),
-                    "keepers bid in auctions: set protocol.auction, or count: 0",
-                ));
-            }
-            if let PopulationSpec::Fundamental(f) = p
-                && f.base_inventory.0 > 0
-                && self.markets.get(f.market.idx()).is_some_and(|m| m.spot.is_none())
-            {
-                errors.push(ParamError::invalid(
-                    format!("{prefix}.base_inventory"),
-                    format!(
-                        "market {} is a perpetual: only a value trader on a spot market holds base units",
-                        f.market.0
-                    ),
-                ));
+            if let Err(e) = p.fits(&self.markets, &self.protocol) {
+                errors.push(e.within(&prefix));
             }
             if usize::from(p.market()) >= self.markets.len() {
                 errors.push(ParamError::invalid(
@@ -368,7 +350,7 @@ impl Experiment {
             }
             let clash = self.populations[..i].iter().find(|q| {
                 q.population().name() == name
-                    && (std::mem::discriminant(*q) != std::mem::discriminant(p)
+                    && (q.kind() != p.kind()
                         || (q.indices().start < p.indices().end && p.indices().start < q.indices().end))
             });
             if clash.is_some() {

@@ -10,8 +10,9 @@ use serde_json::{Map, Value as Json};
 /// money in quote, rates as fractions, defaults converted (a price's at
 /// the default tick size), and the `units` key required.
 pub fn schema() -> Json {
-    let mut schema = schema_json().clone();
-    let defs_copy = defs(schema_json()).clone();
+    let made = schema_json();
+    let mut schema = (*made).clone();
+    let defs_copy = defs(&made).clone();
     convert_defaults(&mut schema, &defs_copy);
     describe_units(&mut schema, &defs_copy);
     if let Some(defs) = schema.get_mut("$defs").and_then(Json::as_object_mut) {

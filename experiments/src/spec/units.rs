@@ -26,7 +26,7 @@ use crate::spec::decimal::Decimal;
 use crate::spec::experiment::Experiment;
 use serde_json::{Map, Value as Json};
 use serde_yaml::Value;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 /// The key that declares a file's units.
 pub const KEY: &str = "units";
@@ -118,8 +118,8 @@ pub struct Problem {
 /// place. Every value that cannot be converted is reported.
 pub fn convert(tree: &mut Value, direction: Direction) -> Result<(), Vec<Problem>> {
     let schema = schema_json();
-    let mut walk = Walk { defs: defs(schema), direction, problems: Vec::new(), found: Vec::new() };
-    walk.node(tree, schema, "", None);
+    let mut walk = Walk { defs: defs(&schema), direction, problems: Vec::new(), found: Vec::new() };
+    walk.node(tree, &schema, "", None);
     if walk.problems.is_empty() { Ok(()) } else { Err(walk.problems) }
 }
 
@@ -130,8 +130,8 @@ pub fn kind_at(tree: &Value, path: &str) -> Option<Kind> {
     crate::paths::set(&mut t, path, Value::from(0)).ok()?;
     let at = crate::paths::indexed(&t, path)?;
     let schema = schema_json();
-    let mut walk = Walk { defs: defs(schema), direction: Direction::Probe, problems: Vec::new(), found: Vec::new() };
-    walk.node(&mut t, schema, "", None);
+    let mut walk = Walk { defs: defs(&schema), direction: Direction::Probe, problems: Vec::new(), found: Vec::new() };
+    walk.node(&mut t, &schema, "", None);
     walk.found.into_iter().find(|(p, _)| *p == at).map(|(_, k)| k)
 }
 
@@ -213,9 +213,19 @@ pub fn message_in_quote(message: &str) -> String {
 }
 
 /// The experiment's JSON Schema, as the types give it (integer units).
-pub(crate) fn schema_json() -> &'static Json {
-    static SCHEMA: OnceLock<Json> = OnceLock::new();
-    SCHEMA.get_or_init(|| serde_json::to_value(schemars::schema_for!(Experiment)).expect("a schema serialises"))
+/// The JSON Schema of the experiment type, made again when a population
+/// kind has been registered since it was last made.
+pub(crate) fn schema_json() -> Arc<Json> {
+    static SCHEMA: RwLock<Option<(usize, Arc<Json>)>> = RwLock::new(None);
+    let kinds = super::population::kinds().len();
+    if let Some((n, schema)) = &*SCHEMA.read().unwrap_or_else(PoisonError::into_inner)
+        && *n == kinds
+    {
+        return Arc::clone(schema);
+    }
+    let schema = Arc::new(serde_json::to_value(schemars::schema_for!(Experiment)).expect("a schema serialises"));
+    *SCHEMA.write().unwrap_or_else(PoisonError::into_inner) = Some((kinds, Arc::clone(&schema)));
+    schema
 }
 
 pub(crate) fn defs(schema: &Json) -> &Map<String, Json> {

@@ -10,6 +10,7 @@ mod games;
 mod hostile;
 mod layers;
 mod loader;
+mod plugin;
 mod readme;
 mod replications;
 mod reports;

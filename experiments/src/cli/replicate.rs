@@ -1,15 +1,15 @@
 //! `cascade replicate`.
 
+use super::args::ReplicateArgs;
 use super::{Invalid, interactive, out, read};
-use crate::cli::ReplicateArgs;
+use crate::budget::Estimate;
+use crate::load::load_str;
+use crate::output::write_atomic;
+use crate::replicate::measure::{Measured, judge};
+use crate::replicate::{REPLICATIONS, get};
+use crate::run::Reuse;
+use crate::sweep::{aggregate, execute, plan};
 use anyhow::{Context, Result};
-use cascade_experiments::budget::Estimate;
-use cascade_experiments::load_str;
-use cascade_experiments::output::write_atomic;
-use cascade_experiments::replicate::measure::{Measured, judge};
-use cascade_experiments::replicate::{REPLICATIONS, get};
-use cascade_experiments::run::Reuse;
-use cascade_experiments::sweep::{aggregate, execute, plan};
 use cascade_notebooks::charts::{ClaimChart, FitChart, write_claim_chart, write_fit_chart};
 use std::fmt::Write;
 use std::process::ExitCode;

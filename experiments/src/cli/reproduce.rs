@@ -5,11 +5,11 @@
 //! replication's folder reproduces its runs.
 
 use super::{interactive, out};
+use crate::load::from_tree;
+use crate::locate::Locator;
+use crate::output::sha256_file;
+use crate::run::{self, Manifest, Origin, Reports, Reuse};
 use anyhow::{Context, Result, bail};
-use cascade_experiments::load::from_tree;
-use cascade_experiments::locate::Locator;
-use cascade_experiments::output::sha256_file;
-use cascade_experiments::run::{self, Manifest, Origin, Reports, Reuse};
 use cascade_notebooks::layout::{Folder, MANIFEST, kind};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_yaml::Value;
@@ -88,8 +88,8 @@ fn spread(runs: &[PathBuf], n: usize) -> Vec<PathBuf> {
 fn runs_of(path: &Path) -> Result<Vec<PathBuf>> {
     let plan = match kind(path) {
         Some(Folder::Run) => return Ok(vec![path.to_path_buf()]),
-        Some(Folder::Sweep) => cascade_experiments::sweep::read_plan(path)?,
-        Some(Folder::Game) => cascade_experiments::game::plan::read_plan(path)?.runs,
+        Some(Folder::Sweep) => crate::sweep::read_plan(path)?,
+        Some(Folder::Game) => crate::game::plan::read_plan(path)?.runs,
         None => bail!(
             "{} is not a run, sweep or game folder (none of manifest.json, plan.json, game.json is in it)",
             path.display()

@@ -6,11 +6,11 @@
 //! default resource limits.
 
 use super::{Invalid, out, read};
+use crate::budget::{Estimate, Limits};
+use crate::load::load_str;
+use crate::load::{LoadError, Loaded, starts};
+use crate::spec::Experiment;
 use anyhow::{Result, anyhow};
-use cascade_experiments::budget::{Estimate, Limits};
-use cascade_experiments::load::{LoadError, Loaded, starts};
-use cascade_experiments::load_str;
-use cascade_experiments::spec::Experiment;
 use std::process::ExitCode;
 
 /// Checks each file; exit code 2 if any is invalid.
@@ -34,7 +34,7 @@ pub fn validate(files: &[String]) -> Result<ExitCode> {
                 continue;
             }
         };
-        eprint!("{}", cascade_experiments::load::warnings_text(&label, &loaded.warnings));
+        eprint!("{}", crate::load::warnings_text(&label, &loaded.warnings));
         if let Err(e) = super::strategies(&loaded, &text, &label) {
             bad += 1;
             eprint!("{}", Invalid(e));
@@ -86,11 +86,11 @@ fn will_start(loaded: &Loaded, text: &str, label: &str) -> Result<usize, Refusal
     let limits = Limits::new(None, None);
     let over = |what: &str, e: &Estimate| limits.check(what, e).map_err(|m| Refusal::Plan(anyhow!(m)));
     let configs: Vec<Experiment> = if exp.game.is_some() {
-        let plan = cascade_experiments::game::plan(loaded).map_err(Refusal::Plan)?;
+        let plan = crate::game::plan(loaded).map_err(Refusal::Plan)?;
         over("this game", &Estimate::sweep(&plan.runs, threads))?;
         plan.runs.configs
     } else if exp.sweep.is_some() {
-        let plan = cascade_experiments::sweep::plan(loaded).map_err(Refusal::Plan)?;
+        let plan = crate::sweep::plan(loaded).map_err(Refusal::Plan)?;
         over("this sweep", &Estimate::sweep(&plan, threads))?;
         plan.configs
     } else {

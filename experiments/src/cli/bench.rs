@@ -5,10 +5,10 @@
 //! per account, and the memory the run holds (on Linux). Nothing is written
 //! under `results/`.
 
+use super::args::{BenchArgs, Common};
 use super::{load, out};
-use crate::cli::{BenchArgs, Common};
 use anyhow::{Context, Result, anyhow};
-use cascade_experiments::spec::experiment::PopulationSpec;
+use cascade_agents::leveraged::LeveragedParams;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -43,10 +43,7 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
             .experiment
             .populations
             .iter()
-            .find_map(|p| match p {
-                PopulationSpec::Leveraged(l) => Some(l.name.clone()),
-                _ => None,
-            })
+            .find_map(|p| p.get::<LeveragedParams>().map(|l| l.name.clone()))
             .ok_or_else(|| {
                 anyhow!(
                     "--n sets the size of the first leveraged population: {} has no leveraged population",

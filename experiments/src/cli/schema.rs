@@ -7,7 +7,7 @@ use std::process::ExitCode;
 /// Prints the JSON Schema of experiment files, in the units a person
 /// writes them in.
 pub fn schema() -> Result<ExitCode> {
-    let schema = cascade_experiments::spec::schema::schema();
+    let schema = crate::spec::schema::schema();
     out(&format!("{}\n", serde_json::to_string_pretty(&schema)?))?;
     Ok(ExitCode::SUCCESS)
 }

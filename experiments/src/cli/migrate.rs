@@ -1,10 +1,10 @@
 //! `cascade migrate`: rewrites experiment files written before units were
 //! declared into quote units, in place (see
-//! [`cascade_experiments::migrate`]).
+//! [`crate::migrate`]).
 
 use super::out;
+use crate::migrate::migrate as rewrite;
 use anyhow::{Context, Result};
-use cascade_experiments::migrate::migrate as rewrite;
 use std::path::Path;
 use std::process::ExitCode;
 

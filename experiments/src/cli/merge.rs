@@ -1,16 +1,16 @@
 //! `cascade merge`.
 
 use super::out;
+use crate::run::write_reports;
+use crate::sweep::{aggregate, read_plan};
 use anyhow::{Context, Result};
-use cascade_experiments::run::write_reports;
-use cascade_experiments::sweep::{aggregate, read_plan};
 use std::path::Path;
 use std::process::ExitCode;
 
 /// Aggregates a sharded sweep or game from its runs on disk.
 pub fn merge(dir: &Path) -> Result<ExitCode> {
     if cascade_notebooks::layout::kind(dir) == Some(cascade_notebooks::layout::Folder::Game) {
-        let plan = cascade_experiments::game::read_plan(dir)?;
+        let plan = crate::game::read_plan(dir)?;
         // <out>/<name>/games/<game-id>
         let root = dir
             .parent()

@@ -1,16 +1,16 @@
 //! `cascade game`.
 
+use super::args::SweepArgs;
 use super::{interactive, load, out};
-use crate::cli::SweepArgs;
+use crate::budget::Estimate;
+use crate::game::adaptive::{Runner, sample};
+use crate::game::aggregate::{METRICS, VariantResult, analyse, mixture_label};
+use crate::game::frames::write;
+use crate::game::{GamePlan, game_dir, plan};
+use crate::output::write_atomic;
+use crate::run::write_reports;
+use crate::sweep::execute_runs;
 use anyhow::{Result, bail};
-use cascade_experiments::budget::Estimate;
-use cascade_experiments::game::adaptive::{Runner, sample};
-use cascade_experiments::game::aggregate::{METRICS, VariantResult, analyse, mixture_label};
-use cascade_experiments::game::frames::write;
-use cascade_experiments::game::{GamePlan, game_dir, plan};
-use cascade_experiments::output::write_atomic;
-use cascade_experiments::run::write_reports;
-use cascade_experiments::sweep::execute_runs;
 use std::path::Path;
 use std::process::ExitCode;
 

@@ -1,8 +1,9 @@
 //! `cascade list`.
 
 use super::out;
+use crate::load::load_str;
+use crate::shipped;
 use anyhow::Result;
-use cascade_experiments::{load_str, shipped};
 use std::process::ExitCode;
 
 /// Lists the shipped experiments and replications with their one-line
@@ -15,7 +16,7 @@ pub fn list() -> Result<ExitCode> {
         text.push_str(&format!("  {name:<16} {description}{mark}\n"));
     }
     text.push_str("\nShipped replications (run with `cascade replicate [NAME]`, in experiments/replications/):\n");
-    for (name, src) in cascade_experiments::replicate::REPLICATIONS {
+    for (name, src) in crate::replicate::REPLICATIONS {
         let description = load_str(src, name, &[]).map(|l| l.experiment.description).unwrap_or_default();
         text.push_str(&format!("  {name:<16} {description}\n"));
     }

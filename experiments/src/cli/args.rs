@@ -1,6 +1,6 @@
 //! Command-line arguments, parsed into typed values.
 
-use cascade_experiments::sweep::Shard;
+use crate::sweep::Shard;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -162,12 +162,12 @@ pub struct Overrides {
 }
 
 /// The resource limits a run or sweep must fit (see
-/// `cascade_experiments::budget`).
+/// `crate::budget`).
 #[derive(Debug, Args, Default, Clone)]
 pub struct BudgetArgs {
     /// Refuse plans estimated to need more memory than this, e.g. `16G`
     /// (default: three quarters of the machine's memory).
-    #[arg(long, value_name = "SIZE", value_parser = cascade_experiments::budget::parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = crate::budget::parse_size)]
     pub max_memory: Option<u64>,
     /// Refuse plans whose agents are expected to send more orders per tick
     /// than this (default: 1,000,000).
@@ -177,8 +177,8 @@ pub struct BudgetArgs {
 
 impl BudgetArgs {
     /// The limits these flags set.
-    pub fn limits(&self) -> cascade_experiments::budget::Limits {
-        cascade_experiments::budget::Limits::new(self.max_memory, self.max_orders_per_tick)
+    pub fn limits(&self) -> crate::budget::Limits {
+        crate::budget::Limits::new(self.max_memory, self.max_orders_per_tick)
     }
 }
 
@@ -228,11 +228,7 @@ pub struct SweepArgs {
 
 impl Common {
     /// Which finished runs may be reused.
-    pub fn reuse(&self) -> cascade_experiments::run::Reuse {
-        if self.reuse_any_version {
-            cascade_experiments::run::Reuse::AnyVersion
-        } else {
-            cascade_experiments::run::Reuse::SameModel
-        }
+    pub fn reuse(&self) -> crate::run::Reuse {
+        if self.reuse_any_version { crate::run::Reuse::AnyVersion } else { crate::run::Reuse::SameModel }
     }
 }

@@ -2,8 +2,8 @@
 //! again from a run's, a sweep's or a game's files alone.
 
 use super::out;
+use crate::run;
 use anyhow::{Context, Result, bail};
-use cascade_experiments::run;
 use cascade_notebooks::layout::{Folder, kind};
 use std::path::Path;
 use std::process::ExitCode;

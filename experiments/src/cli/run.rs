@@ -1,10 +1,10 @@
 //! `cascade run` and the default run.
 
+use super::args::Common;
 use super::{command_line, interactive, load, out};
-use crate::cli::Common;
+use crate::run::{Origin, Outcome, execute_built};
+use crate::shipped;
 use anyhow::Result;
-use cascade_experiments::run::{Origin, Outcome, execute_built};
-use cascade_experiments::shipped;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,11 +1,11 @@
 //! `cascade sweep`.
 
+use super::args::SweepArgs;
 use super::{interactive, load, out};
-use crate::cli::SweepArgs;
+use crate::budget::Estimate;
+use crate::run::write_reports;
+use crate::sweep::{aggregate, execute, plan, sweep_dir};
 use anyhow::Result;
-use cascade_experiments::budget::Estimate;
-use cascade_experiments::run::write_reports;
-use cascade_experiments::sweep::{aggregate, execute, plan, sweep_dir};
 use std::process::ExitCode;
 
 /// Plans, runs (this shard of) and, unless sharded, aggregates a sweep.

@@ -1,5 +1,14 @@
-//! The commands, one file each, and what they share.
+//! The `cascade` command line as a library: [`main`] parses the process's
+//! arguments and runs the command, with every population kind registered
+//! so far (see [`crate::spec::population::register`]). A crate that adds
+//! its own kinds registers them and calls [`main`] from its own binary, and
+//! its `cascade` has every command: run, sweep, game, replicate, validate,
+//! schema, `--set` and the manifests (see `experiments/examples/`).
+//!
+//! `args.rs` holds the arguments; the commands are one file each, and this
+//! file holds what they share.
 
+mod args;
 mod bench;
 mod game;
 mod list;
@@ -13,16 +22,49 @@ mod schema;
 mod sweep;
 mod validate;
 
-use crate::cli::{Cli, Command, Common};
+use crate::budget::{Estimate, Limits};
+use crate::load::{LoadError, Loaded, load_str};
+use crate::shipped;
 use anyhow::{Context, Result};
-use cascade_experiments::budget::{Estimate, Limits};
-use cascade_experiments::framework::Simulation;
-use cascade_experiments::{Loaded, load_str, shipped};
+use args::{Cli, Command, Common};
+use cascade_agents::framework::Simulation;
 use std::io::Write;
 use std::process::ExitCode;
 
+/// Runs `cascade` on the process's arguments, and gives its exit code:
+/// 0 when done, 2 for input that is not a valid experiment (as `validate`
+/// says), 1 for anything that failed while running.
+pub fn main() -> ExitCode {
+    main_from(std::env::args_os())
+}
+
+/// Runs `cascade` on `args` (the first is the program's name), as [`main`]
+/// does. A command line that does not parse prints clap's message and
+/// exits the process, as a program would.
+pub fn main_from<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    // An exact amount leaving the i64 range unwinds with an `Overflow`,
+    // which the run turns into an error naming the quantity and the tick;
+    // only other panics are printed as panics.
+    cascade_agents::framework::core::units::quiet_overflow_reports();
+    let cli = <Cli as clap::Parser>::parse_from(args);
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {e:#}");
+            if is_invalid(&e) { ExitCode::from(2) } else { ExitCode::FAILURE }
+        }
+    }
+}
+
 /// Dispatches a parsed command line.
-pub fn run(cli: Cli) -> Result<ExitCode> {
+fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         None => run::default(),
         Some(Command::Run(args)) => run::run(&args.common),
@@ -48,7 +90,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 
 /// Whether an error is an invalid experiment, or one over the resource
 /// limits (exit code 2).
-pub fn is_invalid(e: &anyhow::Error) -> bool {
+fn is_invalid(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<Invalid>().is_some()
             || c.downcast_ref::<OverBudget>().is_some()
@@ -103,7 +145,7 @@ pub fn ensure_writable(out: &std::path::Path) -> Result<()> {
 }
 
 /// Whether an error is a closed stdout, which is not a failure.
-pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
 }
 
@@ -171,36 +213,31 @@ pub fn load(common: &Common, what: &str) -> Result<(Loaded, Simulation), anyhow:
         overrides.push(format!("ticks={ticks}"));
     }
     let loaded = load_str(&text, &label, &overrides).map_err(|e| anyhow::Error::new(Invalid(e)))?;
-    eprint!("{}", cascade_experiments::load::warnings_text(&label, &loaded.warnings));
+    eprint!("{}", crate::load::warnings_text(&label, &loaded.warnings));
     strategies(&loaded, &text, &label).map_err(|e| anyhow::Error::new(Invalid(e)))?;
     // Before the world is built: a world over the limits is not built.
     within_budget(&common.budget.limits(), what, &Estimate::run(&loaded.experiment))?;
     // The file's own world is built before anything runs, so that a
     // reference that does not resolve is refused at its line, exit code 2,
     // as `validate` refuses it.
-    let sim = cascade_experiments::load::built(&loaded.experiment, &text, &label, "")
-        .map_err(|e| anyhow::Error::new(Invalid(e)))?;
+    let sim = crate::load::built(&loaded.experiment, &text, &label, "").map_err(|e| anyhow::Error::new(Invalid(e)))?;
     Ok((loaded, sim))
 }
 
 /// Refuses a game whose strategies set bad values, at their lines.
-pub fn strategies(loaded: &Loaded, text: &str, label: &str) -> Result<(), cascade_experiments::LoadError> {
+pub fn strategies(loaded: &Loaded, text: &str, label: &str) -> Result<(), LoadError> {
     if loaded.experiment.game.is_none() {
         return Ok(());
     }
-    let locator = cascade_experiments::locate::Locator::new(text);
-    let mut diagnostics = cascade_experiments::game::plan::check_strategies(loaded, &locator);
+    let locator = crate::locate::Locator::new(text);
+    let mut diagnostics = crate::game::plan::check_strategies(loaded, &locator);
     diagnostics.sort_by_key(|d| d.position);
-    if diagnostics.is_empty() {
-        Ok(())
-    } else {
-        Err(cascade_experiments::LoadError { file: label.to_owned(), diagnostics })
-    }
+    if diagnostics.is_empty() { Ok(()) } else { Err(LoadError { file: label.to_owned(), diagnostics }) }
 }
 
 /// An experiment that failed to load; printed as is.
 #[derive(Debug)]
-pub struct Invalid(pub cascade_experiments::LoadError);
+pub struct Invalid(pub LoadError);
 
 impl std::fmt::Display for Invalid {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
