@@ -62,6 +62,9 @@ pub struct Plan {
     /// or a readable name with its unit.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// The swept path on the charts' x axis, when the file chose one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
     /// The command that runs the plan, recorded in each run's manifest
     /// (not in `plan.json`, which is the same whatever the command's
     /// threads or shard).
@@ -162,7 +165,7 @@ pub fn plan(loaded: &Loaded) -> Result<Plan> {
             (a.clone(), label)
         })
         .collect();
-    Ok(Plan { experiment: exp.name.clone(), sweep_id, axes, points, runs, configs, labels, command: None })
+    Ok(Plan { experiment: exp.name.clone(), sweep_id, axes, points, runs, configs, labels, x: sweep.x, command: None })
 }
 
 fn describe(axes: &[String], values: &[serde_json::Value]) -> String {

@@ -154,6 +154,7 @@ impl Expander {
             runs: planned,
             configs,
             labels: Default::default(),
+            x: None,
             command: None,
         };
         Ok(GamePlan {

@@ -174,6 +174,11 @@ pub struct Sweep {
     /// name with its unit when absent.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// The swept path on the x axis of the sweep's charts (the first
+    /// swept path, alphabetically, when absent); `cascade plot --x`
+    /// chooses another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
 }
 
 /// Adds `add` to the running `total`; whether this is the addition that
@@ -197,6 +202,7 @@ impl Default for Sweep {
             variants: Vec::new(),
             replicates: one(),
             labels: BTreeMap::new(),
+            x: None,
         }
     }
 }
@@ -435,7 +441,12 @@ impl Experiment {
             if s.grid.contains_key(VARIANT_AXIS) || s.zip.contains_key(VARIANT_AXIS) {
                 errors.push(ParamError::invalid(format!("sweep.{VARIANT_AXIS}"), "is the variants' axis name"));
             }
-            for key in s.labels.keys() {
+            for (key, field) in s
+                .labels
+                .keys()
+                .map(|k| (k, format!("sweep.labels.{k}")))
+                .chain(s.x.iter().map(|k| (k, "sweep.x".to_owned())))
+            {
                 let swept = s.grid.contains_key(key)
                     || s.zip.contains_key(key)
                     || (key == VARIANT_AXIS && !s.variants.is_empty());
@@ -445,8 +456,8 @@ impl Experiment {
                         axes.push(VARIANT_AXIS);
                     }
                     errors.push(ParamError::invalid(
-                        format!("sweep.labels.{key}"),
-                        format!("labels a path that is not swept; the swept paths are {axes:?}"),
+                        field,
+                        format!("{key:?} is not a swept path; the swept paths are {axes:?}"),
                     ));
                 }
             }

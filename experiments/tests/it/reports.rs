@@ -316,3 +316,31 @@ fn a_game_gets_charts_a_notebook_and_a_table_that_work() {
     let printed = execute_notebook(&dir.join("notebook.ipynb"));
     assert!(printed.starts_with("executed"), "{printed}");
 }
+
+#[test]
+fn a_three_axis_sweep_gets_one_heatmap_per_level_of_its_third_axis() {
+    let text = SWEEP.replace(
+        "    populations.leveraged.leverage.median: [5, 25]\n  replicates: 3\n",
+        "    populations.leveraged.leverage.median: [5, 25]\n    populations.leveraged.count: [200, 400, 600]\n    \
+         populations.noise.count: [5, 10]\n  replicates: 2\n  x: populations.leveraged.leverage.median\n",
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = sweep_in(tmp.path(), &text);
+    // x is the file's choice; of the other two, the one with fewer levels
+    // (the noise count) is sliced, and the leveraged count is y.
+    let sliced = ["heatmap_liquidated_notional_count_5", "heatmap_liquidated_notional_count_10"];
+    assert!(check_charts(&dir, &sliced) >= 2);
+    assert!(!dir.join("charts/heatmap_liquidated_notional.png").exists(), "no unsliced heatmap of three axes");
+    let svg = std::fs::read_to_string(dir.join("charts/heatmap_liquidated_notional_count_5.svg")).unwrap();
+    assert!(svg.contains("at noise: count 5"), "the title names the slice");
+    let metric = std::fs::read_to_string(dir.join("charts/metric_liquidated_notional.svg")).unwrap();
+    assert!(metric.contains("leverage median"), "the metric chart's x axis is sweep.x");
+    // A sweep.x that is not swept is refused at its line.
+    let bad = text.replace("  x: populations.leveraged.leverage.median", "  x: populations.leveraged.leverage.high");
+    std::fs::write(tmp.path().join("bad.yaml"), bad).unwrap();
+    let out =
+        Command::cargo_bin("cascade").unwrap().current_dir(tmp.path()).args(["validate", "bad.yaml"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("sweep.x") && err.contains("not a swept path"), "{err}");
+}

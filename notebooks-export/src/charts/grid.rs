@@ -1,5 +1,6 @@
 //! The heatmap of a sweep over two numeric axes: a metric's mean in each
 //! cell of the grid, coloured on a linear scale and written in the cell.
+//! A sweep over a third axis gets one heatmap per level of it (a slice).
 //! A metric with a contour level (amplification: 2) has the boundary
 //! between the cells at or above it and the cells below drawn along the
 //! cell edges.
@@ -26,6 +27,9 @@ pub(super) struct MetricGrid {
     cells: Vec<(usize, usize, f64)>,
     /// The level whose boundary is drawn, if any.
     contour: Option<f64>,
+    /// The values the colour scale spans: every slice's, so that one
+    /// colour is one value across the slices of a sweep.
+    span: Vec<f64>,
 }
 
 impl MetricGrid {
@@ -38,27 +42,32 @@ impl MetricGrid {
         cells: Vec<(usize, usize, f64)>,
     ) -> Self {
         let [x_label, y_label, value_label] = labels;
-        Self { title, x_label, y_label, value_label, x_levels, y_levels, cells, contour: None }
+        Self { title, x_label, y_label, value_label, x_levels, y_levels, cells, contour: None, span: Vec::new() }
     }
 
+    /// The grid of `metric` over `x_axis` and `y_axis`; with `slice`, only
+    /// the points at that level (index into its levels) of a third axis.
     pub(super) fn read(
         points: &Frame,
-        x_axis: &SweepAxis,
-        y_axis: &SweepAxis,
+        [x_axis, y_axis]: [&SweepAxis; 2],
+        slice: Option<(&SweepAxis, usize)>,
         metric: &Metric,
         prefix: &str,
     ) -> Result<Option<Self>, ChartError> {
         let Some(columns) = MetricColumns::read(points, metric)? else { return Ok(None) };
         let level = |axis: &SweepAxis, p: Option<f64>| axis.levels.iter().position(|(q, _)| Some(*q) == p);
+        let in_slice = |row: usize| slice.is_none_or(|(axis, k)| level(axis, axis.positions[row]) == Some(k));
         let cells = (0..columns.mean.len())
+            .filter(|row| in_slice(*row))
             .filter_map(|row| {
                 Some((level(x_axis, x_axis.positions[row])?, level(y_axis, y_axis.positions[row])?, columns.mean[row]?))
             })
             .collect();
         let contour = contour_level(metric.column);
         let outlined = contour.map_or(String::new(), |c| format!(", the {c}\u{d7} contour in red"));
+        let at = slice.map_or(String::new(), |(axis, k)| format!(" at {} {}", axis.label, axis.levels[k].1));
         Ok(Some(Self {
-            title: format!("{prefix}: mean {}{outlined}", metric.label),
+            title: format!("{prefix}: mean {}{at}{outlined}", metric.label),
             x_label: x_axis.label.clone(),
             y_label: y_axis.label.clone(),
             value_label: format!("mean {}", metric.label),
@@ -66,6 +75,7 @@ impl MetricGrid {
             y_levels: y_axis.levels.iter().map(|l| l.1.clone()).collect(),
             cells,
             contour,
+            span: columns.mean.iter().flatten().copied().collect(),
         }))
     }
 }
@@ -108,7 +118,8 @@ impl Chart for MetricGrid {
         // The colour scale starts at zero for a metric of one sign, so that
         // colour follows size: a metric that barely varies stays one colour
         // instead of spanning the whole map.
-        let (lo, hi) = extent(self.cells.iter().map(|c| c.2)).map_or((0.0, 1.0), |(lo, hi)| (lo.min(0.0), hi.max(0.0)));
+        let (lo, hi) = extent(self.cells.iter().map(|c| c.2).chain(self.span.iter().copied()))
+            .map_or((0.0, 1.0), |(lo, hi)| (lo.min(0.0), hi.max(0.0)));
         let (lo, hi) = padded(Some((lo, hi)), 0.0);
         let t = |v: f64| (v - lo) / (hi - lo);
         let digits = distinct_digits(self.cells.iter().map(|c| c.2));

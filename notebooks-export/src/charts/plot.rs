@@ -155,7 +155,8 @@ pub fn plot_sweep_with(sweep_dir: &Path, charts: &SweepCharts) -> Result<Vec<Pat
     };
     let mut axes: Vec<SweepAxis> =
         axis_names.iter().map(|name| SweepAxis::read(&points, name)).collect::<Result<_, _>>()?;
-    if let Some(x) = &charts.x {
+    let x = charts.x.clone().or_else(|| plan.get("x").and_then(|v| v.as_str()).map(str::to_owned));
+    if let Some(x) = &x {
         let at = axes.iter().position(|a| a.name == *x).ok_or_else(|| {
             invalid(&format!("no swept path {x:?} for the x axis; the sweep's axes are {axis_names:?}"))
         })?;
@@ -193,16 +194,32 @@ pub fn plot_sweep_with(sweep_dir: &Path, charts: &SweepCharts) -> Result<Vec<Pat
         let Some(chart) = MetricChart::read(&points, &axes, &metric, &prefix, charts.log_x)? else { continue };
         written.extend(write_chart(&out, &format!("metric_{}", metric.column), &chart, &caption)?);
     }
-    if let [x_axis, y_axis] = axes.as_slice()
-        && x_axis.numeric
-        && y_axis.numeric
-    {
+    // Two numeric axes give a heatmap; a third gives one per level of
+    // whichever of the last two has fewer levels (the last on a tie).
+    let (grid, slices): (_, Vec<Option<(&SweepAxis, usize)>>) = match axes.as_slice() {
+        [x, y] => ([x, y], vec![None]),
+        [x, a, b] => {
+            let (y, z) = if a.levels.len() < b.levels.len() { (b, a) } else { (a, b) };
+            ([x, y], (0..z.levels.len()).map(|k| Some((z, k))).collect())
+        }
+        _ => ([&axes[0], &axes[0]], Vec::new()),
+    };
+    if grid.iter().all(|a| a.numeric) {
         for metric in METRICS.iter().filter(|m| GRID_METRICS.contains(&m.column) || !chosen.is_empty()) {
             if !wanted(metric.column) {
                 continue;
             }
-            let Some(chart) = MetricGrid::read(&points, x_axis, y_axis, metric, &prefix)? else { continue };
-            written.extend(write_chart(&out, &format!("heatmap_{}", metric.column), &chart, &caption)?);
+            for slice in &slices {
+                let Some(chart) = MetricGrid::read(&points, grid, *slice, metric, &prefix)? else { continue };
+                let name = match slice {
+                    None => format!("heatmap_{}", metric.column),
+                    Some((z, k)) => {
+                        let short = z.name.rsplit('.').next().unwrap_or(&z.name);
+                        crate::file_safe(&format!("heatmap_{}_{short}_{}", metric.column, z.levels[*k].1))
+                    }
+                };
+                written.extend(write_chart(&out, &name, &chart, &caption)?);
+            }
         }
     }
     let paired = sweep_dir.join("paired.parquet");
