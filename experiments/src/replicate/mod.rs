@@ -15,6 +15,7 @@
 //! `replication.tex` with the figure, the target, the measured value, its
 //! interval and the verdict.
 
+pub mod judge;
 pub mod measure;
 
 pub use crate::spec::check::{Check, Claim, Statistic};
