@@ -301,7 +301,7 @@ fn make(
         }
         // A run first made inside a sweep has frames only: a single run of
         // it adds the reports it asks for, and their hashes.
-        let o = &exp.outputs;
+        let o = &exp.outputs.for_run().0;
         let missing = (o.charts && !dir.join("charts").exists())
             || (o.notebook && !dir.join("notebook.ipynb").exists())
             || (o.tables && !dir.join("table.md").exists());
@@ -338,7 +338,7 @@ fn make(
     if value != put_in {
         return Err(anyhow!("value not conserved: {value} in the system, {put_in} put in (a bug: please report it)"));
     }
-    let mut output = sim.finish().context("building the frames")?;
+    let mut output = sim.finish_with(&exp.outputs.frames).context("building the frames")?;
     let staged = StagedDir::new(&dir)?;
     let written = output.write_parquet(staged.path()).context("writing Parquet")?;
     let mut files = BTreeMap::new();
@@ -368,7 +368,7 @@ fn make(
     if reports == Reports::AsConfigured {
         // The reports read the frames and the manifest; the manifest is then
         // written again with their hashes, before the folder appears.
-        for path in write_reports(staged.path(), &exp.outputs)? {
+        for path in write_reports(staged.path(), &exp.outputs.for_run().0)? {
             let name = path.strip_prefix(staged.path()).unwrap_or(&path).to_string_lossy().into_owned();
             manifest.files.insert(name, sha256_file(&path)?);
         }

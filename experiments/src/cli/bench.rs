@@ -68,7 +68,7 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
         let t2 = t0.elapsed();
         accounts = sim.ledger().accounts.len();
         held = held.or_else(|| Some(status_bytes("VmRSS")?.saturating_sub(before?)));
-        let mut output = sim.finish().context("building the frames")?;
+        let mut output = sim.finish_with(&exp.outputs.frames).context("building the frames")?;
         let t3 = t0.elapsed();
         std::fs::create_dir_all(&scratch)?;
         output.write_parquet(&scratch).context("writing Parquet")?;

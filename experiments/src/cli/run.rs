@@ -88,6 +88,12 @@ pub fn run(common: &Common) -> Result<ExitCode> {
         text.push_str(&format!("  {k:<22} {v}\n"));
     }
     text.push_str(&format!("{status}; outputs in {}\n", outcome.dir().display()));
+    for (report, lacks) in exp.outputs.for_run().1 {
+        text.push_str(&format!(
+            "  no {report}: it reads {}, which outputs.frames leaves out\n",
+            lacks.iter().map(|f| format!("{f}.parquet")).collect::<Vec<_>>().join(", ")
+        ));
+    }
     out(&text)?;
     Ok(ExitCode::SUCCESS)
 }

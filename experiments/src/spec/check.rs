@@ -2,6 +2,7 @@
 //! claims that the runs must bear out.
 
 use cascade_agents::framework::ParamError;
+use cascade_agents::framework::record::FrameKind;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -243,6 +244,26 @@ impl Statistic {
 /// The largest lag of an autocorrelation claim, and the longest return
 /// horizon: each lag costs a pass over a run's returns.
 pub const MAX_LAG: usize = 1_000;
+
+impl Statistic {
+    /// The frame the statistic reads, besides the manifest.
+    pub fn frame(&self) -> Option<FrameKind> {
+        match self {
+            Statistic::Metric { .. } => None,
+            Statistic::PopulationPnl { .. } => Some(FrameKind::Agents),
+            Statistic::ExecutionImpact { .. } => Some(FrameKind::Executions),
+            Statistic::ZeroBidShare { .. } => Some(FrameKind::Events),
+            Statistic::FirstLiquidationTick
+            | Statistic::Overshoot
+            | Statistic::RecoveryTicks { .. }
+            | Statistic::LongShare
+            | Statistic::Kurtosis { .. }
+            | Statistic::Hill { .. }
+            | Statistic::MaxAbsAcf { .. }
+            | Statistic::MeanAbsReturnAcf { .. } => Some(FrameKind::Ticks),
+        }
+    }
+}
 
 impl Check {
     /// Checks the section; `variants` are the sweep's variant names and

@@ -9,7 +9,7 @@
 use cascade_agents::framework::core::units::catch_overflow;
 use cascade_agents::framework::market::MarketParams;
 use cascade_agents::framework::protocol::ProtocolParams;
-use cascade_agents::framework::record::RecordingParams;
+use cascade_agents::framework::record::{FrameKind, RecordingParams};
 use cascade_agents::framework::{ParamError, SimParams, Simulation};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -76,11 +76,57 @@ pub struct Outputs {
     pub notebook: bool,
     /// LaTeX and Markdown tables of the summary metrics.
     pub tables: bool,
+    /// The frames a run builds and writes (`ticks`, `events`, `agents`,
+    /// `heatmap`, `summary`, `executions`); all of them when absent. The
+    /// manifest lists what was written, and carries the summary's figures
+    /// whatever the choice, for sweeps. A game needs `agents`, and a
+    /// replication the frames its claims read. A single run makes only
+    /// the reports whose frames it writes.
+    #[serde(default = "all_frames", skip_serializing_if = "is_all_frames")]
+    pub frames: Vec<FrameKind>,
 }
 
 impl Default for Outputs {
     fn default() -> Outputs {
-        Outputs { charts: true, notebook: true, tables: true }
+        Outputs { charts: true, notebook: true, tables: true, frames: all_frames() }
+    }
+}
+
+fn all_frames() -> Vec<FrameKind> {
+    FrameKind::ALL.to_vec()
+}
+
+fn is_all_frames(frames: &[FrameKind]) -> bool {
+    FrameKind::ALL.iter().all(|k| frames.contains(k))
+}
+
+/// The frames each report of a single run reads.
+const RUN_REPORTS: [(&str, &[FrameKind]); 3] = [
+    ("charts", &[FrameKind::Ticks, FrameKind::Heatmap, FrameKind::Agents]),
+    ("notebook", &[FrameKind::Ticks, FrameKind::Events, FrameKind::Agents, FrameKind::Heatmap, FrameKind::Summary]),
+    ("tables", &[FrameKind::Summary]),
+];
+
+impl Outputs {
+    /// The reports a single run makes (those asked for whose frames it
+    /// writes), and each report asked for but left out, with the frames it
+    /// lacks.
+    pub fn for_run(&self) -> (Outputs, Vec<(&'static str, Vec<&'static str>)>) {
+        let mut made = self.clone();
+        let mut left_out = Vec::new();
+        for (report, needs) in RUN_REPORTS {
+            let asked = match report {
+                "charts" => &mut made.charts,
+                "notebook" => &mut made.notebook,
+                _ => &mut made.tables,
+            };
+            let lacks: Vec<&str> = needs.iter().filter(|k| !self.frames.contains(k)).map(|k| k.name()).collect();
+            if *asked && !lacks.is_empty() {
+                *asked = false;
+                left_out.push((report, lacks));
+            }
+        }
+        (made, left_out)
     }
 }
 
@@ -374,9 +420,25 @@ impl Experiment {
             let variants: Vec<&str> =
                 self.sweep.iter().flat_map(|s| s.variants.iter().map(|v| v.name.as_str())).collect();
             errors.extend(c.validate(&variants, self.ticks));
+            for (i, claim) in c.claims.iter().enumerate() {
+                if let Some(k) = claim.statistic.frame()
+                    && !self.outputs.frames.contains(&k)
+                {
+                    errors.push(ParamError::invalid(
+                        "outputs.frames",
+                        format!("check.claims[{i}] reads {}.parquet: add {}", k.name(), k.name()),
+                    ));
+                }
+            }
         }
         if let Some(g) = &self.game {
             errors.extend(g.validate(&names));
+            if !self.outputs.frames.contains(&FrameKind::Agents) {
+                errors.push(ParamError::invalid(
+                    "outputs.frames",
+                    "the game's payoffs are read from agents.parquet: add agents",
+                ));
+            }
             if let Some(s) = &self.sweep
                 && !(s.grid.is_empty() && s.zip.is_empty())
             {

@@ -3,6 +3,7 @@
 mod broken;
 mod budget;
 mod cli;
+mod frames;
 mod frames_doc;
 mod fuzz;
 mod game_runs;

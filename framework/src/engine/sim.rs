@@ -358,15 +358,23 @@ impl Simulation {
     }
 
     /// Ends the run and builds its frames.
-    pub fn finish(mut self) -> Result<RunOutput, ExportError> {
+    pub fn finish(self) -> Result<RunOutput, ExportError> {
+        self.finish_with(&crate::record::FrameKind::ALL)
+    }
+
+    /// [`Simulation::finish`], building only the frames in `wanted` (the
+    /// others are left empty, and not written); the summary is whole.
+    pub fn finish_with(mut self, wanted: &[crate::record::FrameKind]) -> Result<RunOutput, ExportError> {
         let recorder = self.world.remove_resource::<Recorder>().expect("recorder is inserted at build");
         // The frames do not read the trigger index: it goes before they are
         // built, so that a large run does not hold both at once.
         drop(self.world.remove_resource::<Triggers>());
         let rejected = self.world.resource::<OrderQueue>().rejected;
         let capital = self.world.resource::<crate::record::FloorCapital>();
-        let mut output = recorder.into_output(self.ledger(), self.markets(), rejected, capital)?;
-        if let Some(log) = self.world.get_resource::<crate::record::ExecutionLog>() {
+        let mut output = recorder.into_output(self.ledger(), self.markets(), rejected, capital, wanted)?;
+        if let Some(log) = self.world.get_resource::<crate::record::ExecutionLog>()
+            && wanted.contains(&crate::record::FrameKind::Executions)
+        {
             output.executions = log.frame()?;
         }
         Ok(output)

@@ -4,6 +4,7 @@
 //! protocol logged, never the engine.
 
 pub mod capital;
+pub mod frames;
 pub mod orders;
 pub mod recorder;
 pub mod stats;
@@ -11,6 +12,7 @@ pub mod summary;
 pub mod ticks;
 
 pub use capital::FloorCapital;
+pub use frames::FrameKind;
 pub use orders::{ChildOrder, ExecutionLog};
 pub use recorder::{Recorder, RecordingParams, RunOutput, record};
 pub use summary::RunSummary;

@@ -5,6 +5,7 @@
 //! folder. Frames are built once, at the end: the per-tick cost is a few
 //! pushes onto `Vec`s.
 
+use super::frames::FrameKind;
 use crate::accounts::health::terms_of;
 use crate::accounts::ledger::{AccountKind, Ledger, MarginMode};
 use crate::accounts::triggers::Triggers;
@@ -216,6 +217,9 @@ pub struct RunOutput {
     pub summary: RunSummary,
     /// Execution agents' child orders, when the run has any.
     pub executions: Option<DataFrame>,
+    /// The frames that were built, and that [`RunOutput::write_parquet`]
+    /// writes.
+    pub wanted: Vec<FrameKind>,
 }
 
 fn frame(name: &'static str, columns: Vec<Column>) -> Result<DataFrame, ExportError> {
@@ -274,13 +278,17 @@ encoded_columns!(
 
 impl Recorder {
     /// Builds the run's frames. Consumes the buffers.
+    /// The run's frames, those in `wanted` built (the others empty), and
+    /// its summary.
     pub fn into_output(
         self,
         ledger: &Ledger,
         markets: &Markets,
         rejected_orders: u64,
         capital: &FloorCapital,
+        wanted: &[FrameKind],
     ) -> Result<RunOutput, ExportError> {
+        let want = |k: FrameKind| wanted.contains(&k);
         let (t, e, h) = (self.t, self.e, self.h);
         let mut summary = summarise(&t, &self.start, ledger, rejected_orders, self.fund_start);
         let adl: i128 = (0..e.kind.len())
@@ -294,17 +302,25 @@ impl Recorder {
         summary.adl_notional = adl as f64 / 1e6;
         summary.value_capital_used = capital.value.peak();
         summary.maker_inventory_used = capital.makers.peak();
-        let ticks = ticks_frame(t)?;
-        let events = events_frame(e, ledger, markets)?;
-        let (agents, insolvency) = agents_frame(ledger, markets)?;
+        let ticks = if want(FrameKind::Ticks) { ticks_frame(t)? } else { DataFrame::empty() };
+        let events = if want(FrameKind::Events) { events_frame(e, ledger, markets)? } else { DataFrame::empty() };
+        let (agents, insolvency) = if want(FrameKind::Agents) {
+            agents_frame(ledger, markets)?
+        } else {
+            (DataFrame::empty(), insolvency(ledger, markets))
+        };
         (summary.unrealised_bad_debt, summary.insolvent_accounts) = insolvency;
-        let heatmap = frame(
-            "heatmap",
-            cols![
-                "tick" => h.tick, "market" => h.market, "price" => h.price,
-                "long_notional" => h.long_notional, "short_notional" => h.short_notional,
-            ],
-        )?;
+        let heatmap = if want(FrameKind::Heatmap) {
+            frame(
+                "heatmap",
+                cols![
+                    "tick" => h.tick, "market" => h.market, "price" => h.price,
+                    "long_notional" => h.long_notional, "short_notional" => h.short_notional,
+                ],
+            )?
+        } else {
+            DataFrame::empty()
+        };
         let s = &summary;
         let summary_frame = frame(
             "summary",
@@ -325,7 +341,16 @@ impl Recorder {
                 "value_capital_used" => [s.value_capital_used], "maker_inventory_used" => [s.maker_inventory_used],
             ],
         )?;
-        Ok(RunOutput { ticks, events, agents, heatmap, summary_frame, summary, executions: None })
+        Ok(RunOutput {
+            ticks,
+            events,
+            agents,
+            heatmap,
+            summary_frame,
+            summary,
+            executions: None,
+            wanted: wanted.to_vec(),
+        })
     }
 }
 
@@ -376,6 +401,22 @@ fn events_frame(e: EventCols, ledger: &Ledger, markets: &Markets) -> Result<Data
 /// The numeric columns of `agents.parquet`, one value per agent: what a
 /// game may take as its payoff besides `pnl_per_capital`.
 pub const AGENT_NUMBERS: [&str; 6] = ["pnl", "deposited", "final_equity", "fees_paid", "open_qty", "liquidation_tick"];
+
+/// The negative equity of trader accounts still open, quote, and their
+/// number (what [`agents_frame`] also finds, without the frame).
+fn insolvency(ledger: &Ledger, markets: &Markets) -> (f64, u64) {
+    let terms = |m: MarketId| terms_of(markets, m);
+    let price_of = |m: MarketId| markets.get(m).mark;
+    let (mut owed, mut insolvent) = (0_i128, 0_u64);
+    for a in ledger.accounts.iter().filter(|a| a.kind == AccountKind::Trader) {
+        let eq = a.equity(&terms, &price_of);
+        if eq < 0 {
+            owed -= eq;
+            insolvent += 1;
+        }
+    }
+    (owed as f64 / 1e6, insolvent)
+}
 
 fn agents_frame(ledger: &Ledger, markets: &Markets) -> Result<(DataFrame, (f64, u64)), ExportError> {
     let terms = |m: MarketId| terms_of(markets, m);
@@ -447,15 +488,18 @@ impl RunOutput {
     /// to a temporary name and renamed, so a reader never sees half a file.
     pub fn write_parquet(&mut self, dir: &Path) -> Result<Vec<std::path::PathBuf>, ExportError> {
         std::fs::create_dir_all(dir).map_err(|source| ExportError::Io { path: dir.to_owned(), source })?;
+        let wanted = self.wanted.clone();
         let frames: Vec<(&'static str, &mut DataFrame)> = [
-            ("ticks", &mut self.ticks),
-            ("events", &mut self.events),
-            ("agents", &mut self.agents),
-            ("heatmap", &mut self.heatmap),
-            ("summary", &mut self.summary_frame),
+            (FrameKind::Ticks, &mut self.ticks),
+            (FrameKind::Events, &mut self.events),
+            (FrameKind::Agents, &mut self.agents),
+            (FrameKind::Heatmap, &mut self.heatmap),
+            (FrameKind::Summary, &mut self.summary_frame),
         ]
         .into_iter()
-        .chain(self.executions.as_mut().map(|df| ("executions", df)))
+        .chain(self.executions.as_mut().map(|df| (FrameKind::Executions, df)))
+        .filter(|(k, _)| wanted.contains(k))
+        .map(|(k, df)| (k.name(), df))
         .collect();
         // The files are independent: each is written on its own thread, and
         // its bytes are the same as when written alone.
