@@ -132,10 +132,15 @@ fn summary(results: &[VariantResult], unit: &str) -> String {
             let (lo, hi) = res.regret_ci[i];
             let (dlo, dhi) = res.diff_ci[i][drawdown];
             text.push_str(&format!(
-                "  {i} {:5} {}{}\n      regret {:.4}{unit} (95% CI {:.4} to {:.4}); max drawdown {:.4}, vs baseline {:+.4} (95% CI {:+.4} to {:+.4})\n",
+                "  {i} {:5} {}{}{}\n      regret {:.4}{unit} (95% CI {:.4} to {:.4}); max drawdown {:.4}, vs baseline {:+.4} (95% CI {:+.4} to {:+.4})\n",
                 if e.profile.is_some() { "pure" } else { "mixed" },
                 mixture_label(&res.game.structure, &e.mixture),
                 if e.connected { " (one of a connected set: payoffs tie)" } else { "" },
+                if e.within_tolerance {
+                    ""
+                } else {
+                    " (NOT an equilibrium: no candidate came within the tolerance; this one came closest)"
+                },
                 e.regret,
                 lo,
                 hi,

@@ -380,7 +380,14 @@ fn confirmed_equilibrium(game: &Game, mixture: &[f64]) -> Equilibrium {
         Some(c) => game.profile_regret(c),
         None => game.regret(mixture),
     };
-    Equilibrium { mixture: mixture.to_vec(), regret: regret.max(0.0), profile, connected: false }
+    // Adaptive sampling keeps only candidates within the tolerance.
+    Equilibrium {
+        mixture: mixture.to_vec(),
+        regret: regret.max(0.0),
+        profile,
+        connected: false,
+        within_tolerance: true,
+    }
 }
 
 /// A mixture as text: `predators: hunt 0.62, passive 0.38; makers: stay 1`.

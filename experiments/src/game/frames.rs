@@ -195,7 +195,7 @@ fn equilibria_frame(results: &[VariantResult]) -> Result<DataFrame> {
     let Some(first) = results.first() else { bail!("no variants") };
     let s = &first.game.structure;
     let (mut variant, mut id, mut kind, mut support, mut profile) = (vec![], vec![], vec![], vec![], vec![]);
-    let mut connected = vec![];
+    let (mut connected, mut within) = (vec![], vec![]);
     let mut probs: Vec<Vec<f64>> = vec![Vec::new(); s.n_strategies()];
     let (mut regret, mut lo, mut hi) = (vec![], vec![], vec![]);
     let mut metric_cols: Vec<[Vec<f64>; 4]> = (0..METRICS.len()).map(|_| Default::default()).collect();
@@ -205,6 +205,7 @@ fn equilibria_frame(results: &[VariantResult]) -> Result<DataFrame> {
             id.push(i as u64);
             kind.push(if e.profile.is_some() { "pure" } else { "mixed" });
             connected.push(e.connected);
+            within.push(e.within_tolerance);
             support.push(mixture_label(s, &e.mixture));
             profile.push(e.profile.as_ref().map(|c| profile_label(s, c)));
             for (k, p) in e.mixture.iter().enumerate() {
@@ -228,6 +229,7 @@ fn equilibria_frame(results: &[VariantResult]) -> Result<DataFrame> {
         Column::new("mixture".into(), support),
         Column::new("profile".into(), profile),
         Column::new("connected_set".into(), connected),
+        Column::new("within_tolerance".into(), within),
     ];
     for (k, p) in probs.into_iter().enumerate() {
         cols.push(Column::new(s.label(k).into(), p));

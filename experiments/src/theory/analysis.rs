@@ -119,6 +119,10 @@ pub struct Equilibrium {
     /// Whether it stands for a connected set of equilibria (where payoffs
     /// tie, every mixture between it and others found is one too).
     pub connected: bool,
+    /// Whether its regret is within the search's tolerance. When no
+    /// candidate is, the least-regret one is reported with this false: the
+    /// closest the search came, not an equilibrium.
+    pub within_tolerance: bool,
 }
 
 impl Game {
@@ -476,6 +480,7 @@ impl Game {
                 regret: self.profile_regret(&c).max(0.0),
                 profile: Some(c),
                 connected: false,
+                within_tolerance: true,
             })
             .collect();
         let mut candidates: Vec<(Vec<f64>, f64)> = Vec::new();
@@ -538,6 +543,7 @@ impl Game {
         });
         out.extend(mixed.into_iter().map(|(m, connected)| Equilibrium {
             regret: self.regret(&m).max(0.0),
+            within_tolerance: norm.regret(&m) <= tolerance,
             mixture: m,
             profile: None,
             connected,

@@ -74,6 +74,24 @@ fn matching_pennies_has_only_the_even_mixture() {
 }
 
 #[test]
+fn a_search_that_finds_no_equilibrium_says_so() {
+    // An uneven matching pennies: its one equilibrium has the row at 1/2
+    // and the column at 2/5. Asked for a regret below any that exists (a
+    // negative tolerance), the search reports its least-regret candidate,
+    // marked as not an equilibrium, rather than nothing.
+    let g =
+        bimatrix(&["H", "T"], &["H", "T"], &[vec![2.0, -1.0], vec![-1.0, 1.0]], &[vec![-1.0, 1.0], vec![1.0, -1.0]]);
+    let impossible = SearchOptions { tolerance: -1.0, ..SearchOptions::default() };
+    let eqs = g.equilibria(&impossible);
+    assert_eq!(eqs.len(), 1, "{eqs:?}");
+    assert!(!eqs[0].within_tolerance, "{eqs:?}");
+    assert!(close(&eqs[0].mixture, &[0.5, 0.5, 0.4, 0.6], 1e-6), "the closest the search came: {eqs:?}");
+    let solved = solve(&g);
+    assert!(solved.iter().all(|e| e.within_tolerance), "{solved:?}");
+    assert!(find(&solved, &[0.5, 0.5, 0.4, 0.6]), "{solved:?}");
+}
+
+#[test]
 fn prisoners_dilemma_is_mutual_defection() {
     let pd = [vec![3.0, 0.0], vec![5.0, 1.0]];
     let g = symmetric(&["cooperate", "defect"], &pd);
