@@ -63,6 +63,12 @@ pub struct Loaded {
     /// Values that are valid but probably not what was meant (a starting
     /// price of a few ticks, a population of no agents).
     pub warnings: Vec<Diagnostic>,
+    /// The file's name, as messages give it (empty for a tree read
+    /// without its text).
+    pub file: String,
+    /// The file's text, for the lines of what later steps refuse (a sweep
+    /// point that is not a valid experiment).
+    pub text: String,
 }
 
 /// The warnings of `file`, a line each.
@@ -210,7 +216,10 @@ pub fn load_str(text: &str, file: &str, overrides: &[String]) -> Result<Loaded, 
         return Err(fail(diags));
     }
     let locator = Locator::new(text);
-    from_tree(tree.clone(), &locator).map_err(|diags| fail(blame_overrides(diags, &tree, overrides)))
+    let mut loaded =
+        from_tree(tree.clone(), &locator).map_err(|diags| fail(blame_overrides(diags, &tree, overrides)))?;
+    (loaded.file, loaded.text) = (file.to_owned(), text.to_owned());
+    Ok(loaded)
 }
 
 /// A problem with a value that `--set` gave is named by its `--set`
@@ -378,7 +387,7 @@ pub fn from_tree(tree: Value, locator: &Locator) -> Result<Loaded, Vec<Diagnosti
         return Err(diags);
     }
     let warnings = plausible(&experiment).into_iter().map(|(path, message)| at(path, message)).collect();
-    Ok(Loaded { experiment, tree, warnings })
+    Ok(Loaded { experiment, tree, warnings, file: String::new(), text: String::new() })
 }
 
 /// Values that are valid but implausible, by path.

@@ -100,6 +100,7 @@ pub fn plan(loaded: &Loaded) -> Result<Plan> {
             points.into_iter().flat_map(|p| names.iter().map(move |n| [p.clone(), vec![n.clone()]].concat())).collect();
     }
     let locator = Locator::default();
+    let in_file = Locator::new(&loaded.text);
     let mut configs = Vec::with_capacity(points.len());
     for (k, values) in points.iter().enumerate() {
         let mut tree = loaded.tree.clone();
@@ -138,7 +139,13 @@ pub fn plan(loaded: &Loaded) -> Result<Plan> {
                         crate::paths::indexed(&loaded.tree, p).is_some_and(|ix| crate::paths::within(&d.path, &ix))
                     });
                     match at {
-                        Some((_, field)) => format!("  {field}: {} (as {})", d.message, d.path),
+                        Some((_, field)) => {
+                            let place = match in_file.find(field) {
+                                Some(p) => format!("{}:{}:{}: ", loaded.file, p.line, p.col),
+                                None => String::new(),
+                            };
+                            format!("  {place}{field}: {} (as {})", d.message, d.path)
+                        }
                         None => format!("  {}: {}", d.path, d.message),
                     }
                 })

@@ -294,11 +294,16 @@ fn a_bad_swept_value_is_named_where_the_sweep_sets_it() {
         "    count: 5\nsweep:\n  variants:\n    - name: a\n    - name: b\n      set: { populations.noise.rate: -1 }\n  grid:\n    markets.0.index.initial_price: [60000, -5]\n",
         1,
     );
+    let line = |text: &str, what: &str| text.lines().position(|l| l.contains(what)).unwrap() + 1;
+    let set = line(&text, "set: { populations.noise.rate: -1 }");
     for command in ["validate", "sweep"] {
         let err = refused(tmp.path(), command, "swept.yaml", &text);
-        assert!(err.contains("sweep.variants[1].set.populations.noise.rate: -1 must be non-negative"), "{err}");
+        let want =
+            format!("swept.yaml:{set}:14: sweep.variants[1].set.populations.noise.rate: -1 must be non-negative");
+        assert!(err.contains(&want), "{want} in {err}");
     }
     let grid = text.replace("    - name: b\n      set: { populations.noise.rate: -1 }\n", "");
     let err = refused(tmp.path(), "sweep", "grid.yaml", &grid);
-    assert!(err.contains("sweep.grid.markets.0.index.initial_price:"), "{err}");
+    let at = line(&grid, "markets.0.index.initial_price: [60000, -5]");
+    assert!(err.contains(&format!("grid.yaml:{at}:5: sweep.grid.markets.0.index.initial_price:")), "{err}");
 }
