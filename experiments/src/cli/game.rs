@@ -91,6 +91,7 @@ pub fn finish(plan: &GamePlan, out: &Path) -> Result<String> {
     let analysis = analyse(plan, out)?;
     let written = write(plan, out, &analysis)?;
     let mut text = summary(&analysis.variants, payoff_unit(&plan.spec.payoff));
+    text.push_str(&contrasts(&analysis));
     let written: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
     text.push_str(&format!("wrote {}\n", written.join(", ")));
     let dir = game_dir(out, plan);
@@ -114,6 +115,30 @@ fn payoff_unit(payoff: &str) -> &'static str {
         "liquidation_tick" => "ticks",
         _ => "",
     }
+}
+
+/// Each variant against the first at equilibrium, in max drawdown.
+fn contrasts(analysis: &crate::game::aggregate::Analysis) -> String {
+    let Some(reference) = analysis.variants.first() else { return String::new() };
+    let drawdown = METRICS.iter().position(|m| *m == "max_drawdown").expect("a metric");
+    let mut text = String::new();
+    for c in &analysis.contrasts {
+        let (lo, hi) = c.ci[drawdown];
+        text.push_str(&format!(
+            "{} equilibrium {} against {} equilibrium {}: max drawdown {:+.4} (95% CI {:+.4} to {:+.4})\n",
+            analysis.variants[c.variant].name,
+            c.equilibrium,
+            reference.name,
+            c.reference_equilibrium,
+            c.difference[drawdown],
+            lo,
+            hi
+        ));
+    }
+    if !text.is_empty() {
+        text.insert_str(0, "\nvariants at equilibrium (contrasts.parquet has every metric):\n");
+    }
+    text
 }
 
 /// The equilibria as a plain-text table; `unit` is the payoff's.

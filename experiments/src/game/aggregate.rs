@@ -23,6 +23,14 @@
 //!   first strategy (fixed behaviour): the difference's interval resamples
 //!   replicates jointly across profiles, which keeps the pairing of common
 //!   random numbers.
+//! - **Variants at equilibrium**: each variant after the first against the
+//!   first, every equilibrium of one against every equilibrium of the
+//!   other: the difference of the expected metrics, with an interval that
+//!   resamples replicates jointly across profiles *and* variants (replicate
+//!   `j` has seed `seed + j` in all of them). The equilibria are held fixed
+//!   in the resamples, as for the other intervals: the interval is the
+//!   sampling uncertainty of the payoffs' runs at those equilibria, not the
+//!   uncertainty of which equilibrium is played.
 
 use super::plan::GamePlan;
 use crate::run;
@@ -291,11 +299,28 @@ fn percentile_interval(mut xs: Vec<f64>) -> (f64, f64) {
     (at(0.025), at(0.975))
 }
 
+/// A variant against the first at equilibrium (module docs).
+#[derive(Debug)]
+pub struct Contrast {
+    /// The variant, by position (at least 1).
+    pub variant: usize,
+    /// Its equilibrium, by position.
+    pub equilibrium: usize,
+    /// The first variant's equilibrium it is set against.
+    pub reference_equilibrium: usize,
+    /// Per [`METRICS`], the variant's expected value less the reference's.
+    pub difference: Vec<f64>,
+    /// Per [`METRICS`], the difference's bootstrap 95% interval.
+    pub ci: Vec<(f64, f64)>,
+}
+
 /// A game's runs and what they say.
 #[derive(Debug)]
 pub struct Analysis {
     /// Each variant's results.
     pub variants: Vec<VariantResult>,
+    /// Each variant after the first against the first, at equilibrium.
+    pub contrasts: Vec<Contrast>,
     /// Each run's observation, in plan order.
     pub(super) observations: Vec<Observation>,
 }
@@ -306,6 +331,7 @@ pub fn analyse(plan: &GamePlan, out: &Path) -> Result<Analysis> {
     let all = runs_of(plan);
     let options = SearchOptions { tolerance: plan.spec.tolerance, seed: plan.seed, ..SearchOptions::default() };
     let mut results = Vec::new();
+    let mut backings = Vec::new();
     for (v, runs) in all.iter().enumerate() {
         let every = |f: usize| (0..runs[f].len()).collect::<Vec<_>>();
         let backed = backed_profiles(plan, runs);
@@ -365,8 +391,63 @@ pub fn analyse(plan: &GamePlan, out: &Path) -> Result<Analysis> {
             metrics: expected,
             diff_ci,
         });
+        backings.push(backed);
     }
-    Ok(Analysis { variants: results, observations: obs })
+    let contrasts = contrasts(plan, &results, &backings, &obs, &all);
+    Ok(Analysis { variants: results, contrasts, observations: obs })
+}
+
+/// Every variant after the first against the first, at every pair of
+/// their equilibria (module docs).
+fn contrasts(
+    plan: &GamePlan,
+    results: &[VariantResult],
+    backings: &[Vec<(Vec<u32>, Backing)>],
+    obs: &[Observation],
+    all: &[Vec<Vec<usize>>],
+) -> Vec<Contrast> {
+    let Some(reference) = results.first() else { return Vec::new() };
+    let pairs: Vec<(usize, usize, usize)> = (1..results.len())
+        .flat_map(|v| {
+            (0..results[v].equilibria.len()).flat_map(move |i| (0..reference.equilibria.len()).map(move |j| (v, i, j)))
+        })
+        .collect();
+    if pairs.is_empty() {
+        return Vec::new();
+    }
+    let n = all.iter().flatten().map(Vec::len).filter(|&n| n > 0).min().unwrap_or(0);
+    let mut rng = rand_chacha::ChaCha12Rng::seed_from_u64(plan.seed ^ 0x636f_6e74);
+    let mut draws: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); METRICS.len()]; pairs.len()];
+    for _ in 0..plan.spec.bootstrap {
+        // One draw of replicates for every profile of every variant.
+        let joint: Vec<usize> = (0..n).map(|_| rng.random_range(0..n)).collect();
+        let at: Vec<Vec<Vec<f64>>> = results
+            .iter()
+            .zip(backings.iter().zip(all))
+            .map(|(r, (backed, runs))| {
+                let m = profile_metrics(backed, obs, runs, &|_| joint.clone());
+                r.equilibria.iter().map(|e| at_equilibrium(&r.game, e, &m)).collect()
+            })
+            .collect();
+        for (p, &(v, i, j)) in pairs.iter().enumerate() {
+            for (k, d) in draws[p].iter_mut().enumerate() {
+                d.push(at[v][i][k] - at[0][j][k]);
+            }
+        }
+    }
+    pairs
+        .into_iter()
+        .zip(draws)
+        .map(|((variant, equilibrium, reference_equilibrium), d)| Contrast {
+            variant,
+            equilibrium,
+            reference_equilibrium,
+            difference: (0..METRICS.len())
+                .map(|k| results[variant].metrics[equilibrium][k] - reference.metrics[reference_equilibrium][k])
+                .collect(),
+            ci: d.into_iter().map(percentile_interval).collect(),
+        })
+        .collect()
 }
 
 /// An equilibrium that adaptive sampling confirmed, with its regret in

@@ -2,7 +2,7 @@
 //! `trajectories` frames and the Gambit file of each variant's reduced
 //! game, from the [`Analysis`] of its runs.
 
-use super::aggregate::{Analysis, METRICS, VariantResult, mixture_label, runs_of};
+use super::aggregate::{Analysis, Contrast, METRICS, VariantResult, mixture_label, runs_of};
 use super::plan::{GamePlan, game_dir, profile_label};
 use crate::output::write_atomic;
 use crate::theory::nfg::to_nfg;
@@ -109,6 +109,9 @@ pub fn write(plan: &GamePlan, out: &Path, analysis: &Analysis) -> Result<Vec<Pat
     frames.push((dir.join("equilibria.parquet"), equilibria_frame(results)?));
     if let Some(df) = trajectories_frame(plan, results)? {
         frames.push((dir.join("trajectories.parquet"), df));
+    }
+    if !analysis.contrasts.is_empty() {
+        frames.push((dir.join("contrasts.parquet"), contrasts_frame(results, &analysis.contrasts)?));
     }
     let mut written = crate::output::write_frames(frames)?;
     for res in results {
@@ -245,4 +248,35 @@ fn equilibria_frame(results: &[VariantResult]) -> Result<DataFrame> {
         cols.push(Column::new(format!("{name}_diff_ci95_high").into(), dhi));
     }
     DataFrame::new_infer_height(cols).context("building equilibria frame")
+}
+
+/// `contrasts.parquet`: a row per variant after the first, its
+/// equilibrium and the first variant's equilibrium it is set against; per
+/// metric the difference and its 95% interval.
+fn contrasts_frame(results: &[VariantResult], contrasts: &[Contrast]) -> Result<DataFrame> {
+    let name = |v: usize| results[v].name.clone();
+    let mut cols = vec![
+        Column::new("variant".into(), contrasts.iter().map(|c| name(c.variant)).collect::<Vec<_>>()),
+        Column::new("equilibrium".into(), contrasts.iter().map(|c| c.equilibrium as u64).collect::<Vec<_>>()),
+        Column::new("reference".into(), contrasts.iter().map(|_| name(0)).collect::<Vec<_>>()),
+        Column::new(
+            "reference_equilibrium".into(),
+            contrasts.iter().map(|c| c.reference_equilibrium as u64).collect::<Vec<_>>(),
+        ),
+    ];
+    for (m, metric) in METRICS.iter().enumerate() {
+        cols.push(Column::new(
+            format!("{metric}_diff").into(),
+            contrasts.iter().map(|c| c.difference[m]).collect::<Vec<_>>(),
+        ));
+        cols.push(Column::new(
+            format!("{metric}_diff_ci95_low").into(),
+            contrasts.iter().map(|c| c.ci[m].0).collect::<Vec<_>>(),
+        ));
+        cols.push(Column::new(
+            format!("{metric}_diff_ci95_high").into(),
+            contrasts.iter().map(|c| c.ci[m].1).collect::<Vec<_>>(),
+        ));
+    }
+    DataFrame::new_infer_height(cols).context("building contrasts frame")
 }

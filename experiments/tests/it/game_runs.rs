@@ -4,6 +4,7 @@
 //! equilibria.
 
 use assert_cmd::Command;
+use polars::prelude::*;
 use std::path::{Path, PathBuf};
 
 fn cascade(dir: &Path) -> Command {
@@ -282,5 +283,62 @@ fn adaptive_sampling_confirms_equilibria_of_the_whole_game_from_fewer_profiles()
     for mixture in &confirmed[0] {
         let regret = results[0].game.regret(mixture);
         assert!(regret <= 50.0 + 1e-9, "{mixture:?} has regret {regret} in the complete game");
+    }
+}
+
+/// Two variants of the shipped game: the second against the first at
+/// every pair of their equilibria, each difference that of the two
+/// equilibria's rows in `equilibria.parquet`, with a bootstrap interval.
+#[test]
+fn variants_are_contrasted_at_equilibrium() {
+    let tmp = tempfile::tempdir().unwrap();
+    let both: Vec<&str> = SMALL.chunks(2).filter(|p| !p[1].starts_with("sweep.variants")).flatten().copied().collect();
+    let out = cascade(tmp.path()).args(["game", "predator_game"]).args(&both).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("variants at equilibrium")
+            && stdout.contains("last_trade_mark equilibrium 0 against median_mark equilibrium 0"),
+        "{stdout}"
+    );
+    let read = |name: &str| {
+        let f = std::fs::File::open(game_dir(&tmp.path().join("results")).join(name)).unwrap();
+        ParquetReader::new(f).finish().unwrap()
+    };
+    let (eq, contrasts) = (read("equilibria.parquet"), read("contrasts.parquet"));
+    let col = |df: &DataFrame, c: &str| -> Vec<f64> {
+        df.column(c)
+            .unwrap()
+            .cast(&DataType::Float64)
+            .unwrap()
+            .f64()
+            .unwrap()
+            .iter()
+            .map(|x| x.unwrap_or(f64::NAN))
+            .collect()
+    };
+    let strs = |df: &DataFrame, c: &str| -> Vec<String> {
+        df.column(c).unwrap().str().unwrap().iter().map(|x| x.unwrap().to_owned()).collect()
+    };
+    let (variant, id, drawdown) = (strs(&eq, "variant"), col(&eq, "equilibrium"), col(&eq, "max_drawdown"));
+    let at =
+        |v: &str, i: f64| (0..variant.len()).find(|&r| variant[r] == v && id[r] == i).map(|r| drawdown[r]).unwrap();
+    let count = |v: &str| variant.iter().filter(|x| *x == v).count();
+    assert_eq!(contrasts.height(), count("median_mark") * count("last_trade_mark"));
+    let (cv, ce, cr, ref_e) = (
+        strs(&contrasts, "variant"),
+        col(&contrasts, "equilibrium"),
+        strs(&contrasts, "reference"),
+        col(&contrasts, "reference_equilibrium"),
+    );
+    let (diff, lo, hi) = (
+        col(&contrasts, "max_drawdown_diff"),
+        col(&contrasts, "max_drawdown_diff_ci95_low"),
+        col(&contrasts, "max_drawdown_diff_ci95_high"),
+    );
+    for r in 0..contrasts.height() {
+        assert_eq!((cv[r].as_str(), cr[r].as_str()), ("last_trade_mark", "median_mark"));
+        assert_eq!(diff[r], at("last_trade_mark", ce[r]) - at("median_mark", ref_e[r]), "row {r}");
+        assert!(lo[r].is_finite() && lo[r] <= hi[r], "row {r}: [{}, {}]", lo[r], hi[r]);
     }
 }
