@@ -350,13 +350,28 @@ impl Check {
                     errors.push(ParamError::invalid(at("statistic.to"), format!("at most lag {MAX_LAG}")));
                 }
             }
-            let horizon = match &c.statistic {
-                Statistic::Kurtosis { horizon, .. }
-                | Statistic::Hill { horizon, .. }
-                | Statistic::MaxAbsAcf { horizon, .. }
-                | Statistic::MeanAbsReturnAcf { horizon, .. } => Some(*horizon),
-                _ => None,
+            let (horizon, window) = match &c.statistic {
+                Statistic::Kurtosis { horizon, window, .. }
+                | Statistic::Hill { horizon, window, .. }
+                | Statistic::MaxAbsAcf { horizon, window, .. }
+                | Statistic::MeanAbsReturnAcf { horizon, window, .. } => (Some(*horizon), *window),
+                _ => (None, None),
             };
+            if let (Some(h), Some((from, to))) = (horizon, window) {
+                if from >= ticks {
+                    errors.push(ParamError::invalid(
+                        at("statistic.window"),
+                        format!("starts at tick {from}, after the run's last ({})", ticks.saturating_sub(1)),
+                    ));
+                } else if to < from || to - from < h as u64 {
+                    errors.push(ParamError::invalid(
+                        at("statistic.window"),
+                        format!(
+                            "[{from}, {to}] holds no return of {h} ticks: give from < to, at least a horizon apart"
+                        ),
+                    ));
+                }
+            }
             if let Some(h) = horizon
                 && (h == 0 || h > MAX_LAG || h as u64 >= ticks)
             {

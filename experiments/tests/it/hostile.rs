@@ -146,6 +146,16 @@ fn work_without_bound_is_refused_before_it_starts() {
     assert!(err.contains("check.claims[0].statistic.to") && err.contains("at most lag 1000"), "{err}");
     let err = refused(tmp.path(), "validate", "horizon.yaml", &check("{ kind: kurtosis, horizon: 0 }"));
     assert!(err.contains("check.claims[0].statistic.horizon"), "{err}");
+    // A window that holds no return, or starts after the run.
+    for (window, why) in
+        [("[50, 50]", "holds no return"), ("[60, 10]", "holds no return"), ("[100000, 200000]", "after the run")]
+    {
+        let text = check(&format!("{{ kind: kurtosis, horizon: 1, window: {window} }}"));
+        let err = refused(tmp.path(), "validate", "window.yaml", &text);
+        let line = text.lines().position(|l| l.contains("statistic:")).unwrap() + 1;
+        assert!(err.contains(&format!("window.yaml:{line}:")), "{err}");
+        assert!(err.contains("check.claims[0].statistic.window") && err.contains(why), "{err}");
+    }
 }
 
 /// A game's payoff is checked against the agents frame's numeric
