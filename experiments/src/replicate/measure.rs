@@ -4,7 +4,7 @@
 
 use super::judge::{self, Measured, Values};
 use crate::run;
-use crate::spec::check::{Check, ImpactPrice, ReturnPrice, Statistic};
+use crate::spec::check::{Check, ImpactPrice, Lags, ReturnPrice, Statistic};
 use crate::sweep::Plan;
 use anyhow::{Context, Result};
 use cascade_agents::framework::record::stats;
@@ -110,12 +110,26 @@ pub fn statistic(stat: &Statistic, files: &mut RunFiles) -> Result<Option<f64>> 
             let r = returns(files, *horizon, *window, *price)?;
             Ok(finite(stats::hill(&r, stats::hill_default_k(r.len()))))
         }
-        Statistic::MaxAbsAcf { horizon, from, to, window, price } => {
+        Statistic::MaxAbsAcf(Lags { horizon, from, to, window, price }) => {
             let r = returns(files, *horizon, *window, *price)?;
             let acf: Vec<f64> = (*from..=*to).map(|k| stats::autocorrelation(&r, k).abs()).collect();
             Ok(acf.iter().all(|x| x.is_finite()).then(|| acf.iter().copied().fold(0.0, f64::max)))
         }
-        Statistic::MeanAbsReturnAcf { horizon, from, to, window, price } => {
+        Statistic::AbsAcfDecay(Lags { horizon, from, to, window, price }) => {
+            let a: Vec<f64> = returns(files, *horizon, *window, *price)?.iter().map(|x| x.abs()).collect();
+            Ok(stats::acf_decay_exponent(&a, *from, *to).and_then(finite))
+        }
+        Statistic::LeverageEffect(Lags { horizon, from, to, window, price }) => {
+            let r = returns(files, *horizon, *window, *price)?;
+            let l: Vec<f64> = (*from..=*to).map(|k| stats::leverage_correlation(&r, k)).collect();
+            Ok(l.iter().all(|x| x.is_finite()).then(|| l.iter().sum::<f64>() / l.len() as f64))
+        }
+        Statistic::KurtosisChange { horizon, long, window, price } => {
+            let short = stats::excess_kurtosis(&returns(files, *horizon, *window, *price)?);
+            let long = stats::excess_kurtosis(&returns(files, *long, *window, *price)?);
+            Ok(finite(long - short))
+        }
+        Statistic::MeanAbsReturnAcf(Lags { horizon, from, to, window, price }) => {
             let a: Vec<f64> = returns(files, *horizon, *window, *price)?.iter().map(|x| x.abs()).collect();
             let acf: Vec<f64> = (*from..=*to).map(|k| stats::autocorrelation(&a, k)).collect();
             Ok(acf.iter().all(|x| x.is_finite()).then(|| acf.iter().sum::<f64>() / acf.len() as f64))

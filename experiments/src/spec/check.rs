@@ -143,31 +143,28 @@ pub enum Statistic {
     },
     /// The largest |autocorrelation| of the mark's log returns over lags
     /// `from..=to`.
-    MaxAbsAcf {
-        /// The returns' horizon, ticks.
-        #[serde(default = "one")]
-        horizon: usize,
-        /// First lag.
-        from: usize,
-        /// Last lag.
-        to: usize,
-        /// The ticks used.
-        #[serde(default)]
-        window: Option<(u64, u64)>,
-        /// The price whose returns are taken.
-        #[serde(default)]
-        price: ReturnPrice,
-    },
+    MaxAbsAcf(Lags),
     /// The mean autocorrelation of the absolute log returns of the mark
     /// over lags `from..=to` (volatility clustering).
-    MeanAbsReturnAcf {
-        /// The returns' horizon, ticks.
+    MeanAbsReturnAcf(Lags),
+    /// How slowly volatility clustering decays (Cont 2001, fact 8): the
+    /// exponent `β` of a power law `ACF(k) ∝ k^(−β)` fitted by least
+    /// squares to the autocorrelation of the absolute returns over lags
+    /// `from..=to` where it is positive (at least three).
+    AbsAcfDecay(Lags),
+    /// The leverage effect (Cont 2001, fact 9): the mean over lags
+    /// `from..=to` of the correlation of a return with the absolute
+    /// return `k` steps later; negative when falls raise later volatility.
+    LeverageEffect(Lags),
+    /// Aggregational Gaussianity (Cont 2001, fact 4): the excess kurtosis
+    /// of `long`-tick returns less that of `horizon`-tick returns;
+    /// negative when the tails thin as the horizon grows.
+    KurtosisChange {
+        /// The shorter horizon, ticks.
         #[serde(default = "one")]
         horizon: usize,
-        /// First lag.
-        from: usize,
-        /// Last lag.
-        to: usize,
+        /// The longer horizon, ticks.
+        long: usize,
         /// The ticks used.
         #[serde(default)]
         window: Option<(u64, u64)>,
@@ -175,6 +172,25 @@ pub enum Statistic {
         #[serde(default)]
         price: ReturnPrice,
     },
+}
+
+/// The returns and lags of a statistic over lags (`from..=to`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Lags {
+    /// The returns' horizon, ticks.
+    #[serde(default = "one")]
+    pub horizon: usize,
+    /// First lag.
+    pub from: usize,
+    /// Last lag.
+    pub to: usize,
+    /// The ticks used.
+    #[serde(default)]
+    pub window: Option<(u64, u64)>,
+    /// The price whose returns are taken.
+    #[serde(default)]
+    pub price: ReturnPrice,
 }
 
 /// The price whose log returns a statistic of returns takes.
@@ -231,11 +247,20 @@ impl Statistic {
             Statistic::RecoveryTicks { fraction } => format!("ticks to win back {fraction} of the largest fall"),
             Statistic::Kurtosis { horizon, .. } => format!("excess kurtosis of {horizon}-tick returns"),
             Statistic::Hill { horizon, .. } => format!("Hill exponent of |{horizon}-tick returns|"),
-            Statistic::MaxAbsAcf { horizon, from, to, .. } => {
+            Statistic::MaxAbsAcf(Lags { horizon, from, to, .. }) => {
                 format!("max |ACF| of {horizon}-tick returns, lags {from}-{to}")
             }
-            Statistic::MeanAbsReturnAcf { horizon, from, to, .. } => {
+            Statistic::MeanAbsReturnAcf(Lags { horizon, from, to, .. }) => {
                 format!("mean ACF of |{horizon}-tick returns|, lags {from}-{to}")
+            }
+            Statistic::AbsAcfDecay(Lags { horizon, from, to, .. }) => {
+                format!("power-law decay exponent of the ACF of |{horizon}-tick returns|, lags {from}-{to}")
+            }
+            Statistic::LeverageEffect(Lags { horizon, from, to, .. }) => {
+                format!("mean corr(r, |r| later) of {horizon}-tick returns, lags {from}-{to}")
+            }
+            Statistic::KurtosisChange { horizon, long, .. } => {
+                format!("excess kurtosis of {long}-tick less {horizon}-tick returns")
             }
         }
     }
@@ -259,8 +284,11 @@ impl Statistic {
             | Statistic::LongShare
             | Statistic::Kurtosis { .. }
             | Statistic::Hill { .. }
-            | Statistic::MaxAbsAcf { .. }
-            | Statistic::MeanAbsReturnAcf { .. } => Some(FrameKind::Ticks),
+            | Statistic::MaxAbsAcf(..)
+            | Statistic::MeanAbsReturnAcf(..)
+            | Statistic::AbsAcfDecay(..)
+            | Statistic::LeverageEffect(..)
+            | Statistic::KurtosisChange { .. } => Some(FrameKind::Ticks),
         }
     }
 }
@@ -338,9 +366,10 @@ impl Check {
                 errors.push(ParamError::invalid(at("band"), "give at least one bound"));
             }
             let lags = match &c.statistic {
-                Statistic::MaxAbsAcf { from, to, .. } | Statistic::MeanAbsReturnAcf { from, to, .. } => {
-                    Some((*from, *to))
-                }
+                Statistic::MaxAbsAcf(l)
+                | Statistic::MeanAbsReturnAcf(l)
+                | Statistic::AbsAcfDecay(l)
+                | Statistic::LeverageEffect(l) => Some((l.from, l.to)),
                 _ => None,
             };
             if let Some((from, to)) = lags {
@@ -353,10 +382,21 @@ impl Check {
             let (horizon, window) = match &c.statistic {
                 Statistic::Kurtosis { horizon, window, .. }
                 | Statistic::Hill { horizon, window, .. }
-                | Statistic::MaxAbsAcf { horizon, window, .. }
-                | Statistic::MeanAbsReturnAcf { horizon, window, .. } => (Some(*horizon), *window),
+                | Statistic::MaxAbsAcf(Lags { horizon, window, .. })
+                | Statistic::MeanAbsReturnAcf(Lags { horizon, window, .. })
+                | Statistic::AbsAcfDecay(Lags { horizon, window, .. })
+                | Statistic::LeverageEffect(Lags { horizon, window, .. }) => (Some(*horizon), *window),
+                Statistic::KurtosisChange { long, window, .. } => (Some(*long), *window),
                 _ => (None, None),
             };
+            if let Statistic::KurtosisChange { horizon, long, .. } = &c.statistic
+                && (*horizon == 0 || long <= horizon)
+            {
+                errors.push(ParamError::invalid(
+                    at("statistic.long"),
+                    format!("{long}: the longer horizon must exceed horizon ({horizon}), which is at least 1"),
+                ));
+            }
             if let (Some(h), Some((from, to))) = (horizon, window) {
                 if from >= ticks {
                     errors.push(ParamError::invalid(

@@ -146,6 +146,8 @@ fn work_without_bound_is_refused_before_it_starts() {
     assert!(err.contains("check.claims[0].statistic.to") && err.contains("at most lag 1000"), "{err}");
     let err = refused(tmp.path(), "validate", "horizon.yaml", &check("{ kind: kurtosis, horizon: 0 }"));
     assert!(err.contains("check.claims[0].statistic.horizon"), "{err}");
+    let err = refused(tmp.path(), "validate", "long.yaml", &check("{ kind: kurtosis_change, horizon: 60, long: 60 }"));
+    assert!(err.contains("check.claims[0].statistic.long") && err.contains("must exceed horizon"), "{err}");
     // A window that holds no return, or starts after the run.
     for (window, why) in
         [("[50, 50]", "holds no return"), ("[60, 10]", "holds no return"), ("[100000, 200000]", "after the run")]

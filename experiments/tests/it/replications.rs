@@ -54,3 +54,46 @@ fn a_claim_outside_its_band_fails_the_command() {
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(stdout.contains("| FAIL |") && stdout.contains("0 of 1 claims pass"), "{stdout}");
 }
+
+#[test]
+fn the_statistics_of_cont_s_facts_4_8_and_9_are_measured() {
+    // The stylised-facts world, short, with claims on the three statistics
+    // whose formulas `framework/tests/it/stats.rs` checks against numpy:
+    // here each must reach the report with a value.
+    let text = cascade_experiments::replicate::get("stylized_facts").unwrap();
+    let claims = text.find("  claims:\n").unwrap();
+    let quick = text.find("  quick:").unwrap();
+    let new_claims = "  claims:
+    - says: tails thin with the horizon
+      statistic: { kind: kurtosis_change, horizon: 5, long: 50, window: [200, 3000] }
+      band: [-1000, 1000]
+    - says: volatility clustering decays slowly
+      statistic: { kind: abs_acf_decay, horizon: 5, from: 1, to: 30, window: [200, 3000] }
+      band: [-1000, 1000]
+    - says: falls raise later volatility
+      statistic: { kind: leverage_effect, horizon: 5, from: 1, to: 10, window: [200, 3000] }
+      band: [-1000, 1000]
+";
+    let text = format!("{}{new_claims}{}", &text[..claims], &text[quick..]).replace(
+        "    sweep.replicates: 4\n    ticks: 10000",
+        "    sweep.replicates: 2\n    ticks: 3000\n    populations.leveraged.count: 2000",
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("facts.yaml"), text).unwrap();
+    let out = cascade(tmp.path()).args(["replicate", "--quick", "facts.yaml", "--out", "out"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.code().is_some_and(|c| c <= 1), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    for label in [
+        "excess kurtosis of 50-tick less 5-tick returns",
+        "power-law decay exponent of the ACF of |5-tick returns|, lags 1-30",
+        "mean corr(r, |r| later) of 5-tick returns, lags 1-10",
+    ] {
+        let row = stdout
+            .lines()
+            .find(|l| l.contains(&label.replace('|', "\\|")))
+            .unwrap_or_else(|| panic!("{label}: {stdout}"));
+        let cells: Vec<&str> = row.split(" | ").collect();
+        let n: usize = cells[cells.len() - 2].trim().parse().unwrap_or_else(|_| panic!("{row}"));
+        assert_eq!(n, 2, "both replicates have a value: {row}");
+    }
+}

@@ -62,6 +62,36 @@ pub fn autocorrelation(x: &[f64], lag: usize) -> f64 {
     cov / var
 }
 
+/// The leverage correlation at `lag` (Cont 2001, fact 9): the Pearson
+/// correlation of `r_t` with `|r_{t+lag}|` over the pairs the series has.
+/// Negative when falls raise later volatility. NaN if `lag` leaves fewer
+/// than two pairs or either side is constant.
+pub fn leverage_correlation(r: &[f64], lag: usize) -> f64 {
+    if lag + 2 > r.len() {
+        return f64::NAN;
+    }
+    let (x, y): (Vec<f64>, Vec<f64>) = r.iter().zip(&r[lag..]).map(|(a, b)| (*a, b.abs())).unzip();
+    let (mx, my) = (mean(&x), mean(&y));
+    let sxy: f64 = x.iter().zip(&y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let sxx: f64 = x.iter().map(|a| (a - mx) * (a - mx)).sum();
+    let syy: f64 = y.iter().map(|b| (b - my) * (b - my)).sum();
+    sxy / (sxx * syy).sqrt()
+}
+
+/// How slowly the autocorrelation of `x` decays over lags `from..=to`
+/// (Cont 2001, fact 8, for `x = |r|`): the exponent `β` of a power law
+/// `ACF(k) ≈ A k^(−β)`, fitted by least squares of `ln ACF(k)` on `ln k`
+/// over the lags whose autocorrelation is positive. `None` with fewer than
+/// three such lags.
+pub fn acf_decay_exponent(x: &[f64], from: usize, to: usize) -> Option<f64> {
+    let (lags, logs): (Vec<f64>, Vec<f64>) = (from.max(1)..=to)
+        .map(|k| (k, autocorrelation(x, k)))
+        .filter(|(_, a)| *a > 0.0)
+        .map(|(k, a)| ((k as f64).ln(), a.ln()))
+        .unzip();
+    ols(&lags, &logs).map(|fit| -fit.slope)
+}
+
 /// The Hill estimate of the tail exponent of `|x|` from its `k` largest
 /// values (see the module docs). NaN unless `1 ≤ k < n` and the
 /// `(k+1)`-th largest is positive.

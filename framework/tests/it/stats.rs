@@ -2,7 +2,8 @@
 //! same quantities computed independently in Python, equal to 1e-9.
 
 use cascade_framework::record::stats::{
-    autocorrelation, excess_kurtosis, hill, hill_default_k, log_returns, ols, overshoot, recovery_ticks,
+    acf_decay_exponent, autocorrelation, excess_kurtosis, hill, hill_default_k, leverage_correlation, log_returns, ols,
+    overshoot, recovery_ticks,
 };
 use rand::SeedableRng;
 use rand_distr::{Distribution, StudentT};
@@ -30,7 +31,14 @@ hill = float(k / np.sum(np.log(s[:k] / s[k])))
 x = np.log(np.arange(1, len(r) + 1))
 fit = stats.linregress(x, np.log(a + 1e-9))
 t = stats.t.ppf(0.975, len(r) - 2)
+def leverage(r, k):
+    return float(np.corrcoef(r[:-k], np.abs(r[k:]))[0, 1])
+lags = np.arange(1, 51)
+acfs = np.array([acf(a, k) for k in lags])
+pos = acfs > 0
+decay = float(-np.polyfit(np.log(lags[pos]), np.log(acfs[pos]), 1)[0])
 print(json.dumps({
+    "leverage": [leverage(r, k) for k in (1, 3, 10)], "decay": decay,
     "n": len(r), "first": float(r[0]), "last": float(r[-1]),
     "kurtosis": float(stats.kurtosis(r)),
     "acf_r": [acf(r, k) for k in (1, 2, 5)], "acf_abs": [acf(a, k) for k in (1, 2, 5)],
@@ -83,6 +91,10 @@ fn statistics_agree_with_scipy() {
         close(autocorrelation(&a, lag), py["acf_abs"][i].as_f64().unwrap(), "acf of |r|");
     }
     close(hill(&r, k), f("hill"), "Hill exponent");
+    for (i, lag) in [1, 3, 10].into_iter().enumerate() {
+        close(leverage_correlation(&r, lag), py["leverage"][i].as_f64().unwrap(), "leverage correlation");
+    }
+    close(acf_decay_exponent(&a, 1, 50).expect("positive lags"), f("decay"), "decay of the ACF of |r|");
     let fundamental: Vec<f64> = (0..prices.len()).map(|i| prices[(i + prices.len() - 100) % prices.len()]).collect();
     close(overshoot(&prices, &fundamental), f("overshoot"), "overshoot");
     // The path and then the path backwards: its largest fall is won back.
