@@ -32,7 +32,10 @@ fn code(c: ExitCode) -> String {
 #[test]
 fn an_outside_kind_runs_from_yaml_through_every_command() {
     let text = std::fs::read_to_string(FILE).unwrap();
-    assert!(load_str(&text, FILE, &[]).is_err(), "the kind is unknown before it is registered");
+    // Tests may share a process (`cargo test`), and so the registry.
+    if !kinds().contains(&"momentum") {
+        assert!(load_str(&text, FILE, &[]).is_err(), "the kind is unknown before it is registered");
+    }
     registered();
     assert!(kinds().contains(&"momentum"));
     assert_eq!(register::<MomentumParams>(), Err(DuplicateKind("momentum")), "a name is registered once");

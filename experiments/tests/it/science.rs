@@ -187,14 +187,15 @@ fn without_news_the_fragile_market_stays_near_the_fundamental() {
     }
 }
 
-/// The fragility map has two regimes (`fragility` at its corners, three
-/// seeds): the robust corner (leverage up to 10x, 80 value traders) moves
+/// The fragility map has two regimes (`fragility` at its corners, at
+/// `runaway`'s depth, three seeds): the robust corner (leverage up to 10x, 80 value traders) moves
 /// the mark by about the news, amplification at most 1.2; the fragile
 /// corner (up to 50x, 5 value traders) runs away, at least 3.
 #[test]
 fn the_fragility_map_has_a_robust_and_a_fragile_corner() {
     let tmp = tempfile::tempdir().unwrap();
-    let grid = "sweep.grid={populations.leveraged.leverage.high: [10, 50], populations.value.count: [5, 80]}";
+    let grid = "sweep.grid={populations.leveraged.leverage.high: [10, 50], populations.value.count: [5, 80], \
+                markets.0.depth.lots_at_best: [50]}";
     let points = sweep_with("fragility", tmp.path(), &[grid, "sweep.replicates=3"])("points.parquet");
     // Swept whole numbers are Int64 columns; the metrics are Float64.
     let column = |name: &str| points.column(name).unwrap().cast(&DataType::Float64).unwrap().f64().unwrap().clone();
