@@ -82,7 +82,7 @@ impl Population for MomentumParams {
         install_once(sim, "momentum", |sim| {
             sim.add_systems(Phase::Decide, decide);
         });
-        for index in self.first_index..self.first_index + self.count {
+        for index in cascade_experiments::agents::indices(self.first_index, self.count) {
             let agent =
                 spawn_agent(sim, &self.name, "momentum", index, self.market, MarginMode::Cross, 1, self.capital);
             let rule = MomentumTrader {

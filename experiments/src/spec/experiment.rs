@@ -100,11 +100,18 @@ fn is_all_frames(frames: &[FrameKind]) -> bool {
     FrameKind::ALL.iter().all(|k| frames.contains(k))
 }
 
-/// The frames each report of a single run reads.
-const RUN_REPORTS: [(&str, &[FrameKind]); 3] = [
-    ("charts", &[FrameKind::Ticks, FrameKind::Heatmap, FrameKind::Agents]),
-    ("notebook", &[FrameKind::Ticks, FrameKind::Events, FrameKind::Agents, FrameKind::Heatmap, FrameKind::Summary]),
-    ("tables", &[FrameKind::Summary]),
+/// Each report of a single run: its name, its switch, and the frames it
+/// reads.
+type RunReport = (&'static str, fn(&mut Outputs) -> &mut bool, &'static [FrameKind]);
+
+const RUN_REPORTS: [RunReport; 3] = [
+    ("charts", |o| &mut o.charts, &[FrameKind::Ticks, FrameKind::Heatmap, FrameKind::Agents]),
+    (
+        "notebook",
+        |o| &mut o.notebook,
+        &[FrameKind::Ticks, FrameKind::Events, FrameKind::Agents, FrameKind::Heatmap, FrameKind::Summary],
+    ),
+    ("tables", |o| &mut o.tables, &[FrameKind::Summary]),
 ];
 
 impl Outputs {
@@ -114,13 +121,9 @@ impl Outputs {
     pub fn for_run(&self) -> (Outputs, Vec<(&'static str, Vec<&'static str>)>) {
         let mut made = self.clone();
         let mut left_out = Vec::new();
-        for (report, needs) in RUN_REPORTS {
-            let asked = match report {
-                "charts" => &mut made.charts,
-                "notebook" => &mut made.notebook,
-                _ => &mut made.tables,
-            };
+        for (report, switch, needs) in RUN_REPORTS {
             let lacks: Vec<&str> = needs.iter().filter(|k| !self.frames.contains(k)).map(|k| k.name()).collect();
+            let asked = switch(&mut made);
             if *asked && !lacks.is_empty() {
                 *asked = false;
                 left_out.push((report, lacks));

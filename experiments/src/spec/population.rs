@@ -216,6 +216,11 @@ pub fn register<K: PopulationKind>() -> Result<(), DuplicateKind> {
 #[error("a population kind named `{0}` is already registered")]
 pub struct DuplicateKind(pub &'static str);
 
+/// How many kinds are registered (it only grows).
+pub fn registered_count() -> usize {
+    KINDS.read().unwrap_or_else(PoisonError::into_inner).len()
+}
+
 /// The names of the registered kinds, in the order they were registered.
 pub fn kinds() -> Vec<&'static str> {
     registered().iter().map(|k| k.kind).collect()

@@ -217,7 +217,7 @@ pub fn message_in_quote(message: &str) -> String {
 /// kind has been registered since it was last made.
 pub(crate) fn schema_json() -> Arc<Json> {
     static SCHEMA: RwLock<Option<(usize, Arc<Json>)>> = RwLock::new(None);
-    let kinds = super::population::kinds().len();
+    let kinds = super::population::registered_count();
     if let Some((n, schema)) = &*SCHEMA.read().unwrap_or_else(PoisonError::into_inner)
         && *n == kinds
     {

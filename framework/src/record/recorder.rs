@@ -402,20 +402,37 @@ fn events_frame(e: EventCols, ledger: &Ledger, markets: &Markets) -> Result<Data
 /// game may take as its payoff besides `pnl_per_capital`.
 pub const AGENT_NUMBERS: [&str; 6] = ["pnl", "deposited", "final_equity", "fees_paid", "open_qty", "liquidation_tick"];
 
-/// The negative equity of trader accounts still open, quote, and their
-/// number (what [`agents_frame`] also finds, without the frame).
+/// The negative equity of trader accounts still open, and their number:
+/// losses no liquidation has realised.
+#[derive(Default)]
+struct Insolvency {
+    owed: i128,
+    accounts: u64,
+}
+
+impl Insolvency {
+    fn add(&mut self, kind: AccountKind, equity: i128) {
+        if kind == AccountKind::Trader && equity < 0 {
+            self.owed -= equity;
+            self.accounts += 1;
+        }
+    }
+
+    /// Quote and count, as the summary reports them.
+    fn figures(&self) -> (f64, u64) {
+        (self.owed as f64 / 1e6, self.accounts)
+    }
+}
+
+/// What [`agents_frame`] finds of insolvency, without the frame.
 fn insolvency(ledger: &Ledger, markets: &Markets) -> (f64, u64) {
     let terms = |m: MarketId| terms_of(markets, m);
     let price_of = |m: MarketId| markets.get(m).mark;
-    let (mut owed, mut insolvent) = (0_i128, 0_u64);
-    for a in ledger.accounts.iter().filter(|a| a.kind == AccountKind::Trader) {
-        let eq = a.equity(&terms, &price_of);
-        if eq < 0 {
-            owed -= eq;
-            insolvent += 1;
-        }
+    let mut found = Insolvency::default();
+    for a in &ledger.accounts {
+        found.add(a.kind, a.equity(&terms, &price_of));
     }
-    (owed as f64 / 1e6, insolvent)
+    found.figures()
 }
 
 fn agents_frame(ledger: &Ledger, markets: &Markets) -> Result<(DataFrame, (f64, u64)), ExportError> {
@@ -440,13 +457,10 @@ fn agents_frame(ledger: &Ledger, markets: &Markets) -> Result<(DataFrame, (f64, 
         Vec::with_capacity(n),
     );
     let mut leverage = Vec::with_capacity(n);
-    let (mut owed, mut insolvent) = (0_i128, 0_u64);
+    let mut insolvency = Insolvency::default();
     for (i, a) in ledger.accounts.iter().enumerate() {
         let eq = a.equity(&terms, &price_of);
-        if a.kind == AccountKind::Trader && eq < 0 {
-            owed -= eq;
-            insolvent += 1;
-        }
+        insolvency.add(a.kind, eq);
         let eq = narrow(eq);
         account.push(u32::try_from(i).expect("account ids fit u32"));
         population.push(ledger.labels[usize::from(a.population)].as_str());
@@ -478,7 +492,7 @@ fn agents_frame(ledger: &Ledger, markets: &Markets) -> Result<(DataFrame, (f64, 
             "liquidation_tick" => liq_tick, "open_qty" => open,
         ],
     )?;
-    Ok((agents, (owed as f64 / 1e6, insolvent)))
+    Ok((agents, insolvency.figures()))
 }
 
 impl RunOutput {

@@ -196,15 +196,16 @@ pub fn plot_sweep_with(sweep_dir: &Path, charts: &SweepCharts) -> Result<Vec<Pat
     }
     // Two numeric axes give a heatmap; a third gives one per level of
     // whichever of the last two has fewer levels (the last on a tie).
-    let (grid, slices): (_, Vec<Option<(&SweepAxis, usize)>>) = match axes.as_slice() {
-        [x, y] => ([x, y], vec![None]),
+    type Slice<'a> = Option<(&'a SweepAxis, usize)>;
+    let grids: Option<([&SweepAxis; 2], Vec<Slice>)> = match axes.as_slice() {
+        [x, y] => Some(([x, y], vec![None])),
         [x, a, b] => {
             let (y, z) = if a.levels.len() < b.levels.len() { (b, a) } else { (a, b) };
-            ([x, y], (0..z.levels.len()).map(|k| Some((z, k))).collect())
+            Some(([x, y], (0..z.levels.len()).map(|k| Some((z, k))).collect()))
         }
-        _ => ([&axes[0], &axes[0]], Vec::new()),
+        _ => None,
     };
-    if grid.iter().all(|a| a.numeric) {
+    if let Some((grid, slices)) = grids.filter(|(grid, _)| grid.iter().all(|a| a.numeric)) {
         for metric in METRICS.iter().filter(|m| GRID_METRICS.contains(&m.column) || !chosen.is_empty()) {
             if !wanted(metric.column) {
                 continue;
